@@ -1,0 +1,124 @@
+//! `boletin fetch`: the cron job.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use boletin::lock::{LockError, RunLock};
+use boletin::pipeline::{self, FetchOptions};
+use boletin::report::Status;
+use boletin::store::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{Context, code, fail};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Fetch even sources that are backing off, asked not to be polled yet, or gone.
+    #[arg(long)]
+    force: bool,
+    /// Only this source (repeatable).
+    #[arg(long = "source", value_name = "ID")]
+    sources: Vec<String>,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
+    let config = ctx.load_config()?;
+    for id in &args.sources {
+        if !config.sources.iter().any(|s| &s.id == id) {
+            return Err(super::usage(&format!("{}: no source with id `{id}`", ctx.config_path.display())));
+        }
+    }
+    let db = ctx.db_path();
+    let _lock = RunLock::acquire(&db).map_err(|e| match e {
+        LockError::Held { .. } => fail(code::LOCKED, &e),
+        LockError::Io { .. } => fail(code::CONFIG_OR_DB, &e),
+    })?;
+    let mut store = Store::open(&db).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    let options = FetchOptions {
+        force: args.force,
+        only: args.sources,
+        cancel: cancel.clone(),
+    };
+    let bar = ctx.interactive().then(|| {
+        let bar = ProgressBar::new(config.sources.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let result = runtime.block_on(async {
+        tokio::spawn(watch_signals(cancel));
+        let mut on_source = |r: &boletin::report::SourceReport| {
+            if let Some(bar) = &bar {
+                bar.inc(1);
+                bar.set_message(r.id.clone());
+                if matches!(r.status, Status::Failed | Status::Gone) {
+                    bar.println(format!("{}: {}", r.id, r.error.as_deref().unwrap_or("failed")));
+                }
+            }
+        };
+        pipeline::fetch_sources(&config, &mut store, &options, &mut on_source).await
+    });
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    runtime.shutdown_background();
+    let report = result.map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+
+    if ctx.json {
+        super::print_json(&report)?;
+    } else if !ctx.quiet {
+        for s in &report.sources {
+            match s.status {
+                Status::Failed | Status::Gone if bar.is_none() => {
+                    eprintln!("{}: {} ({})", s.id, s.error.as_deref().unwrap_or("failed"), s.url);
+                }
+                _ => {}
+            }
+            if let Some(new_url) = &s.moved_to {
+                eprintln!("{}: moved permanently; put url = \"{new_url}\" in {}", s.id, ctx.config_path.display());
+            }
+        }
+        println!("{}", report.summary());
+    }
+    let exit = if report.interrupted {
+        code::INTERRUPTED
+    } else if report.failures() > 0 {
+        code::SOURCES_FAILED
+    } else {
+        code::OK
+    };
+    Ok(ExitCode::from(exit))
+}
+
+/// First Ctrl-C or SIGTERM: start no more requests, store what was fetched. Second: leave now
+/// (the store is transactional, so nothing is left half-written).
+async fn watch_signals(cancel: Arc<AtomicBool>) {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    loop {
+        #[cfg(unix)]
+        let got = match term.as_mut() {
+            Some(t) => tokio::select! { r = tokio::signal::ctrl_c() => r.is_ok(), s = t.recv() => s.is_some() },
+            None => tokio::signal::ctrl_c().await.is_ok(),
+        };
+        #[cfg(not(unix))]
+        let got = tokio::signal::ctrl_c().await.is_ok();
+        if !got {
+            return;
+        }
+        if cancel.swap(true, Ordering::SeqCst) {
+            eprintln!("boletin: interrupted again; exiting now");
+            std::process::exit(i32::from(code::INTERRUPTED));
+        }
+        eprintln!("boletin: interrupted; finishing requests in flight (press Ctrl-C again to quit now)");
+    }
+}

@@ -1,0 +1,136 @@
+//! Command-line surface: argument parsing, output formats and exit codes.
+
+mod compose;
+mod fetch;
+mod items;
+mod sources;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use boletin::config::{self, Config};
+use clap::{Parser, Subcommand};
+
+/// Exit codes cron can act on.
+pub mod code {
+    pub const OK: u8 = 0;
+    pub const SOURCES_FAILED: u8 = 1;
+    pub const CONFIG_OR_DB: u8 = 2;
+    pub const LOCKED: u8 = 3;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "boletin", version, about = "Partner feeds and news pages in, a curated email newsletter out")]
+pub struct Cli {
+    /// The sources file.
+    #[arg(long, global = true, env = "BOLETIN_CONFIG", default_value = "feeds.toml")]
+    config: PathBuf,
+    /// The SQLite database [default: boletin.db beside the config].
+    #[arg(long, global = true, env = "BOLETIN_DB")]
+    db: Option<PathBuf>,
+    /// Machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Print nothing but errors.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fetch every due source and store new items (what cron runs).
+    Fetch(fetch::Args),
+    /// List stored items, newest first.
+    Items(items::Args),
+    /// Render a digest of recent items to HTML and plain text.
+    Compose(compose::Args),
+    /// Show every source's health: last success, errors, next attempt.
+    Sources(sources::Args),
+}
+
+/// Shared by every command: where things are and how to speak.
+pub struct Context {
+    pub config_path: PathBuf,
+    pub db: Option<PathBuf>,
+    pub json: bool,
+    pub quiet: bool,
+}
+
+impl Context {
+    /// Loads the config; the error is already a one-line, file:line message.
+    pub fn load_config(&self) -> Result<Config, ExitCode> {
+        config::load(&self.config_path).map_err(|e| fail(code::CONFIG_OR_DB, &e))
+    }
+
+    /// `--db`, `BOLETIN_DB`, or `boletin.db` beside the config.
+    pub fn db_path(&self) -> PathBuf {
+        self.db.clone().unwrap_or_else(|| {
+            let dir = self.config_path.parent().unwrap_or(Path::new(""));
+            dir.join("boletin.db")
+        })
+    }
+
+    pub fn interactive(&self) -> bool {
+        !self.quiet && !self.json && std::io::stderr().is_terminal()
+    }
+}
+
+/// Prints `error` with its cause chain on one line and returns `code`.
+pub fn fail(code: u8, error: &dyn std::error::Error) -> ExitCode {
+    let mut line = format!("boletin: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    eprintln!("{line}");
+    ExitCode::from(code)
+}
+
+/// Prints a usage-style message and returns exit code 2.
+pub fn usage(message: &str) -> ExitCode {
+    eprintln!("boletin: {message}");
+    ExitCode::from(code::CONFIG_OR_DB)
+}
+
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), ExitCode> {
+    match serde_json::to_string_pretty(value) {
+        Ok(s) => {
+            println!("{s}");
+            Ok(())
+        }
+        Err(e) => Err(fail(code::CONFIG_OR_DB, &e)),
+    }
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BOLETIN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let ctx = Context {
+        config_path: cli.config,
+        db: cli.db,
+        json: cli.json,
+        quiet: cli.quiet,
+    };
+    let result = match cli.command {
+        Command::Fetch(args) => fetch::run(&ctx, args),
+        Command::Items(args) => items::run(&ctx, args),
+        Command::Compose(args) => compose::run(&ctx, args),
+        Command::Sources(args) => sources::run(&ctx, args),
+    };
+    result.unwrap_or_else(|code| code)
+}

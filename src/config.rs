@@ -1,0 +1,623 @@
+//! Reads `feeds.toml` into a validated [`Config`].
+//!
+//! The file is deserialized into `*Spec` structs that mirror the TOML exactly (unknown keys
+//! are rejected), then checked once: URLs parse, CSS selectors compile, ids are unique and
+//! sections exist. Every error names the file, the line and the key. Nothing downstream
+//! re-validates; stages receive [`Source`] values that are known to be usable.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read at all.
+    #[error("{path}: cannot read config: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or does not match the schema (unknown key, wrong type).
+    #[error("{path}:{line}: {message}")]
+    Syntax {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    /// A value has the right type but cannot be used.
+    #[error("{path}:{line}: `{key}`: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        key: String,
+        message: String,
+    },
+}
+
+/// A newsletter language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Es,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Es => "es",
+            Lang::En => "en",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum LangSpec {
+    One(Lang),
+    Many(Vec<Lang>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigSpec {
+    newsletter: NewsletterSpec,
+    #[serde(default)]
+    settings: SettingsSpec,
+    #[serde(default, rename = "section")]
+    sections: Vec<SectionSpec>,
+    #[serde(default, rename = "source")]
+    sources: Vec<SourceSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewsletterSpec {
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    language: Option<Spanned<LangSpec>>,
+    from: Spanned<String>,
+    archive_url: Option<Spanned<String>>,
+    templates: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsSpec {
+    user_agent: Option<String>,
+    timeout_secs: Option<Spanned<u64>>,
+    connect_timeout_secs: Option<Spanned<u64>>,
+    stall_timeout_secs: Option<Spanned<u64>>,
+    concurrency: Option<Spanned<usize>>,
+    per_host: Option<Spanned<usize>>,
+    max_body_mib: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SectionSpec {
+    id: Spanned<String>,
+    title: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceSpec {
+    id: Spanned<String>,
+    name: String,
+    url: Spanned<String>,
+    #[serde(default)]
+    kind: SourceKindSpec,
+    section: Spanned<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    site: Option<Spanned<String>>,
+    language: Option<Lang>,
+    timezone: Option<Spanned<String>>,
+    scrape: Option<Spanned<ScrapeSpec>>,
+}
+
+#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum SourceKindSpec {
+    #[default]
+    Feed,
+    Page,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScrapeSpec {
+    item: Spanned<String>,
+    title: Spanned<ExtractSpec>,
+    link: Spanned<ExtractSpec>,
+    date: Option<Spanned<ExtractSpec>>,
+    summary: Option<Spanned<ExtractSpec>>,
+    author: Option<Spanned<ExtractSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ExtractSpec {
+    Css(String),
+    Rule(ExtractRuleSpec),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtractRuleSpec {
+    selector: String,
+    attr: Option<String>,
+    format: Option<String>,
+}
+
+/// The whole validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Where the config was read from; relative paths resolve against its folder.
+    pub path: PathBuf,
+    pub newsletter: Newsletter,
+    pub settings: Settings,
+    pub sections: Vec<Section>,
+    pub sources: Vec<Source>,
+}
+
+/// The `[newsletter]` table.
+#[derive(Debug, Clone)]
+pub struct Newsletter {
+    pub title: String,
+    pub description: String,
+    pub languages: Vec<Lang>,
+    pub from: String,
+    pub archive_url: Option<Url>,
+    /// Folder whose files override the built-in templates.
+    pub templates: PathBuf,
+}
+
+/// HTTP politeness and limits, with defaults for anything unset.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub user_agent: String,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub stall_timeout: Duration,
+    pub concurrency: usize,
+    pub per_host: usize,
+    pub max_body_bytes: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            user_agent: default_user_agent(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            stall_timeout: Duration::from_secs(15),
+            concurrency: 16,
+            per_host: 2,
+            max_body_bytes: 15 * 1024 * 1024,
+        }
+    }
+}
+
+fn default_user_agent() -> String {
+    format!(
+        "boletin/{} (+https://github.com/boletin/boletin)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// A newsletter section, in display order.
+#[derive(Debug, Clone)]
+pub struct Section {
+    pub id: String,
+    pub title: String,
+}
+
+/// What kind of document a source publishes.
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    /// RSS, Atom or JSON Feed.
+    Feed,
+    /// An HTML news page scraped with CSS rules.
+    Page(ScrapeRules),
+}
+
+/// CSS rules that turn a news page into items.
+#[derive(Debug, Clone)]
+pub struct ScrapeRules {
+    pub item: scraper::Selector,
+    pub item_css: String,
+    pub title: Extract,
+    pub link: Extract,
+    pub date: Option<Extract>,
+    pub summary: Option<Extract>,
+    pub author: Option<Extract>,
+}
+
+/// One extraction: the first element matching `selector`, then its text or `attr`.
+#[derive(Debug, Clone)]
+pub struct Extract {
+    pub selector: scraper::Selector,
+    pub attr: Option<String>,
+    /// A chrono format tried before the human-date parser (dates only).
+    pub format: Option<String>,
+}
+
+/// A validated source.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub id: String,
+    pub name: String,
+    /// `http(s)://` or `file://`.
+    pub url: Url,
+    pub kind: SourceKind,
+    pub section: String,
+    pub tags: Vec<String>,
+    /// Base for relative links when the document itself gives none (local files).
+    pub site: Option<Url>,
+    pub language: Option<Lang>,
+    pub timezone: Tz,
+}
+
+impl Source {
+    /// The URL relative links in this source's documents resolve against.
+    pub fn base_url(&self) -> &Url {
+        match (&self.site, self.url.scheme()) {
+            (Some(site), "file") => site,
+            _ => &self.url,
+        }
+    }
+}
+
+/// Reads and validates the config at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Validates config text as if it had been read from `path`.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let checker = Checker {
+        path: path.display().to_string(),
+        text,
+    };
+    let spec: ConfigSpec = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        path: checker.path.clone(),
+        line: e.span().map_or(0, |s| checker.line_of(s.start)),
+        message: e.message().trim().replace('\n', " "),
+    })?;
+    checker.validate(spec, path)
+}
+
+struct Checker<'a> {
+    path: String,
+    text: &'a str,
+}
+
+impl Checker<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn invalid<T>(&self, span: std::ops::Range<usize>, key: &str, message: String) -> Result<T, ConfigError> {
+        Err(ConfigError::Invalid {
+            path: self.path.clone(),
+            line: self.line_of(span.start),
+            key: key.to_string(),
+            message,
+        })
+    }
+
+    fn validate(&self, spec: ConfigSpec, path: &Path) -> Result<Config, ConfigError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let newsletter = self.newsletter(spec.newsletter, dir)?;
+        let settings = self.settings(spec.settings)?;
+
+        let mut sections = Vec::new();
+        let mut section_ids = HashSet::new();
+        for s in spec.sections {
+            if !section_ids.insert(s.id.get_ref().clone()) {
+                return self.invalid(s.id.span(), "section.id", format!("duplicate section id `{}`", s.id.get_ref()));
+            }
+            sections.push(Section {
+                id: s.id.into_inner(),
+                title: s.title,
+            });
+        }
+
+        let mut sources = Vec::new();
+        let mut source_ids = HashSet::new();
+        for s in spec.sources {
+            let id = s.id.get_ref();
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                return self.invalid(
+                    s.id.span(),
+                    "source.id",
+                    format!("`{id}` must be non-empty and use only letters, digits, `-` and `_`"),
+                );
+            }
+            if !source_ids.insert(id.clone()) {
+                return self.invalid(s.id.span(), "source.id", format!("duplicate source id `{id}`"));
+            }
+            if !section_ids.contains(s.section.get_ref()) {
+                let known: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
+                return self.invalid(
+                    s.section.span(),
+                    "source.section",
+                    format!(
+                        "unknown section `{}` in source `{id}` (known: {})",
+                        s.section.get_ref(),
+                        known.join(", ")
+                    ),
+                );
+            }
+            sources.push(self.source(s, dir)?);
+        }
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            newsletter,
+            settings,
+            sections,
+            sources,
+        })
+    }
+
+    fn newsletter(&self, n: NewsletterSpec, dir: &Path) -> Result<Newsletter, ConfigError> {
+        let languages = match n.language {
+            None => vec![Lang::Es],
+            Some(spanned) => {
+                let span = spanned.span();
+                let langs = match spanned.into_inner() {
+                    LangSpec::One(l) => vec![l],
+                    LangSpec::Many(v) => v,
+                };
+                if langs.is_empty() {
+                    return self.invalid(span, "newsletter.language", "give at least one language".into());
+                }
+                langs
+            }
+        };
+        if !n.from.get_ref().contains('@') {
+            return self.invalid(
+                n.from.span(),
+                "newsletter.from",
+                format!("`{}` is not an email address", n.from.get_ref()),
+            );
+        }
+        let archive_url = match n.archive_url {
+            None => None,
+            Some(u) => Some(self.http_url(&u, "newsletter.archive_url")?),
+        };
+        Ok(Newsletter {
+            title: n.title,
+            description: n.description,
+            languages,
+            from: n.from.into_inner(),
+            archive_url,
+            templates: dir.join(n.templates.as_deref().unwrap_or("templates")),
+        })
+    }
+
+    fn settings(&self, s: SettingsSpec) -> Result<Settings, ConfigError> {
+        let d = Settings::default();
+        let secs = |v: Option<Spanned<u64>>, key: &str, default: Duration| -> Result<Duration, ConfigError> {
+            match v {
+                None => Ok(default),
+                Some(v) if *v.get_ref() == 0 => self.invalid(v.span(), key, "must be at least 1".into()),
+                Some(v) => Ok(Duration::from_secs(v.into_inner())),
+            }
+        };
+        let count = |v: Option<Spanned<usize>>, key: &str, default: usize| -> Result<usize, ConfigError> {
+            match v {
+                None => Ok(default),
+                Some(v) if *v.get_ref() == 0 => self.invalid(v.span(), key, "must be at least 1".into()),
+                Some(v) => Ok(v.into_inner()),
+            }
+        };
+        let max_body_bytes = match s.max_body_mib {
+            None => d.max_body_bytes,
+            Some(v) if *v.get_ref() == 0 => {
+                return self.invalid(v.span(), "settings.max_body_mib", "must be at least 1".into());
+            }
+            Some(v) => v.into_inner().saturating_mul(1024 * 1024),
+        };
+        Ok(Settings {
+            user_agent: s.user_agent.unwrap_or(d.user_agent),
+            timeout: secs(s.timeout_secs, "settings.timeout_secs", d.timeout)?,
+            connect_timeout: secs(s.connect_timeout_secs, "settings.connect_timeout_secs", d.connect_timeout)?,
+            stall_timeout: secs(s.stall_timeout_secs, "settings.stall_timeout_secs", d.stall_timeout)?,
+            concurrency: count(s.concurrency, "settings.concurrency", d.concurrency)?,
+            per_host: count(s.per_host, "settings.per_host", d.per_host)?,
+            max_body_bytes,
+        })
+    }
+
+    fn http_url(&self, u: &Spanned<String>, key: &str) -> Result<Url, ConfigError> {
+        match Url::parse(u.get_ref()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+            Ok(_) => self.invalid(u.span(), key, format!("`{}` is not an http(s) URL", u.get_ref())),
+            Err(e) => self.invalid(u.span(), key, format!("`{}` is not a valid URL: {e}", u.get_ref())),
+        }
+    }
+
+    fn source_url(&self, u: &Spanned<String>, dir: &Path) -> Result<Url, ConfigError> {
+        let raw = u.get_ref().trim();
+        if raw.starts_with("http://") || raw.starts_with("https://") {
+            return self.http_url(u, "source.url");
+        }
+        if let Some(rest) = raw.strip_prefix("file://") {
+            return match Url::parse(raw) {
+                Ok(url) if url.to_file_path().is_ok() => Ok(url),
+                _ => self.invalid(u.span(), "source.url", format!("`{rest}` is not a valid file URL")),
+            };
+        }
+        if raw.contains("://") || raw.is_empty() {
+            return self.invalid(
+                u.span(),
+                "source.url",
+                format!("`{raw}` is not a valid URL (expected http://, https://, file:// or a path)"),
+            );
+        }
+        let joined = dir.join(raw);
+        let absolute = if joined.is_absolute() {
+            joined
+        } else {
+            std::env::current_dir().map(|d| d.join(&joined)).unwrap_or(joined)
+        };
+        match Url::from_file_path(&absolute) {
+            Ok(url) => Ok(url),
+            Err(()) => self.invalid(u.span(), "source.url", format!("`{raw}` is not a usable path")),
+        }
+    }
+
+    fn source(&self, s: SourceSpec, dir: &Path) -> Result<Source, ConfigError> {
+        let url = self.source_url(&s.url, dir)?;
+        let site = match &s.site {
+            None => None,
+            Some(u) => Some(self.http_url(u, "source.site")?),
+        };
+        let timezone = match &s.timezone {
+            None => chrono_tz::America::Mexico_City,
+            Some(tz) => match tz.get_ref().parse::<Tz>() {
+                Ok(tz) => tz,
+                Err(_) => {
+                    return self.invalid(
+                        tz.span(),
+                        "source.timezone",
+                        format!("unknown time zone `{}` (use an IANA name such as America/Mexico_City)", tz.get_ref()),
+                    );
+                }
+            },
+        };
+        let kind = match (s.kind, s.scrape) {
+            (SourceKindSpec::Feed, None) => SourceKind::Feed,
+            (SourceKindSpec::Feed, Some(rules)) => {
+                return self.invalid(
+                    rules.span(),
+                    "source.scrape",
+                    format!("source `{}` has scrape rules but kind = \"feed\"; set kind = \"page\"", s.id.get_ref()),
+                );
+            }
+            (SourceKindSpec::Page, None) => {
+                return self.invalid(
+                    s.id.span(),
+                    "source.scrape",
+                    format!("source `{}` has kind = \"page\" but no [source.scrape] rules", s.id.get_ref()),
+                );
+            }
+            (SourceKindSpec::Page, Some(rules)) => SourceKind::Page(self.scrape(rules.into_inner())?),
+        };
+        Ok(Source {
+            id: s.id.into_inner(),
+            name: s.name,
+            url,
+            kind,
+            section: s.section.into_inner(),
+            tags: s.tags,
+            site,
+            language: s.language,
+            timezone,
+        })
+    }
+
+    fn selector(&self, css: &str, span: std::ops::Range<usize>, key: &str) -> Result<scraper::Selector, ConfigError> {
+        scraper::Selector::parse(css)
+            .or_else(|e| self.invalid(span, key, format!("invalid CSS selector `{css}`: {e}")))
+    }
+
+    fn extract(&self, spec: Spanned<ExtractSpec>, key: &str) -> Result<Extract, ConfigError> {
+        let span = spec.span();
+        let (css, attr, format) = match spec.into_inner() {
+            ExtractSpec::Css(css) => (css, None, None),
+            ExtractSpec::Rule(r) => (r.selector, r.attr, r.format),
+        };
+        if format.is_some() && key != "source.scrape.date" {
+            return self.invalid(span, key, "`format` only applies to `date`".into());
+        }
+        Ok(Extract {
+            selector: self.selector(&css, span, key)?,
+            attr,
+            format,
+        })
+    }
+
+    fn scrape(&self, r: ScrapeSpec) -> Result<ScrapeRules, ConfigError> {
+        let optional = |v: Option<Spanned<ExtractSpec>>, key: &str| v.map(|v| self.extract(v, key)).transpose();
+        Ok(ScrapeRules {
+            item: self.selector(r.item.get_ref(), r.item.span(), "source.scrape.item")?,
+            item_css: r.item.into_inner(),
+            title: self.extract(r.title, "source.scrape.title")?,
+            link: self.extract(r.link, "source.scrape.link")?,
+            date: optional(r.date, "source.scrape.date")?,
+            summary: optional(r.summary, "source.scrape.summary")?,
+            author: optional(r.author, "source.scrape.author")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[newsletter]
+title = "Boletín"
+from = "boletin@example.org"
+
+[[section]]
+id = "news"
+title = "Noticias"
+"#;
+
+    fn load_str(extra: &str) -> Result<Config, ConfigError> {
+        parse(&format!("{BASE}{extra}"), Path::new("/tmp/feeds.toml"))
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_folder() {
+        let cfg = load_str("[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"demo/a.xml\"\nsection = \"news\"\n")
+            .map_err(|e| e.to_string());
+        let cfg = cfg.as_ref().map(|c| c.sources[0].url.as_str());
+        assert_eq!(cfg, Ok("file:///tmp/demo/a.xml"));
+    }
+
+    #[test]
+    fn errors_name_line_and_key() {
+        let err = load_str("[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"ht!tp://x\"\nsection = \"news\"\n")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("/tmp/feeds.toml:12: `source.url`: `ht!tp://x` is not a valid URL (expected http://, https://, file:// or a path)")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_line() {
+        let err = load_str("[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"a.xml\"\nsection = \"news\"\ncolour = 1\n")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("/tmp/feeds.toml:14: unknown field `colour`"), "{err}");
+    }
+}

@@ -1,0 +1,160 @@
+//! Turns fetched bytes into text, guessing the encoding the way small sites need.
+//!
+//! Order: byte-order mark, then the XML declaration or `<meta charset>` in the head, then
+//! the HTTP `charset`, then UTF-8 when the bytes are valid UTF-8, then Windows-1252 (a
+//! superset of ISO-8859-1 for every printable byte). Hands on a UTF-8 `String` whose XML
+//! declaration, if any, no longer claims another encoding.
+
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+
+/// Decodes `bytes`, using `content_type` (the HTTP header) as one hint among several.
+pub fn decode(bytes: &[u8], content_type: Option<&str>) -> String {
+    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
+        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        return relabel_xml_declaration(text.into_owned());
+    }
+    let declared = declared_in_document(bytes).or_else(|| content_type.and_then(charset_of_content_type));
+    let encoding = match declared {
+        // A page that says UTF-8 but is not is almost always Windows-1252 in practice.
+        Some(enc) if enc == UTF_8 && std::str::from_utf8(bytes).is_err() => WINDOWS_1252,
+        Some(enc) => enc,
+        None if std::str::from_utf8(bytes).is_ok() => UTF_8,
+        None => WINDOWS_1252,
+    };
+    let (text, _) = encoding.decode_without_bom_handling(bytes);
+    relabel_xml_declaration(text.into_owned())
+}
+
+/// The `charset` parameter of a Content-Type header.
+fn charset_of_content_type(content_type: &str) -> Option<&'static Encoding> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("charset") {
+            return None;
+        }
+        label(value.trim().trim_matches(['"', '\'']))
+    })
+}
+
+/// An encoding label as browsers read it, with UTF-16 ignored (it can't be ASCII-declared).
+fn label(name: &str) -> Option<&'static Encoding> {
+    let enc = Encoding::for_label(name.trim().as_bytes())?;
+    Some(enc.output_encoding())
+}
+
+/// The encoding named by an XML declaration or an HTML `<meta>` within the first 4 KiB.
+fn declared_in_document(bytes: &[u8]) -> Option<&'static Encoding> {
+    let head = &bytes[..bytes.len().min(4096)];
+    // The head is ASCII-compatible in every encoding that matters here.
+    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let head = head.trim_start();
+    if head.starts_with("<?xml") {
+        let end = head.find("?>").unwrap_or(head.len());
+        if let Some(value) = attribute_value(&head[..end], "encoding") {
+            return label(value);
+        }
+    }
+    let mut rest = head;
+    while let Some(pos) = rest.find("<meta") {
+        rest = &rest[pos + 5..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        if let Some(value) = attribute_value(tag, "charset") {
+            return label(value);
+        }
+        if tag.contains("http-equiv") {
+            if let Some(content) = attribute_value(tag, "content") {
+                if let Some(enc) = charset_of_content_type(content) {
+                    return Some(enc);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The value of `name=...` inside a tag, quoted or not.
+fn attribute_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let mut search = tag;
+    loop {
+        let pos = search.find(name)?;
+        let before_ok = pos == 0 || !search.as_bytes()[pos - 1].is_ascii_alphanumeric() && search.as_bytes()[pos - 1] != b'-';
+        let after = search[pos + name.len()..].trim_start();
+        if before_ok && let Some(after) = after.strip_prefix('=') {
+            let after = after.trim_start();
+            let value = match after.chars().next() {
+                Some(q @ ('"' | '\'')) => after[1..].split(q).next()?,
+                _ => after.split(|c: char| c.is_whitespace() || c == '>' || c == '/' || c == ';').next()?,
+            };
+            return Some(value);
+        }
+        search = &search[pos + name.len()..];
+    }
+}
+
+/// After decoding, the text is UTF-8; a parser that trusts the declaration would misread it.
+fn relabel_xml_declaration(text: String) -> String {
+    let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    if !trimmed.starts_with("<?xml") {
+        return text;
+    }
+    let offset = text.len() - trimmed.len();
+    let Some(end) = trimmed.find("?>") else { return text };
+    let decl = &trimmed[..end];
+    let Some(enc_pos) = decl.find("encoding") else {
+        return format!("{}{}", decl, &trimmed[end..]);
+    };
+    let after = &decl[enc_pos..];
+    let Some(eq) = after.find('=') else { return text };
+    let value_part = after[eq + 1..].trim_start();
+    let quote = value_part.chars().next();
+    let value_len = match quote {
+        Some(q @ ('"' | '\'')) => value_part[1..].find(q).map(|n| n + 2),
+        _ => None,
+    };
+    let Some(value_len) = value_len else { return text };
+    let value_start = decl.len() - value_part.len();
+    let mut out = String::with_capacity(text.len());
+    out.push_str(&decl[..value_start]);
+    out.push_str("\"UTF-8\"");
+    out.push_str(&decl[value_start + value_len..]);
+    out.push_str(&trimmed[end..]);
+    let _ = offset;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latin1_declared_in_xml() {
+        let bytes = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>Oaxaca, M\xe9xico</t>";
+        let text = decode(bytes, Some("text/xml"));
+        assert!(text.contains("Oaxaca, México"), "{text}");
+        assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), "{text}");
+    }
+
+    #[test]
+    fn undeclared_latin1_falls_back_to_windows_1252() {
+        let text = decode(b"<rss><title>Espa\xf1a \x93citas\x94</title></rss>", None);
+        assert_eq!(text, "<rss><title>España “citas”</title></rss>");
+    }
+
+    #[test]
+    fn meta_charset_beats_http_header() {
+        let bytes = b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\"></head>Le\xf3n</html>";
+        assert!(decode(bytes, Some("text/html; charset=utf-8")).contains("León"));
+    }
+
+    #[test]
+    fn http_charset_used_when_document_is_silent() {
+        assert!(decode(b"<p>Ca\xf1ada</p>", Some("text/html; charset=\"ISO-8859-1\"")).contains("Cañada"));
+    }
+
+    #[test]
+    fn bom_wins() {
+        let text = decode(b"\xef\xbb\xbf<?xml version='1.0' encoding='iso-8859-1'?><a>\xc3\xb1</a>", None);
+        assert!(text.ends_with("<a>ñ</a>"), "{text}");
+    }
+}

@@ -1,0 +1,347 @@
+//! The only module that knows the order of the stages.
+//!
+//! fetch: config → [`fetch`] (the one concurrent step) → [`decode`] → [`parse`] or
+//! [`scrape`] → [`normalize`] (sanitize) → [`store`], one transaction per source.
+//! compose: [`store`] → [`render`] → files.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use crate::config::{Config, Source, SourceKind};
+use crate::fetch::{self, Disposition, FetchError, Fetcher, Validators};
+use crate::item::Item;
+use crate::report::{RunReport, SourceReport, Status};
+use crate::store::{SourceState, Store, StoreError};
+use crate::{decode, normalize, parse, schedule, scrape};
+
+/// Why a whole run (not one source) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The store failed; the run stops so nothing is half-written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The HTTP client could not be built.
+    #[error("cannot start the HTTP client: {0}")]
+    Client(#[from] FetchError),
+}
+
+/// Why one source produced no items this run.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Parse(#[from] parse::ParseError),
+    #[error(transparent)]
+    Scrape(#[from] scrape::ScrapeError),
+}
+
+impl SourceError {
+    fn disposition(&self) -> Disposition {
+        match self {
+            SourceError::Fetch(e) => e.disposition(),
+            _ => Disposition::Backoff,
+        }
+    }
+}
+
+/// Options of one fetch run.
+#[derive(Debug, Clone, Default)]
+pub struct FetchOptions {
+    /// Ignore backoff, hints and gone marks.
+    pub force: bool,
+    /// Only these source ids (all when empty).
+    pub only: Vec<String>,
+    /// Set from a signal handler: start no more requests.
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// What the concurrent part hands to the writer for one source.
+enum Outcome {
+    Interrupted,
+    NotModified(fetch::Response),
+    SameBody(fetch::Response),
+    Items {
+        response: fetch::Response,
+        body_hash: String,
+        items: Vec<Item>,
+        ttl_minutes: Option<u32>,
+        bytes: u64,
+    },
+    Failed(SourceError, Option<u64>),
+}
+
+struct Done {
+    index: usize,
+    outcome: Outcome,
+    ms: u64,
+}
+
+fn body_hash(body: &[u8]) -> String {
+    Sha256::digest(body).iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Decodes and parses (or scrapes) a body into normalized items. CPU only.
+fn process(source: &Source, response: &fetch::Response, body: &[u8]) -> Result<(Vec<Item>, Option<u32>), SourceError> {
+    let text = decode::decode(body, response.content_type.as_deref());
+    let base = if source.url.scheme() == "file" { source.base_url().clone() } else { response.final_url.clone() };
+    let (raw, ttl) = match &source.kind {
+        SourceKind::Feed => {
+            let feed = parse::parse_feed(&text, &base, source.timezone)?;
+            (feed.items, feed.ttl_minutes)
+        }
+        SourceKind::Page(rules) => (scrape::scrape_page(&text, &base, rules, source.timezone)?, None),
+    };
+    let items = raw.into_iter().filter_map(|r| normalize::normalize(source, r)).collect();
+    Ok((items, ttl))
+}
+
+/// The URL to request: a remembered permanent redirect, unless the config changed since.
+fn effective_url(source: &Source, state: Option<&SourceState>) -> url::Url {
+    state
+        .filter(|s| s.url == source.url.as_str())
+        .and_then(|s| s.moved_to.as_deref())
+        .and_then(|u| url::Url::parse(u).ok())
+        .unwrap_or_else(|| source.url.clone())
+}
+
+async fn fetch_one(fetcher: Arc<Fetcher>, source: Arc<Source>, url: url::Url, prior: Validators, prior_hash: Option<String>, cancel: Arc<AtomicBool>) -> (Outcome, u64) {
+    let _slot = fetcher.slot(&url).await;
+    if cancel.load(Ordering::SeqCst) {
+        return (Outcome::Interrupted, 0);
+    }
+    let started = Instant::now();
+    let accept = match source.kind {
+        SourceKind::Feed => fetch::ACCEPT_FEED,
+        SourceKind::Page(_) => fetch::ACCEPT_PAGE,
+    };
+    let outcome = match fetcher.fetch(&url, &prior, accept).await {
+        Err(e) => {
+            let status = e.http_status().map(u64::from);
+            Outcome::Failed(e.into(), status)
+        }
+        Ok(response) => match response.body.as_deref() {
+            None => Outcome::NotModified(response),
+            Some(body) => {
+                let hash = body_hash(body);
+                if prior_hash.as_deref() == Some(hash.as_str()) {
+                    Outcome::SameBody(response)
+                } else {
+                    let bytes = body.len() as u64;
+                    let src = source.clone();
+                    let joined = tokio::task::spawn_blocking(move || {
+                        let body = response.body.as_deref().unwrap_or_default();
+                        let result = process(&src, &response, body);
+                        (response, result)
+                    })
+                    .await;
+                    match joined {
+                        Ok((response, Ok((items, ttl_minutes)))) => Outcome::Items {
+                            response,
+                            body_hash: hash,
+                            items,
+                            ttl_minutes,
+                            bytes,
+                        },
+                        Ok((response, Err(e))) => Outcome::Failed(e, Some(u64::from(response.status))),
+                        Err(join) => Outcome::Failed(
+                            SourceError::Fetch(FetchError::Transport(format!("parser crashed: {join}"))),
+                            None,
+                        ),
+                    }
+                }
+            }
+        },
+    };
+    (outcome, started.elapsed().as_millis() as u64)
+}
+
+/// Fetches every due source, stores what was found and reports on each source.
+/// `on_source` is called as each source finishes (for progress display).
+pub async fn fetch_sources(
+    config: &Config,
+    store: &mut Store,
+    options: &FetchOptions,
+    on_source: &mut dyn FnMut(&SourceReport),
+) -> Result<RunReport, PipelineError> {
+    let started = Utc::now();
+    let clock = Instant::now();
+    let states = store.source_states()?;
+    let fetcher = Arc::new(Fetcher::new(&config.settings)?);
+    let selected: Vec<(usize, &Source)> = config
+        .sources
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| options.only.is_empty() || options.only.contains(&s.id))
+        .collect();
+
+    let mut reports: HashMap<usize, SourceReport> = HashMap::new();
+    let (tx, mut rx) = mpsc::channel::<Done>(64);
+    for &(index, source) in &selected {
+        let state = states.get(&source.id);
+        let now = Utc::now();
+        if !options.force && let Some(state) = state {
+            if state.gone && state.url == source.url.as_str() {
+                let mut r = SourceReport::new(&source.id, source.url.as_str(), Status::Gone);
+                r.error = state.last_error.clone();
+                r.http_status = state.last_status;
+                reports.insert(index, r);
+                continue;
+            }
+            if state.next_attempt.is_some_and(|t| t > now) && state.url == source.url.as_str() {
+                let mut r = SourceReport::new(&source.id, source.url.as_str(), Status::Waiting);
+                r.next_attempt = state.next_attempt;
+                r.error = state.last_error.clone();
+                reports.insert(index, r);
+                continue;
+            }
+        }
+        let same_url = state.is_some_and(|s| s.url == source.url.as_str());
+        let validators = match state {
+            Some(s) if same_url && !options.force => Validators {
+                etag: s.etag.clone(),
+                last_modified: s.last_modified.clone(),
+            },
+            _ => Validators::default(),
+        };
+        let prior_hash = state.filter(|_| same_url && !options.force).and_then(|s| s.body_hash.clone());
+        let url = effective_url(source, state);
+        let tx = tx.clone();
+        let fetcher = fetcher.clone();
+        let source = Arc::new(source.clone());
+        let cancel = options.cancel.clone();
+        tokio::spawn(async move {
+            let (outcome, ms) = fetch_one(fetcher, source, url, validators, prior_hash, cancel).await;
+            let _ = tx.send(Done { index, outcome, ms }).await;
+        });
+    }
+    drop(tx);
+
+    let mut failure: Option<StoreError> = None;
+    while let Some(done) = rx.recv().await {
+        let source = &config.sources[done.index];
+        let prior = states.get(&source.id);
+        let report = match apply(store, source, prior, done.outcome, done.ms) {
+            Ok(r) => r,
+            Err(e) => {
+                // Stop starting new work; what was committed stays committed.
+                options.cancel.store(true, Ordering::SeqCst);
+                failure.get_or_insert(e);
+                continue;
+            }
+        };
+        on_source(&report);
+        reports.insert(done.index, report);
+    }
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+
+    let mut sources: Vec<SourceReport> = Vec::with_capacity(reports.len());
+    for (index, _) in selected {
+        if let Some(r) = reports.remove(&index) {
+            sources.push(r);
+        }
+    }
+    Ok(RunReport {
+        started,
+        ms: clock.elapsed().as_millis() as u64,
+        interrupted: options.cancel.load(Ordering::SeqCst),
+        sources,
+    })
+}
+
+/// Turns one source's outcome into its new state, commits it with its items, and reports.
+fn apply(store: &mut Store, source: &Source, prior: Option<&SourceState>, outcome: Outcome, ms: u64) -> Result<SourceReport, StoreError> {
+    let now = Utc::now();
+    let mut state = match prior {
+        Some(p) if p.url == source.url.as_str() => p.clone(),
+        _ => SourceState {
+            id: source.id.clone(),
+            url: source.url.to_string(),
+            ..SourceState::default()
+        },
+    };
+    let mut report = SourceReport::new(&source.id, source.url.as_str(), Status::Ok);
+    report.ms = ms;
+    state.last_attempt = Some(now);
+    state.gone = false;
+    let mut items: &[Item] = &[];
+    let mut succeeded = |state: &mut SourceState, response: &fetch::Response, ttl: Option<u32>| {
+        state.last_success = Some(now);
+        state.last_status = Some(response.status);
+        state.last_error = None;
+        state.error_count = 0;
+        state.failing_since = None;
+        if response.validators.etag.is_some() || response.validators.last_modified.is_some() || response.status != 304 {
+            state.etag = response.validators.etag.clone();
+            state.last_modified = response.validators.last_modified.clone();
+        }
+        state.next_attempt = schedule::after_success(now, response.fresh_until, ttl);
+        if response.moved_to.is_some() {
+            state.moved_to = response.moved_to.as_ref().map(|u| u.to_string());
+        }
+        report.http_status = Some(response.status);
+        report.next_attempt = state.next_attempt;
+        report.moved_to = state.moved_to.clone();
+    };
+    match &outcome {
+        Outcome::Interrupted => {
+            return Ok(SourceReport::new(&source.id, source.url.as_str(), Status::Interrupted));
+        }
+        Outcome::NotModified(response) | Outcome::SameBody(response) => {
+            succeeded(&mut state, response, None);
+            report.status = Status::NotModified;
+            report.bytes = response.body.as_ref().map_or(0, |b| b.len() as u64);
+        }
+        Outcome::Items {
+            response,
+            body_hash,
+            items: found,
+            ttl_minutes,
+            bytes,
+        } => {
+            succeeded(&mut state, response, *ttl_minutes);
+            state.body_hash = Some(body_hash.clone());
+            report.bytes = *bytes;
+            items = found;
+        }
+        Outcome::Failed(error, http_status) => {
+            let disposition = error.disposition();
+            state.error_count = state.error_count.saturating_add(1);
+            state.failing_since = state.failing_since.or(Some(now));
+            state.last_error = Some(error.to_string());
+            state.last_status = http_status.and_then(|s| u16::try_from(s).ok());
+            state.next_attempt = schedule::after_failure(now, state.error_count, disposition);
+            state.gone = disposition == Disposition::Gone;
+            // A failed parse must not leave validators that would turn the next try into a 304.
+            state.etag = None;
+            state.last_modified = None;
+            state.body_hash = None;
+            report.status = if state.gone { Status::Gone } else { Status::Failed };
+            report.http_status = state.last_status;
+            report.error = state.last_error.clone();
+            report.next_attempt = state.next_attempt;
+        }
+    }
+    let counts = store.commit_source(&state, items, now)?;
+    report.new = counts.new;
+    report.updated = counts.updated;
+    report.unchanged = counts.unchanged;
+    Ok(report)
+}
+
+/// The `[since, until)` window of stored items for a digest.
+pub fn window_items(store: &Store, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<crate::store::StoredItem>, StoreError> {
+    store.items(&crate::store::ItemQuery {
+        since: Some(since),
+        until: Some(until),
+        ..Default::default()
+    })
+}

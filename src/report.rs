@@ -1,0 +1,102 @@
+//! What a fetch run did, per source: the data behind the summary line, `--json`, and the
+//! exit code (the binary decides the code; this module only says whether all went well).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// How one source fared in this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Fetched and parsed; items stored.
+    Ok,
+    /// 304, or a body identical to the last one: nothing to parse.
+    NotModified,
+    /// Not due yet (backoff or a publisher's hint); not requested.
+    Waiting,
+    /// Marked gone (410); not requested until `--force`.
+    Gone,
+    /// Failed this run.
+    Failed,
+    /// Not started because the run was interrupted.
+    Interrupted,
+}
+
+/// One source's line in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceReport {
+    pub id: String,
+    pub url: String,
+    pub status: Status,
+    pub http_status: Option<u16>,
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub bytes: u64,
+    pub ms: u64,
+    pub error: Option<String>,
+    pub next_attempt: Option<DateTime<Utc>>,
+    /// A permanent redirect led here: put this URL in feeds.toml.
+    pub moved_to: Option<String>,
+}
+
+impl SourceReport {
+    pub fn new(id: &str, url: &str, status: Status) -> SourceReport {
+        SourceReport {
+            id: id.to_string(),
+            url: url.to_string(),
+            status,
+            http_status: None,
+            new: 0,
+            updated: 0,
+            unchanged: 0,
+            bytes: 0,
+            ms: 0,
+            error: None,
+            next_attempt: None,
+            moved_to: None,
+        }
+    }
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub started: DateTime<Utc>,
+    pub ms: u64,
+    pub interrupted: bool,
+    pub sources: Vec<SourceReport>,
+}
+
+impl RunReport {
+    fn count(&self, status: Status) -> usize {
+        self.sources.iter().filter(|s| s.status == status).count()
+    }
+
+    /// Sources that need a person's attention: failed this run, or gone.
+    pub fn failures(&self) -> usize {
+        self.count(Status::Failed) + self.count(Status::Gone)
+    }
+
+    /// One line for cron's mail and the terminal.
+    pub fn summary(&self) -> String {
+        let new: usize = self.sources.iter().map(|s| s.new).sum();
+        let updated: usize = self.sources.iter().map(|s| s.updated).sum();
+        let mut line = format!(
+            "{} sources: {} ok, {} not modified, {} waiting, {} failed, {} gone; {} new items, {} updated in {:.1}s",
+            self.sources.len(),
+            self.count(Status::Ok),
+            self.count(Status::NotModified),
+            self.count(Status::Waiting),
+            self.count(Status::Failed),
+            self.count(Status::Gone),
+            new,
+            updated,
+            self.ms as f64 / 1000.0
+        );
+        if self.interrupted {
+            line.push_str(&format!(" (interrupted; {} not started)", self.count(Status::Interrupted)));
+        }
+        line
+    }
+}

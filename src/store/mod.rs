@@ -1,0 +1,331 @@
+//! The SQLite store: items, and each source's fetch state and health.
+//!
+//! One file, WAL mode, migrations keyed by `PRAGMA user_version`. Everything a source's
+//! fetch changes (its items and its state: validators, errors, next attempt) is written
+//! in one transaction, so a crash at any point leaves either the old or the new state and
+//! the next run redoes the work.
+
+mod migrations;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::item::Item;
+use crate::sanitize::SafeHtml;
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or created.
+    #[error("cannot open database {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    /// The database was written by a newer boletin.
+    #[error("database {path} has schema version {found}, newer than this boletin ({supported}); upgrade boletin")]
+    TooNew { path: String, found: i64, supported: i64 },
+    /// There is no database yet.
+    #[error("no database at {0}: run `boletin fetch` first (or pass --db)")]
+    Missing(String),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// What is remembered about fetching one source between runs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SourceState {
+    pub id: String,
+    /// The URL as configured when this state was written.
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body_hash: Option<String>,
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    /// Failures in a row; 0 after a success.
+    pub error_count: u32,
+    /// When the current run of failures began.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub next_attempt: Option<DateTime<Utc>>,
+    pub gone: bool,
+    /// Where a chain of permanent redirects led: the URL to put in feeds.toml.
+    pub moved_to: Option<String>,
+}
+
+/// How a source's items changed in one fetch.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// An item as read back for listing and composing.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredItem {
+    pub id: i64,
+    pub source_id: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub author: Option<String>,
+    pub summary: SafeHtml,
+    pub content: Option<SafeHtml>,
+    pub excerpt: String,
+    pub published: Option<DateTime<Utc>>,
+    pub first_seen: DateTime<Utc>,
+    /// `published`, or `first_seen` for items without a date.
+    pub date: DateTime<Utc>,
+    pub categories: Vec<String>,
+}
+
+/// Which items to read.
+#[derive(Debug, Clone, Default)]
+pub struct ItemQuery {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub sources: Vec<String>,
+    pub limit: Option<usize>,
+}
+
+/// A source's health, for `boletin sources`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStats {
+    pub items: u64,
+    pub newest: Option<DateTime<Utc>>,
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+fn ts(d: Option<DateTime<Utc>>) -> Option<i64> {
+    d.map(|d| d.timestamp())
+}
+
+fn from_ts(v: Option<i64>) -> Option<DateTime<Utc>> {
+    v.and_then(|s| DateTime::from_timestamp(s, 0))
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let shown = path.display().to_string();
+        let open_err = |source| StoreError::Open { path: shown.clone(), source };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        migrations::migrate(&mut conn, &shown)?;
+        Ok(Store { conn })
+    }
+
+    /// Opens an existing database; a missing file is an error rather than a new empty store.
+    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing(path.display().to_string()));
+        }
+        Store::open(path)
+    }
+
+    /// Every source's remembered state, keyed by id.
+    pub fn source_states(&self) -> Result<HashMap<String, SourceState>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, url, etag, last_modified, body_hash, last_attempt, last_success, last_status,
+                    last_error, error_count, failing_since, next_attempt, gone, moved_to FROM sources",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SourceState {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                etag: r.get(2)?,
+                last_modified: r.get(3)?,
+                body_hash: r.get(4)?,
+                last_attempt: from_ts(r.get(5)?),
+                last_success: from_ts(r.get(6)?),
+                last_status: r.get(7)?,
+                last_error: r.get(8)?,
+                error_count: r.get(9)?,
+                failing_since: from_ts(r.get(10)?),
+                next_attempt: from_ts(r.get(11)?),
+                gone: r.get(12)?,
+                moved_to: r.get(13)?,
+            })
+        })?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let s = row?;
+            out.insert(s.id.clone(), s);
+        }
+        Ok(out)
+    }
+
+    /// Writes a source's new state and its items in one transaction.
+    pub fn commit_source(&mut self, state: &SourceState, items: &[Item], now: DateTime<Utc>) -> Result<Counts, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO sources (id, url, etag, last_modified, body_hash, last_attempt, last_success, last_status,
+                                  last_error, error_count, failing_since, next_attempt, gone, moved_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT(id) DO UPDATE SET url = excluded.url, etag = excluded.etag,
+                 last_modified = excluded.last_modified, body_hash = excluded.body_hash,
+                 last_attempt = excluded.last_attempt, last_success = excluded.last_success,
+                 last_status = excluded.last_status, last_error = excluded.last_error,
+                 error_count = excluded.error_count, failing_since = excluded.failing_since,
+                 next_attempt = excluded.next_attempt, gone = excluded.gone, moved_to = excluded.moved_to",
+            params![
+                state.id,
+                state.url,
+                state.etag,
+                state.last_modified,
+                state.body_hash,
+                ts(state.last_attempt),
+                ts(state.last_success),
+                state.last_status,
+                state.last_error,
+                state.error_count,
+                ts(state.failing_since),
+                ts(state.next_attempt),
+                state.gone,
+                state.moved_to,
+            ],
+        )?;
+        let mut counts = Counts::default();
+        {
+            let mut find = tx.prepare_cached("SELECT id, fingerprint FROM items WHERE source_id = ?1 AND key = ?2")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO items (source_id, key, guid, link, title, author, summary_html, content_html, excerpt,
+                                    published, updated, first_seen, sort_at, categories, fingerprint)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE items SET guid = ?2, link = ?3, title = ?4, author = ?5, summary_html = ?6, content_html = ?7,
+                        excerpt = ?8, published = ?9, updated = ?10, categories = ?11, fingerprint = ?12,
+                        sort_at = COALESCE(?9, first_seen)
+                 WHERE id = ?1",
+            )?;
+            let mut seen_keys = std::collections::HashSet::new();
+            for item in items {
+                // A feed that repeats an entry in one document counts it once.
+                if !seen_keys.insert(item.key.as_str()) {
+                    continue;
+                }
+                let categories = serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into());
+                let existing: Option<(i64, String)> = find
+                    .query_row(params![item.source_id, item.key], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                match existing {
+                    Some((_, fp)) if fp == item.fingerprint => counts.unchanged += 1,
+                    Some((id, _)) => {
+                        update.execute(params![
+                            id,
+                            item.guid,
+                            item.link.as_ref().map(url::Url::as_str),
+                            item.title,
+                            item.author,
+                            item.summary.as_str(),
+                            item.content.as_ref().map(SafeHtml::as_str),
+                            item.excerpt,
+                            ts(item.published),
+                            ts(item.updated),
+                            categories,
+                            item.fingerprint,
+                        ])?;
+                        counts.updated += 1;
+                    }
+                    None => {
+                        insert.execute(params![
+                            item.source_id,
+                            item.key,
+                            item.guid,
+                            item.link.as_ref().map(url::Url::as_str),
+                            item.title,
+                            item.author,
+                            item.summary.as_str(),
+                            item.content.as_ref().map(SafeHtml::as_str),
+                            item.excerpt,
+                            ts(item.published),
+                            ts(item.updated),
+                            now.timestamp(),
+                            ts(item.published).unwrap_or(now.timestamp()),
+                            categories,
+                            item.fingerprint,
+                        ])?;
+                        counts.new += 1;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// Items matching `q`, newest first.
+    pub fn items(&self, q: &ItemQuery) -> Result<Vec<StoredItem>, StoreError> {
+        let mut sql = String::from(
+            "SELECT id, source_id, title, link, author, summary_html, content_html, excerpt, published, first_seen,
+                    sort_at, categories FROM items WHERE 1 = 1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(since) = q.since {
+            sql.push_str(" AND sort_at >= ?");
+            args.push(since.timestamp().into());
+        }
+        if let Some(until) = q.until {
+            sql.push_str(" AND sort_at < ?");
+            args.push(until.timestamp().into());
+        }
+        if !q.sources.is_empty() {
+            sql.push_str(" AND source_id IN (");
+            sql.push_str(&vec!["?"; q.sources.len()].join(", "));
+            sql.push(')');
+            args.extend(q.sources.iter().map(|s| s.clone().into()));
+        }
+        sql.push_str(" ORDER BY sort_at DESC, id DESC");
+        if let Some(limit) = q.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+            let categories: String = r.get(11)?;
+            let first_seen = from_ts(r.get(9)?).unwrap_or_default();
+            Ok(StoredItem {
+                id: r.get(0)?,
+                source_id: r.get(1)?,
+                title: r.get(2)?,
+                link: r.get(3)?,
+                author: r.get(4)?,
+                summary: SafeHtml::from_store(r.get(5)?),
+                content: r.get::<_, Option<String>>(6)?.map(SafeHtml::from_store),
+                excerpt: r.get(7)?,
+                published: from_ts(r.get(8)?),
+                first_seen,
+                date: from_ts(r.get(10)?).unwrap_or(first_seen),
+                categories: serde_json::from_str(&categories).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Item count and newest item date per source.
+    pub fn source_stats(&self) -> Result<HashMap<String, SourceStats>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT source_id, COUNT(*), MAX(sort_at) FROM items GROUP BY source_id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                SourceStats {
+                    items: r.get::<_, i64>(1)?.max(0) as u64,
+                    newest: from_ts(r.get(2)?),
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
