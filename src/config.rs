@@ -228,7 +228,7 @@ pub enum SourceKind {
     /// RSS, Atom or JSON Feed.
     Feed,
     /// An HTML news page scraped with CSS rules.
-    Page(ScrapeRules),
+    Page(Box<ScrapeRules>),
 }
 
 /// CSS rules that turn a news page into items.
@@ -317,7 +317,12 @@ impl Checker<'_> {
             + 1
     }
 
-    fn invalid<T>(&self, span: std::ops::Range<usize>, key: &str, message: String) -> Result<T, ConfigError> {
+    fn invalid<T>(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        message: String,
+    ) -> Result<T, ConfigError> {
         Err(ConfigError::Invalid {
             path: self.path.clone(),
             line: self.line_of(span.start),
@@ -328,7 +333,11 @@ impl Checker<'_> {
 
     fn validate(&self, spec: ConfigSpec, path: &Path) -> Result<Config, ConfigError> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
         let newsletter = self.newsletter(spec.newsletter, dir)?;
         let settings = self.settings(spec.settings)?;
 
@@ -336,7 +345,11 @@ impl Checker<'_> {
         let mut section_ids = HashSet::new();
         for s in spec.sections {
             if !section_ids.insert(s.id.get_ref().clone()) {
-                return self.invalid(s.id.span(), "section.id", format!("duplicate section id `{}`", s.id.get_ref()));
+                return self.invalid(
+                    s.id.span(),
+                    "section.id",
+                    format!("duplicate section id `{}`", s.id.get_ref()),
+                );
             }
             sections.push(Section {
                 id: s.id.into_inner(),
@@ -348,7 +361,11 @@ impl Checker<'_> {
         let mut source_ids = HashSet::new();
         for s in spec.sources {
             let id = s.id.get_ref();
-            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            if id.is_empty()
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
                 return self.invalid(
                     s.id.span(),
                     "source.id",
@@ -356,7 +373,11 @@ impl Checker<'_> {
                 );
             }
             if !source_ids.insert(id.clone()) {
-                return self.invalid(s.id.span(), "source.id", format!("duplicate source id `{id}`"));
+                return self.invalid(
+                    s.id.span(),
+                    "source.id",
+                    format!("duplicate source id `{id}`"),
+                );
             }
             if !section_ids.contains(s.section.get_ref()) {
                 let known: Vec<&str> = sections.iter().map(|s| s.id.as_str()).collect();
@@ -392,7 +413,11 @@ impl Checker<'_> {
                     LangSpec::Many(v) => v,
                 };
                 if langs.is_empty() {
-                    return self.invalid(span, "newsletter.language", "give at least one language".into());
+                    return self.invalid(
+                        span,
+                        "newsletter.language",
+                        "give at least one language".into(),
+                    );
                 }
                 langs
             }
@@ -420,32 +445,52 @@ impl Checker<'_> {
 
     fn settings(&self, s: SettingsSpec) -> Result<Settings, ConfigError> {
         let d = Settings::default();
-        let secs = |v: Option<Spanned<u64>>, key: &str, default: Duration| -> Result<Duration, ConfigError> {
+        let secs = |v: Option<Spanned<u64>>,
+                    key: &str,
+                    default: Duration|
+         -> Result<Duration, ConfigError> {
             match v {
                 None => Ok(default),
-                Some(v) if *v.get_ref() == 0 => self.invalid(v.span(), key, "must be at least 1".into()),
+                Some(v) if *v.get_ref() == 0 => {
+                    self.invalid(v.span(), key, "must be at least 1".into())
+                }
                 Some(v) => Ok(Duration::from_secs(v.into_inner())),
             }
         };
-        let count = |v: Option<Spanned<usize>>, key: &str, default: usize| -> Result<usize, ConfigError> {
-            match v {
-                None => Ok(default),
-                Some(v) if *v.get_ref() == 0 => self.invalid(v.span(), key, "must be at least 1".into()),
-                Some(v) => Ok(v.into_inner()),
-            }
-        };
+        let count =
+            |v: Option<Spanned<usize>>, key: &str, default: usize| -> Result<usize, ConfigError> {
+                match v {
+                    None => Ok(default),
+                    Some(v) if *v.get_ref() == 0 => {
+                        self.invalid(v.span(), key, "must be at least 1".into())
+                    }
+                    Some(v) => Ok(v.into_inner()),
+                }
+            };
         let max_body_bytes = match s.max_body_mib {
             None => d.max_body_bytes,
             Some(v) if *v.get_ref() == 0 => {
-                return self.invalid(v.span(), "settings.max_body_mib", "must be at least 1".into());
+                return self.invalid(
+                    v.span(),
+                    "settings.max_body_mib",
+                    "must be at least 1".into(),
+                );
             }
             Some(v) => v.into_inner().saturating_mul(1024 * 1024),
         };
         Ok(Settings {
             user_agent: s.user_agent.unwrap_or(d.user_agent),
             timeout: secs(s.timeout_secs, "settings.timeout_secs", d.timeout)?,
-            connect_timeout: secs(s.connect_timeout_secs, "settings.connect_timeout_secs", d.connect_timeout)?,
-            stall_timeout: secs(s.stall_timeout_secs, "settings.stall_timeout_secs", d.stall_timeout)?,
+            connect_timeout: secs(
+                s.connect_timeout_secs,
+                "settings.connect_timeout_secs",
+                d.connect_timeout,
+            )?,
+            stall_timeout: secs(
+                s.stall_timeout_secs,
+                "settings.stall_timeout_secs",
+                d.stall_timeout,
+            )?,
             concurrency: count(s.concurrency, "settings.concurrency", d.concurrency)?,
             per_host: count(s.per_host, "settings.per_host", d.per_host)?,
             max_body_bytes,
@@ -455,8 +500,16 @@ impl Checker<'_> {
     fn http_url(&self, u: &Spanned<String>, key: &str) -> Result<Url, ConfigError> {
         match Url::parse(u.get_ref()) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
-            Ok(_) => self.invalid(u.span(), key, format!("`{}` is not an http(s) URL", u.get_ref())),
-            Err(e) => self.invalid(u.span(), key, format!("`{}` is not a valid URL: {e}", u.get_ref())),
+            Ok(_) => self.invalid(
+                u.span(),
+                key,
+                format!("`{}` is not an http(s) URL", u.get_ref()),
+            ),
+            Err(e) => self.invalid(
+                u.span(),
+                key,
+                format!("`{}` is not a valid URL: {e}", u.get_ref()),
+            ),
         }
     }
 
@@ -468,25 +521,37 @@ impl Checker<'_> {
         if let Some(rest) = raw.strip_prefix("file://") {
             return match Url::parse(raw) {
                 Ok(url) if url.to_file_path().is_ok() => Ok(url),
-                _ => self.invalid(u.span(), "source.url", format!("`{rest}` is not a valid file URL")),
+                _ => self.invalid(
+                    u.span(),
+                    "source.url",
+                    format!("`{rest}` is not a valid file URL"),
+                ),
             };
         }
         if raw.contains("://") || raw.is_empty() {
             return self.invalid(
                 u.span(),
                 "source.url",
-                format!("`{raw}` is not a valid URL (expected http://, https://, file:// or a path)"),
+                format!(
+                    "`{raw}` is not a valid URL (expected http://, https://, file:// or a path)"
+                ),
             );
         }
         let joined = dir.join(raw);
         let absolute = if joined.is_absolute() {
             joined
         } else {
-            std::env::current_dir().map(|d| d.join(&joined)).unwrap_or(joined)
+            std::env::current_dir()
+                .map(|d| d.join(&joined))
+                .unwrap_or(joined)
         };
         match Url::from_file_path(&absolute) {
             Ok(url) => Ok(url),
-            Err(()) => self.invalid(u.span(), "source.url", format!("`{raw}` is not a usable path")),
+            Err(()) => self.invalid(
+                u.span(),
+                "source.url",
+                format!("`{raw}` is not a usable path"),
+            ),
         }
     }
 
@@ -498,16 +563,18 @@ impl Checker<'_> {
         };
         let timezone = match &s.timezone {
             None => chrono_tz::America::Mexico_City,
-            Some(tz) => match tz.get_ref().parse::<Tz>() {
-                Ok(tz) => tz,
-                Err(_) => {
-                    return self.invalid(
+            Some(tz) => {
+                match tz.get_ref().parse::<Tz>() {
+                    Ok(tz) => tz,
+                    Err(_) => {
+                        return self.invalid(
                         tz.span(),
                         "source.timezone",
                         format!("unknown time zone `{}` (use an IANA name such as America/Mexico_City)", tz.get_ref()),
                     );
+                    }
                 }
-            },
+            }
         };
         let kind = match (s.kind, s.scrape) {
             (SourceKindSpec::Feed, None) => SourceKind::Feed,
@@ -515,17 +582,25 @@ impl Checker<'_> {
                 return self.invalid(
                     rules.span(),
                     "source.scrape",
-                    format!("source `{}` has scrape rules but kind = \"feed\"; set kind = \"page\"", s.id.get_ref()),
+                    format!(
+                        "source `{}` has scrape rules but kind = \"feed\"; set kind = \"page\"",
+                        s.id.get_ref()
+                    ),
                 );
             }
             (SourceKindSpec::Page, None) => {
                 return self.invalid(
                     s.id.span(),
                     "source.scrape",
-                    format!("source `{}` has kind = \"page\" but no [source.scrape] rules", s.id.get_ref()),
+                    format!(
+                        "source `{}` has kind = \"page\" but no [source.scrape] rules",
+                        s.id.get_ref()
+                    ),
                 );
             }
-            (SourceKindSpec::Page, Some(rules)) => SourceKind::Page(self.scrape(rules.into_inner())?),
+            (SourceKindSpec::Page, Some(rules)) => {
+                SourceKind::Page(Box::new(self.scrape(rules.into_inner())?))
+            }
         };
         Ok(Source {
             id: s.id.into_inner(),
@@ -540,9 +615,32 @@ impl Checker<'_> {
         })
     }
 
-    fn selector(&self, css: &str, span: std::ops::Range<usize>, key: &str) -> Result<scraper::Selector, ConfigError> {
-        scraper::Selector::parse(css)
-            .or_else(|e| self.invalid(span, key, format!("invalid CSS selector `{css}`: {e}")))
+    fn selector(
+        &self,
+        css: &str,
+        span: std::ops::Range<usize>,
+        key: &str,
+    ) -> Result<scraper::Selector, ConfigError> {
+        scraper::Selector::parse(css).or_else(|e| {
+            // scraper's messages span several lines; keep the gist on one.
+            let detail = e.to_string().replace(
+                "Unexpected error occurred. Please report this to the developer",
+                "",
+            );
+            let detail = detail
+                .split('(')
+                .next()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let detail = if detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({detail})")
+            };
+            self.invalid(span, key, format!("invalid CSS selector `{css}`{detail}"))
+        })
     }
 
     fn extract(&self, spec: Spanned<ExtractSpec>, key: &str) -> Result<Extract, ConfigError> {
@@ -562,7 +660,9 @@ impl Checker<'_> {
     }
 
     fn scrape(&self, r: ScrapeSpec) -> Result<ScrapeRules, ConfigError> {
-        let optional = |v: Option<Spanned<ExtractSpec>>, key: &str| v.map(|v| self.extract(v, key)).transpose();
+        let optional = |v: Option<Spanned<ExtractSpec>>, key: &str| {
+            v.map(|v| self.extract(v, key)).transpose()
+        };
         Ok(ScrapeRules {
             item: self.selector(r.item.get_ref(), r.item.span(), "source.scrape.item")?,
             item_css: r.item.into_inner(),
@@ -595,20 +695,26 @@ title = "Noticias"
 
     #[test]
     fn relative_paths_resolve_against_the_config_folder() {
-        let cfg = load_str("[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"demo/a.xml\"\nsection = \"news\"\n")
-            .map_err(|e| e.to_string());
+        let cfg = load_str(
+            "[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"demo/a.xml\"\nsection = \"news\"\n",
+        )
+        .map_err(|e| e.to_string());
         let cfg = cfg.as_ref().map(|c| c.sources[0].url.as_str());
         assert_eq!(cfg, Ok("file:///tmp/demo/a.xml"));
     }
 
     #[test]
     fn errors_name_line_and_key() {
-        let err = load_str("[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"ht!tp://x\"\nsection = \"news\"\n")
-            .err()
-            .map(|e| e.to_string());
+        let err = load_str(
+            "[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"ht!tp://x\"\nsection = \"news\"\n",
+        )
+        .err()
+        .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("/tmp/feeds.toml:12: `source.url`: `ht!tp://x` is not a valid URL (expected http://, https://, file:// or a path)")
+            Some(
+                "/tmp/feeds.toml:12: `source.url`: `ht!tp://x` is not a valid URL (expected http://, https://, file:// or a path)"
+            )
         );
     }
 
@@ -618,6 +724,9 @@ title = "Noticias"
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(err.starts_with("/tmp/feeds.toml:14: unknown field `colour`"), "{err}");
+        assert!(
+            err.starts_with("/tmp/feeds.toml:14: unknown field `colour`"),
+            "{err}"
+        );
     }
 }

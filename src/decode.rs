@@ -13,7 +13,8 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> String {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
         return relabel_xml_declaration(text.into_owned());
     }
-    let declared = declared_in_document(bytes).or_else(|| content_type.and_then(charset_of_content_type));
+    let declared =
+        declared_in_document(bytes).or_else(|| content_type.and_then(charset_of_content_type));
     let encoding = match declared {
         // A page that says UTF-8 but is not is almost always Windows-1252 in practice.
         Some(enc) if enc == UTF_8 && std::str::from_utf8(bytes).is_err() => WINDOWS_1252,
@@ -62,12 +63,11 @@ fn declared_in_document(bytes: &[u8]) -> Option<&'static Encoding> {
         if let Some(value) = attribute_value(tag, "charset") {
             return label(value);
         }
-        if tag.contains("http-equiv") {
-            if let Some(content) = attribute_value(tag, "content") {
-                if let Some(enc) = charset_of_content_type(content) {
-                    return Some(enc);
-                }
-            }
+        if tag.contains("http-equiv")
+            && let Some(content) = attribute_value(tag, "content")
+            && let Some(enc) = charset_of_content_type(content)
+        {
+            return Some(enc);
         }
     }
     None
@@ -78,13 +78,17 @@ fn attribute_value<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     let mut search = tag;
     loop {
         let pos = search.find(name)?;
-        let before_ok = pos == 0 || !search.as_bytes()[pos - 1].is_ascii_alphanumeric() && search.as_bytes()[pos - 1] != b'-';
+        let before_ok = pos == 0
+            || !search.as_bytes()[pos - 1].is_ascii_alphanumeric()
+                && search.as_bytes()[pos - 1] != b'-';
         let after = search[pos + name.len()..].trim_start();
         if before_ok && let Some(after) = after.strip_prefix('=') {
             let after = after.trim_start();
             let value = match after.chars().next() {
                 Some(q @ ('"' | '\'')) => after[1..].split(q).next()?,
-                _ => after.split(|c: char| c.is_whitespace() || c == '>' || c == '/' || c == ';').next()?,
+                _ => after
+                    .split(|c: char| c.is_whitespace() || c == '>' || c == '/' || c == ';')
+                    .next()?,
             };
             return Some(value);
         }
@@ -98,28 +102,32 @@ fn relabel_xml_declaration(text: String) -> String {
     if !trimmed.starts_with("<?xml") {
         return text;
     }
-    let offset = text.len() - trimmed.len();
-    let Some(end) = trimmed.find("?>") else { return text };
+    let Some(end) = trimmed.find("?>") else {
+        return text;
+    };
     let decl = &trimmed[..end];
     let Some(enc_pos) = decl.find("encoding") else {
         return format!("{}{}", decl, &trimmed[end..]);
     };
     let after = &decl[enc_pos..];
-    let Some(eq) = after.find('=') else { return text };
+    let Some(eq) = after.find('=') else {
+        return text;
+    };
     let value_part = after[eq + 1..].trim_start();
     let quote = value_part.chars().next();
     let value_len = match quote {
         Some(q @ ('"' | '\'')) => value_part[1..].find(q).map(|n| n + 2),
         _ => None,
     };
-    let Some(value_len) = value_len else { return text };
+    let Some(value_len) = value_len else {
+        return text;
+    };
     let value_start = decl.len() - value_part.len();
     let mut out = String::with_capacity(text.len());
     out.push_str(&decl[..value_start]);
     out.push_str("\"UTF-8\"");
     out.push_str(&decl[value_start + value_len..]);
     out.push_str(&trimmed[end..]);
-    let _ = offset;
     out
 }
 
@@ -132,7 +140,10 @@ mod tests {
         let bytes = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><t>Oaxaca, M\xe9xico</t>";
         let text = decode(bytes, Some("text/xml"));
         assert!(text.contains("Oaxaca, México"), "{text}");
-        assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), "{text}");
+        assert!(
+            text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -149,12 +160,21 @@ mod tests {
 
     #[test]
     fn http_charset_used_when_document_is_silent() {
-        assert!(decode(b"<p>Ca\xf1ada</p>", Some("text/html; charset=\"ISO-8859-1\"")).contains("Cañada"));
+        assert!(
+            decode(
+                b"<p>Ca\xf1ada</p>",
+                Some("text/html; charset=\"ISO-8859-1\"")
+            )
+            .contains("Cañada")
+        );
     }
 
     #[test]
     fn bom_wins() {
-        let text = decode(b"\xef\xbb\xbf<?xml version='1.0' encoding='iso-8859-1'?><a>\xc3\xb1</a>", None);
+        let text = decode(
+            b"\xef\xbb\xbf<?xml version='1.0' encoding='iso-8859-1'?><a>\xc3\xb1</a>",
+            None,
+        );
         assert!(text.ends_with("<a>ñ</a>"), "{text}");
     }
 }

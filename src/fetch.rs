@@ -144,7 +144,10 @@ impl Fetcher {
 
     /// Waits for a slot for `url`'s host, then a global slot. Host first, so a task
     /// queued behind a busy host never holds a global slot others could use.
-    pub async fn slot(&self, url: &Url) -> (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>) {
+    pub async fn slot(
+        &self,
+        url: &Url,
+    ) -> (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>) {
         if url.scheme() == "file" {
             return (None, None);
         }
@@ -166,7 +169,12 @@ impl Fetcher {
 
     /// Fetches `url`, sending the validators for a conditional GET. The caller holds a
     /// [`Fetcher::slot`] while this runs.
-    pub async fn fetch(&self, url: &Url, validators: &Validators, accept: &str) -> Result<Response, FetchError> {
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        accept: &str,
+    ) -> Result<Response, FetchError> {
         if url.scheme() == "file" {
             return self.read_file(url);
         }
@@ -182,8 +190,12 @@ impl Fetcher {
             path: url.path().to_string(),
             message,
         };
-        let path = url.to_file_path().map_err(|()| file_err("not a local path".into()))?;
-        let len = std::fs::metadata(&path).map_err(|e| file_err(e.to_string()))?.len();
+        let path = url
+            .to_file_path()
+            .map_err(|()| file_err("not a local path".into()))?;
+        let len = std::fs::metadata(&path)
+            .map_err(|e| file_err(e.to_string()))?
+            .len();
         if len > self.settings.max_body_bytes {
             return Err(FetchError::TooLarge(self.settings.max_body_bytes));
         }
@@ -199,12 +211,20 @@ impl Fetcher {
         })
     }
 
-    async fn fetch_http(&self, url: &Url, validators: &Validators, accept: &str) -> Result<Response, FetchError> {
+    async fn fetch_http(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        accept: &str,
+    ) -> Result<Response, FetchError> {
         let mut current = url.clone();
         let mut seen = vec![current.clone()];
         let mut all_permanent = true;
         let response = loop {
-            let mut request = self.client.get(current.as_str()).header(header::ACCEPT, accept);
+            let mut request = self
+                .client
+                .get(current.as_str())
+                .header(header::ACCEPT, accept);
             if let Some(etag) = &validators.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
             }
@@ -220,7 +240,9 @@ impl Fetcher {
                 .headers()
                 .get(header::LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| FetchError::Redirect(format!("HTTP {} without Location", status.as_u16())))?;
+                .ok_or_else(|| {
+                    FetchError::Redirect(format!("HTTP {} without Location", status.as_u16()))
+                })?;
             let next = current
                 .join(location)
                 .map_err(|e| FetchError::Redirect(format!("bad Location `{location}`: {e}")))?;
@@ -228,7 +250,9 @@ impl Fetcher {
                 return Err(FetchError::Redirect(format!("loop back to {next}")));
             }
             if seen.len() > MAX_REDIRECTS {
-                return Err(FetchError::Redirect(format!("more than {MAX_REDIRECTS} redirects")));
+                return Err(FetchError::Redirect(format!(
+                    "more than {MAX_REDIRECTS} redirects"
+                )));
             }
             all_permanent &= matches!(status.as_u16(), 301 | 308);
             seen.push(next.clone());
@@ -241,7 +265,8 @@ impl Fetcher {
         if status.is_client_error() || status.is_server_error() {
             return Err(FetchError::Status {
                 code: status.as_u16(),
-                retry_after: header_str(&headers, header::RETRY_AFTER).and_then(|v| parse_retry_after(v, now)),
+                retry_after: header_str(&headers, header::RETRY_AFTER)
+                    .and_then(|v| parse_retry_after(v, now)),
             });
         }
         let moved_to = (all_permanent && current != *url).then(|| current.clone());
@@ -316,7 +341,11 @@ fn transport_error(e: reqwest::Error) -> FetchError {
 }
 
 fn header_str(headers: &HeaderMap<HeaderValue>, name: header::HeaderName) -> Option<&str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
 }
 
 /// `Retry-After` as delta-seconds or an HTTP date.
@@ -363,11 +392,18 @@ mod tests {
 
     #[test]
     fn retry_after_accepts_seconds_and_dates() {
-        let now = DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z").map(|d| d.with_timezone(&Utc));
+        let now =
+            DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z").map(|d| d.with_timezone(&Utc));
         let now = now.unwrap_or_default();
-        assert_eq!(parse_retry_after("120", now), Some(now + chrono::Duration::seconds(120)));
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(now + chrono::Duration::seconds(120))
+        );
         let date = parse_retry_after("Sat, 21 Nov 2026 13:00:00 GMT", now);
-        assert_eq!(date.map(|d| d.to_rfc3339()), Some("2026-11-21T13:00:00+00:00".into()));
+        assert_eq!(
+            date.map(|d| d.to_rfc3339()),
+            Some("2026-11-21T13:00:00+00:00".into())
+        );
         assert_eq!(parse_retry_after("mañana", now), None);
     }
 
@@ -380,6 +416,9 @@ mod tests {
         assert_eq!(status(503, Some(t)).disposition(), Disposition::RetryAt(t));
         assert_eq!(status(429, None).disposition(), Disposition::Backoff);
         assert_eq!(status(404, None).disposition(), Disposition::Backoff);
-        assert_eq!(FetchError::Stalled(Duration::from_secs(1)).disposition(), Disposition::Backoff);
+        assert_eq!(
+            FetchError::Stalled(Duration::from_secs(1)).disposition(),
+            Disposition::Backoff
+        );
     }
 }

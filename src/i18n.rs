@@ -6,10 +6,32 @@ use chrono_tz::Tz;
 use crate::config::Lang;
 
 const MONTHS_ES: [&str; 12] = [
-    "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
 ];
 const MONTHS_EN: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 
 /// "21 de noviembre de 2026" / "November 21, 2026".
@@ -28,7 +50,11 @@ pub fn labels(lang: Lang) -> std::collections::BTreeMap<&'static str, &'static s
         ("by", "por", "by"),
         ("in_this_issue", "En este número", "In this issue"),
         ("items", "notas", "stories"),
-        ("no_items", "No hubo publicaciones nuevas en este periodo.", "No new posts in this period."),
+        (
+            "no_items",
+            "No hubo publicaciones nuevas en este periodo.",
+            "No new posts in this period.",
+        ),
         ("unsubscribe", "Cancelar suscripción", "Unsubscribe"),
         ("archive", "Ver en el navegador", "View in your browser"),
         (
@@ -52,7 +78,9 @@ mod tests {
 
     #[test]
     fn dates_in_both_languages() {
-        let d = chrono_tz::America::Mexico_City.with_ymd_and_hms(2026, 11, 21, 9, 0, 0).single();
+        let d = chrono_tz::America::Mexico_City
+            .with_ymd_and_hms(2026, 11, 21, 9, 0, 0)
+            .single();
         let d = d.unwrap_or_else(|| unreachable!());
         assert_eq!(long_date(d, Lang::Es), "21 de noviembre de 2026");
         assert_eq!(long_date(d, Lang::En), "November 21, 2026");

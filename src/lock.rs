@@ -15,7 +15,10 @@ pub enum LockError {
     Held { path: String, pid: String },
     /// The lock file could not be created.
     #[error("cannot create lock file {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Held while alive.
@@ -32,7 +35,10 @@ impl RunLock {
         name.push(".lock");
         let path = PathBuf::from(name);
         let shown = path.display().to_string();
-        let io = |source| LockError::Io { path: shown.clone(), source };
+        let io = |source| LockError::Io {
+            path: shown.clone(),
+            source,
+        };
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)

@@ -13,8 +13,26 @@ pub const EXCERPT_WORDS: usize = 60;
 
 /// Query parameters that only track the reader.
 const TRACKING_PARAMS: &[&str] = &[
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_hsenc",
-    "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "ref_src", "s_cid", "wt_mc", "__twitter_impression",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "yclid",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "ref_src",
+    "s_cid",
+    "wt_mc",
+    "__twitter_impression",
 ];
 
 /// The link as it should be stored and compared: tracking parameters removed, fragment
@@ -46,12 +64,19 @@ fn hash(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update([0u8]);
     }
-    h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect()
+    h.finalize()
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Normalizes one raw item from `source`; `None` for entries with nothing to show.
 pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
-    let base = raw.base.clone().unwrap_or_else(|| source.base_url().clone());
+    let base = raw
+        .base
+        .clone()
+        .unwrap_or_else(|| source.base_url().clone());
     let link = raw
         .link
         .as_deref()
@@ -85,10 +110,22 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
     let key = match (&guid, &link) {
         (Some(g), _) => hash(&["guid", g]),
         (None, Some(l)) => hash(&["link", l.as_str()]),
-        (None, None) => hash(&["title", &title, &published.map(|d| d.to_rfc3339()).unwrap_or_default()]),
+        (None, None) => hash(&[
+            "title",
+            &title,
+            &published.map(|d| d.to_rfc3339()).unwrap_or_default(),
+        ]),
     };
-    let content_text = content_html.as_ref().map(|c| c.as_str()).unwrap_or_default();
-    let fingerprint = hash(&[&title, summary.as_str(), content_text, link.as_ref().map(Url::as_str).unwrap_or("")]);
+    let content_text = content_html
+        .as_ref()
+        .map(|c| c.as_str())
+        .unwrap_or_default();
+    let fingerprint = hash(&[
+        &title,
+        summary.as_str(),
+        content_text,
+        link.as_ref().map(Url::as_str).unwrap_or(""),
+    ]);
     Some(Item {
         source_id: source.id.clone(),
         key,
@@ -112,7 +149,8 @@ mod tests {
 
     #[test]
     fn tracking_parameters_and_fragments_are_dropped() {
-        let u = Url::parse("HTTPS://Example.ORG:443/a/?utm_source=x&id=3&fbclid=y#top").unwrap_or_else(|_| unreachable!());
+        let u = Url::parse("HTTPS://Example.ORG:443/a/?utm_source=x&id=3&fbclid=y#top")
+            .unwrap_or_else(|_| unreachable!());
         assert_eq!(canonical_link(&u).as_str(), "https://example.org/a/?id=3");
     }
 }

@@ -34,7 +34,11 @@ pub fn parse_feed(text: &str, base: &Url, tz: Tz) -> Result<ParsedFeed, ParseErr
     let feed = parser
         .parse(text.trim_start().as_bytes())
         .map_err(|e| ParseError(e.to_string()))?;
-    let items = feed.entries.into_iter().map(|e| raw_item(e, base)).collect();
+    let items = feed
+        .entries
+        .into_iter()
+        .map(|e| raw_item(e, base))
+        .collect();
     Ok(ParsedFeed {
         title: feed.title.map(|t| t.content),
         ttl_minutes: feed.ttl,
@@ -65,7 +69,8 @@ fn raw_item(entry: Entry, base: &Url) -> RawItem {
         .filter(|h| !h.is_empty());
     let content = entry.content.and_then(|c| {
         let html = c.content_type.to_string().contains("html");
-        c.body.map(|b| if html { b } else { crate::sanitize::escape(&b) })
+        c.body
+            .map(|b| if html { b } else { crate::sanitize::escape(&b) })
     });
     let authors = entry
         .authors
@@ -103,14 +108,20 @@ mod tests {
             <item><title>Marcha en Oaxaca</title><link>/2026/11/marcha</link>
             <pubDate>Tue, 17 Nov 2026 09:00:00 -0600</pubDate></item></channel></rss>"#;
         let base = Url::parse("https://educa.example.org/feed/").unwrap_or_else(|_| unreachable!());
-        let feed = parse_feed(xml, &base, chrono_tz::America::Mexico_City).map_err(|e| e.to_string());
+        let feed =
+            parse_feed(xml, &base, chrono_tz::America::Mexico_City).map_err(|e| e.to_string());
         let feed = feed.as_ref();
         assert_eq!(feed.map(|f| f.ttl_minutes), Ok(Some(120)));
         let item = feed.ok().and_then(|f| f.items.first());
         assert_eq!(item.and_then(|i| i.guid.clone()), None);
-        assert_eq!(item.and_then(|i| i.link.clone()).as_deref(), Some("https://educa.example.org/2026/11/marcha"));
         assert_eq!(
-            item.and_then(|i| i.published).map(|d| d.to_rfc3339()).as_deref(),
+            item.and_then(|i| i.link.clone()).as_deref(),
+            Some("https://educa.example.org/2026/11/marcha")
+        );
+        assert_eq!(
+            item.and_then(|i| i.published)
+                .map(|d| d.to_rfc3339())
+                .as_deref(),
             Some("2026-11-17T15:00:00+00:00")
         );
     }

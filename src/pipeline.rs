@@ -84,21 +84,39 @@ struct Done {
 }
 
 fn body_hash(body: &[u8]) -> String {
-    Sha256::digest(body).iter().take(16).map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(body)
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Decodes and parses (or scrapes) a body into normalized items. CPU only.
-fn process(source: &Source, response: &fetch::Response, body: &[u8]) -> Result<(Vec<Item>, Option<u32>), SourceError> {
+fn process(
+    source: &Source,
+    response: &fetch::Response,
+    body: &[u8],
+) -> Result<(Vec<Item>, Option<u32>), SourceError> {
     let text = decode::decode(body, response.content_type.as_deref());
-    let base = if source.url.scheme() == "file" { source.base_url().clone() } else { response.final_url.clone() };
+    let base = if source.url.scheme() == "file" {
+        source.base_url().clone()
+    } else {
+        response.final_url.clone()
+    };
     let (raw, ttl) = match &source.kind {
         SourceKind::Feed => {
             let feed = parse::parse_feed(&text, &base, source.timezone)?;
             (feed.items, feed.ttl_minutes)
         }
-        SourceKind::Page(rules) => (scrape::scrape_page(&text, &base, rules, source.timezone)?, None),
+        SourceKind::Page(rules) => (
+            scrape::scrape_page(&text, &base, rules, source.timezone)?,
+            None,
+        ),
     };
-    let items = raw.into_iter().filter_map(|r| normalize::normalize(source, r)).collect();
+    let items = raw
+        .into_iter()
+        .filter_map(|r| normalize::normalize(source, r))
+        .collect();
     Ok((items, ttl))
 }
 
@@ -111,7 +129,14 @@ fn effective_url(source: &Source, state: Option<&SourceState>) -> url::Url {
         .unwrap_or_else(|| source.url.clone())
 }
 
-async fn fetch_one(fetcher: Arc<Fetcher>, source: Arc<Source>, url: url::Url, prior: Validators, prior_hash: Option<String>, cancel: Arc<AtomicBool>) -> (Outcome, u64) {
+async fn fetch_one(
+    fetcher: Arc<Fetcher>,
+    source: Arc<Source>,
+    url: url::Url,
+    prior: Validators,
+    prior_hash: Option<String>,
+    cancel: Arc<AtomicBool>,
+) -> (Outcome, u64) {
     let _slot = fetcher.slot(&url).await;
     if cancel.load(Ordering::SeqCst) {
         return (Outcome::Interrupted, 0);
@@ -149,9 +174,13 @@ async fn fetch_one(fetcher: Arc<Fetcher>, source: Arc<Source>, url: url::Url, pr
                             ttl_minutes,
                             bytes,
                         },
-                        Ok((response, Err(e))) => Outcome::Failed(e, Some(u64::from(response.status))),
+                        Ok((response, Err(e))) => {
+                            Outcome::Failed(e, Some(u64::from(response.status)))
+                        }
                         Err(join) => Outcome::Failed(
-                            SourceError::Fetch(FetchError::Transport(format!("parser crashed: {join}"))),
+                            SourceError::Fetch(FetchError::Transport(format!(
+                                "parser crashed: {join}"
+                            ))),
                             None,
                         ),
                     }
@@ -186,7 +215,9 @@ pub async fn fetch_sources(
     for &(index, source) in &selected {
         let state = states.get(&source.id);
         let now = Utc::now();
-        if !options.force && let Some(state) = state {
+        if !options.force
+            && let Some(state) = state
+        {
             if state.gone && state.url == source.url.as_str() {
                 let mut r = SourceReport::new(&source.id, source.url.as_str(), Status::Gone);
                 r.error = state.last_error.clone();
@@ -210,14 +241,17 @@ pub async fn fetch_sources(
             },
             _ => Validators::default(),
         };
-        let prior_hash = state.filter(|_| same_url && !options.force).and_then(|s| s.body_hash.clone());
+        let prior_hash = state
+            .filter(|_| same_url && !options.force)
+            .and_then(|s| s.body_hash.clone());
         let url = effective_url(source, state);
         let tx = tx.clone();
         let fetcher = fetcher.clone();
         let source = Arc::new(source.clone());
         let cancel = options.cancel.clone();
         tokio::spawn(async move {
-            let (outcome, ms) = fetch_one(fetcher, source, url, validators, prior_hash, cancel).await;
+            let (outcome, ms) =
+                fetch_one(fetcher, source, url, validators, prior_hash, cancel).await;
             let _ = tx.send(Done { index, outcome, ms }).await;
         });
     }
@@ -258,7 +292,13 @@ pub async fn fetch_sources(
 }
 
 /// Turns one source's outcome into its new state, commits it with its items, and reports.
-fn apply(store: &mut Store, source: &Source, prior: Option<&SourceState>, outcome: Outcome, ms: u64) -> Result<SourceReport, StoreError> {
+fn apply(
+    store: &mut Store,
+    source: &Source,
+    prior: Option<&SourceState>,
+    outcome: Outcome,
+    ms: u64,
+) -> Result<SourceReport, StoreError> {
     let now = Utc::now();
     let mut state = match prior {
         Some(p) if p.url == source.url.as_str() => p.clone(),
@@ -279,7 +319,10 @@ fn apply(store: &mut Store, source: &Source, prior: Option<&SourceState>, outcom
         state.last_error = None;
         state.error_count = 0;
         state.failing_since = None;
-        if response.validators.etag.is_some() || response.validators.last_modified.is_some() || response.status != 304 {
+        if response.validators.etag.is_some()
+            || response.validators.last_modified.is_some()
+            || response.status != 304
+        {
             state.etag = response.validators.etag.clone();
             state.last_modified = response.validators.last_modified.clone();
         }
@@ -293,7 +336,11 @@ fn apply(store: &mut Store, source: &Source, prior: Option<&SourceState>, outcom
     };
     match &outcome {
         Outcome::Interrupted => {
-            return Ok(SourceReport::new(&source.id, source.url.as_str(), Status::Interrupted));
+            return Ok(SourceReport::new(
+                &source.id,
+                source.url.as_str(),
+                Status::Interrupted,
+            ));
         }
         Outcome::NotModified(response) | Outcome::SameBody(response) => {
             succeeded(&mut state, response, None);
@@ -324,7 +371,11 @@ fn apply(store: &mut Store, source: &Source, prior: Option<&SourceState>, outcom
             state.etag = None;
             state.last_modified = None;
             state.body_hash = None;
-            report.status = if state.gone { Status::Gone } else { Status::Failed };
+            report.status = if state.gone {
+                Status::Gone
+            } else {
+                Status::Failed
+            };
             report.http_status = state.last_status;
             report.error = state.last_error.clone();
             report.next_attempt = state.next_attempt;
@@ -338,7 +389,11 @@ fn apply(store: &mut Store, source: &Source, prior: Option<&SourceState>, outcom
 }
 
 /// The `[since, until)` window of stored items for a digest.
-pub fn window_items(store: &Store, since: DateTime<Utc>, until: DateTime<Utc>) -> Result<Vec<crate::store::StoredItem>, StoreError> {
+pub fn window_items(
+    store: &Store,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<crate::store::StoredItem>, StoreError> {
     store.items(&crate::store::ItemQuery {
         since: Some(since),
         until: Some(until),

@@ -26,8 +26,14 @@ pub enum RenderError {
 const BUILTIN: &[(&str, &str)] = &[
     ("email.html", include_str!("../templates/email.html")),
     ("email.txt", include_str!("../templates/email.txt")),
-    ("partials/item.html", include_str!("../templates/partials/item.html")),
-    ("partials/section.html", include_str!("../templates/partials/section.html")),
+    (
+        "partials/item.html",
+        include_str!("../templates/partials/item.html"),
+    ),
+    (
+        "partials/section.html",
+        include_str!("../templates/partials/section.html"),
+    ),
 ];
 
 /// The rendered digest.
@@ -74,7 +80,12 @@ pub struct DigestView {
 }
 
 /// Groups `items` (newest first) by their source's section, in config order.
-pub fn digest_view(config: &Config, items: &[StoredItem], now: DateTime<Utc>, lang: Lang) -> DigestView {
+pub fn digest_view(
+    config: &Config,
+    items: &[StoredItem],
+    now: DateTime<Utc>,
+    lang: Lang,
+) -> DigestView {
     let tz: Tz = chrono_tz::America::Mexico_City;
     let mut sections: Vec<SectionView> = config
         .sections
@@ -115,7 +126,11 @@ pub fn digest_view(config: &Config, items: &[StoredItem], now: DateTime<Utc>, la
         intro: config.newsletter.description.clone(),
         date: i18n::long_date(now.with_timezone(&tz), lang),
         preheader,
-        archive_url: config.newsletter.archive_url.as_ref().map(|u| u.to_string()),
+        archive_url: config
+            .newsletter
+            .archive_url
+            .as_ref()
+            .map(|u| u.to_string()),
         unsubscribe_url: None,
         item_count: items.len(),
         sections,
@@ -135,6 +150,18 @@ impl Renderer {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.add_filter("wrap", wrap);
+        // minijinja's default also escapes `/`, which bloats every URL in an email.
+        env.set_formatter(|out, state, value| {
+            if state.auto_escape() == minijinja::AutoEscape::Html
+                && !value.is_safe()
+                && let Some(text) = value.as_str()
+            {
+                return out
+                    .write_str(&crate::sanitize::escape(text))
+                    .map_err(minijinja::Error::from);
+            }
+            minijinja::escape_formatter(out, state, value)
+        });
         let dir: PathBuf = dir.to_path_buf();
         env.set_loader(move |name| {
             if name.contains("..") {
@@ -142,9 +169,10 @@ impl Renderer {
             }
             match std::fs::read_to_string(dir.join(name)) {
                 Ok(text) => Ok(Some(text)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    Ok(BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| t.to_string()))
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BUILTIN
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, t)| t.to_string())),
                 Err(e) => Err(minijinja::Error::new(
                     minijinja::ErrorKind::TemplateNotFound,
                     format!("cannot read {}: {e}", dir.join(name).display()),
@@ -157,7 +185,11 @@ impl Renderer {
     fn render(&self, name: &str, view: &DigestView) -> Result<String, RenderError> {
         let err = |e: minijinja::Error| RenderError::Template {
             name: name.to_string(),
-            message: format!("{e:#}").lines().next().unwrap_or_default().to_string(),
+            message: format!("{e:#}")
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
         };
         let template = self.env.get_template(name).map_err(err)?;
         template.render(view).map_err(err)
@@ -203,7 +235,10 @@ mod tests {
 
     #[test]
     fn wrap_breaks_at_width_without_splitting_words() {
-        let out = wrap("Delegación de solidaridad a Oaxaca y Chiapas en diciembre".into(), Some(20));
+        let out = wrap(
+            "Delegación de solidaridad a Oaxaca y Chiapas en diciembre".into(),
+            Some(20),
+        );
         assert!(out.lines().all(|l| l.chars().count() <= 20), "{out}");
         assert_eq!(out.split_whitespace().count(), 9);
     }

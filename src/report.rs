@@ -95,7 +95,10 @@ impl RunReport {
             self.ms as f64 / 1000.0
         );
         if self.interrupted {
-            line.push_str(&format!(" (interrupted; {} not started)", self.count(Status::Interrupted)));
+            line.push_str(&format!(
+                " (interrupted; {} not started)",
+                self.count(Status::Interrupted)
+            ));
         }
         line
     }

@@ -39,18 +39,74 @@ impl SafeHtml {
 }
 
 const TAGS: &[&str] = &[
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt", "em", "figcaption",
-    "figure", "h2", "h3", "h4", "hr", "i", "img", "li", "ol", "p", "pre", "q", "s", "small", "strong", "sub", "sup",
-    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "dd",
+    "del",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h2",
+    "h3",
+    "h4",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "small",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
 ];
 
 /// Elements removed together with everything inside them.
 const DROP_WITH_CONTENT: &[&str] = &[
-    "script", "style", "svg", "math", "template", "object", "embed", "applet", "noscript", "title", "select",
-    "textarea", "button", "iframe", "frame", "frameset", "noembed", "noframes", "xmp", "plaintext",
+    "script",
+    "style",
+    "svg",
+    "math",
+    "template",
+    "object",
+    "embed",
+    "applet",
+    "noscript",
+    "title",
+    "select",
+    "textarea",
+    "button",
+    "iframe",
+    "frame",
+    "frameset",
+    "noembed",
+    "noframes",
+    "xmp",
+    "plaintext",
 ];
 
-static ALLOWED_TAGS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| TAGS.iter().copied().collect());
+static ALLOWED_TAGS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| TAGS.iter().copied().collect());
 
 fn policy(base: &Url) -> Builder<'static> {
     let mut b = Builder::empty();
@@ -64,13 +120,26 @@ fn policy(base: &Url) -> Builder<'static> {
         .url_relative(UrlRelative::RewriteWithBase(base.clone()))
         .link_rel(Some("noopener"))
         .attribute_filter(|element, attribute, value| {
-            // Images load without a click: only http(s), never mailto.
-            if element == "img" && attribute == "src" && !(value.starts_with("http://") || value.starts_with("https://")) {
-                return None;
+            // Images load without a click: only http(s), never mailto. The filter sees the
+            // value before relative URLs are resolved, so scheme-less values pass.
+            if element == "img" && attribute == "src" && has_scheme(value) {
+                let lower = value.trim_start().to_ascii_lowercase();
+                if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+                    return None;
+                }
             }
             Some(value.into())
         });
     b
+}
+
+/// Whether a URL names a scheme (`x:` before any `/`, `?` or `#`).
+fn has_scheme(url: &str) -> bool {
+    let url = url.trim_start();
+    match url.find(':') {
+        Some(colon) => !url[..colon].contains(['/', '?', '#']),
+        None => false,
+    }
 }
 
 /// Cleans partner HTML for email, resolving relative URLs against `base`.
@@ -113,7 +182,12 @@ pub fn to_text(html: &str) -> String {
                     out.push_str(t);
                 }
             }
-            scraper::Node::Element(e) if !matches!(e.name(), "a" | "b" | "i" | "em" | "strong" | "span" | "u" | "small" | "abbr" | "code") => {
+            scraper::Node::Element(e)
+                if !matches!(
+                    e.name(),
+                    "a" | "b" | "i" | "em" | "strong" | "span" | "u" | "small" | "abbr" | "code"
+                ) =>
+            {
                 out.push(' ');
             }
             _ => {}
@@ -132,7 +206,9 @@ pub fn excerpt(text: &str, words: usize) -> String {
     let taken: Vec<&str> = it.by_ref().take(words).collect();
     let mut out = taken.join(" ");
     if it.next().is_some() {
-        out = out.trim_end_matches([',', ';', ':', '.', '—', '-']).to_string();
+        out = out
+            .trim_end_matches([',', ';', ':', '.', '—', '-'])
+            .to_string();
         out.push('…');
     }
     out
@@ -152,20 +228,33 @@ mod tests {
             <img src="x.jpg" onerror="alert(1)"><iframe src="https://evil.example/"></iframe></p>"#;
         let out = sanitize(html, &base());
         let s = out.as_str();
-        assert!(!s.contains("script") && !s.contains("onclick") && !s.contains("onerror"), "{s}");
+        assert!(
+            !s.contains("script") && !s.contains("onclick") && !s.contains("onerror"),
+            "{s}"
+        );
         assert!(!s.contains("javascript:") && !s.contains("iframe"), "{s}");
-        assert!(s.contains(r#"<img src="https://colectivo.example.org/noticias/x.jpg">"#), "{s}");
+        assert!(
+            s.contains(r#"<img src="https://colectivo.example.org/noticias/x.jpg">"#),
+            "{s}"
+        );
     }
 
     #[test]
     fn relative_links_become_absolute() {
         let out = sanitize(r#"<a href="/2026/11/accion/">Acción</a>"#, &base());
-        assert!(out.as_str().contains(r#"href="https://colectivo.example.org/2026/11/accion/""#), "{out:?}");
+        assert!(
+            out.as_str()
+                .contains(r#"href="https://colectivo.example.org/2026/11/accion/""#),
+            "{out:?}"
+        );
     }
 
     #[test]
     fn text_keeps_block_boundaries_and_drops_scripts() {
-        assert_eq!(to_text("<p>Uno.</p><p>Dos <b>tres</b></p><script>x()</script>"), "Uno. Dos tres");
+        assert_eq!(
+            to_text("<p>Uno.</p><p>Dos <b>tres</b></p><script>x()</script>"),
+            "Uno. Dos tres"
+        );
         assert_eq!(to_text("Caf&eacute; &amp; pan"), "Café & pan");
     }
 

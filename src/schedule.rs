@@ -13,7 +13,11 @@ pub const BACKOFF_CEILING: Duration = Duration::hours(24);
 pub const MAX_HINT: Duration = Duration::days(7);
 
 /// Next attempt after a success, from the publisher's freshness hints; `None` = next run.
-pub fn after_success(now: DateTime<Utc>, fresh_until: Option<DateTime<Utc>>, ttl_minutes: Option<u32>) -> Option<DateTime<Utc>> {
+pub fn after_success(
+    now: DateTime<Utc>,
+    fresh_until: Option<DateTime<Utc>>,
+    ttl_minutes: Option<u32>,
+) -> Option<DateTime<Utc>> {
     let ttl = ttl_minutes.map(|m| now + Duration::minutes(i64::from(m)));
     let hint = match (fresh_until, ttl) {
         (Some(a), Some(b)) => Some(a.max(b)),
@@ -23,7 +27,11 @@ pub fn after_success(now: DateTime<Utc>, fresh_until: Option<DateTime<Utc>>, ttl
 }
 
 /// Next attempt after the `failures`-th failure in a row.
-pub fn after_failure(now: DateTime<Utc>, failures: u32, disposition: Disposition) -> Option<DateTime<Utc>> {
+pub fn after_failure(
+    now: DateTime<Utc>,
+    failures: u32,
+    disposition: Disposition,
+) -> Option<DateTime<Utc>> {
     match disposition {
         Disposition::Gone => None,
         Disposition::RetryAt(t) => Some(t.clamp(now, now + MAX_HINT)),
@@ -54,8 +62,14 @@ mod tests {
         let now = Utc::now();
         let far = now + Duration::days(30);
         assert_eq!(after_success(now, Some(far), None), Some(now + MAX_HINT));
-        assert_eq!(after_success(now, None, Some(60)), Some(now + Duration::minutes(60)));
+        assert_eq!(
+            after_success(now, None, Some(60)),
+            Some(now + Duration::minutes(60))
+        );
         assert_eq!(after_success(now, None, None), None);
-        assert_eq!(after_failure(now, 1, Disposition::RetryAt(far)), Some(now + MAX_HINT));
+        assert_eq!(
+            after_failure(now, 1, Disposition::RetryAt(far)),
+            Some(now + MAX_HINT)
+        );
     }
 }

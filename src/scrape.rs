@@ -20,7 +20,12 @@ pub enum ScrapeError {
 }
 
 /// Applies `rules` to the page at `base`.
-pub fn scrape_page(html: &str, base: &Url, rules: &ScrapeRules, tz: Tz) -> Result<Vec<RawItem>, ScrapeError> {
+pub fn scrape_page(
+    html: &str,
+    base: &Url,
+    rules: &ScrapeRules,
+    tz: Tz,
+) -> Result<Vec<RawItem>, ScrapeError> {
     let doc = Html::parse_document(html);
     let page_base = doc
         .select(&BASE_SELECTOR)
@@ -46,7 +51,12 @@ static BASE_SELECTOR: std::sync::LazyLock<scraper::Selector> = std::sync::LazyLo
 });
 
 fn text_of(el: ElementRef<'_>) -> String {
-    el.text().collect::<Vec<_>>().join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
+    el.text()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn extract(el: ElementRef<'_>, rule: &Extract) -> Option<String> {

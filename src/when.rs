@@ -50,8 +50,14 @@ mod tests {
         assert_eq!(parse_span("7d").map(|d| d.num_hours()), Ok(168));
         assert_eq!(parse_span("2w").map(|d| d.num_days()), Ok(14));
         assert!(parse_span("siete").is_err());
-        assert_eq!(parse_now("2026-11-21").map(|d| d.to_rfc3339()), Ok("2026-11-22T00:00:00+00:00".into()));
+        assert_eq!(
+            parse_now("2026-11-21").map(|d| d.to_rfc3339()),
+            Ok("2026-11-22T00:00:00+00:00".into())
+        );
         let now = parse_now("2026-11-21").unwrap_or_default();
-        assert_eq!(parse_since("2026-11-01", now).map(|d| d.to_rfc3339()), Ok("2026-11-01T00:00:00+00:00".into()));
+        assert_eq!(
+            parse_since("2026-11-01", now).map(|d| d.to_rfc3339()),
+            Ok("2026-11-01T00:00:00+00:00".into())
+        );
     }
 }

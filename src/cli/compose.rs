@@ -38,10 +38,16 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let lang = match args.lang.as_deref() {
         Some("en") => Lang::En,
         Some(_) => Lang::Es,
-        None => config.newsletter.languages.first().copied().unwrap_or(Lang::Es),
+        None => config
+            .newsletter
+            .languages
+            .first()
+            .copied()
+            .unwrap_or(Lang::Es),
     };
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let items = pipeline::window_items(&store, since, now).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let items =
+        pipeline::window_items(&store, since, now).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     // "Today" as a reader sees it is the last instant of the window.
     let view = render::digest_view(&config, &items, now - chrono::Duration::seconds(1), lang);
     let rendered = Renderer::new(&config.newsletter.templates)
@@ -51,7 +57,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         let path = args.out.join(name);
         std::fs::create_dir_all(&args.out)
             .and_then(|()| std::fs::write(&path, body))
-            .map_err(|e| fail(code::CONFIG_OR_DB, &WriteError(path.display().to_string(), e)))?;
+            .map_err(|e| {
+                fail(
+                    code::CONFIG_OR_DB,
+                    &WriteError(path.display().to_string(), e),
+                )
+            })?;
         Ok(path)
     };
     let html = write("newsletter.html", &rendered.html)?;
@@ -62,7 +73,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
             "since": since.to_rfc3339(), "until": now.to_rfc3339(),
         }))?;
     } else if !ctx.quiet {
-        println!("{} items → {} (open in a browser) and {}", view.item_count, html.display(), text.display());
+        println!(
+            "{} items → {} (open in a browser) and {}",
+            view.item_count,
+            html.display(),
+            text.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

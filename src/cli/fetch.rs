@@ -26,7 +26,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let config = ctx.load_config()?;
     for id in &args.sources {
         if !config.sources.iter().any(|s| &s.id == id) {
-            return Err(super::usage(&format!("{}: no source with id `{id}`", ctx.config_path.display())));
+            return Err(super::usage(&format!(
+                "{}: no source with id `{id}`",
+                ctx.config_path.display()
+            )));
         }
     }
     let db = ctx.db_path();
@@ -61,7 +64,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
                 bar.inc(1);
                 bar.set_message(r.id.clone());
                 if matches!(r.status, Status::Failed | Status::Gone) {
-                    bar.println(format!("{}: {}", r.id, r.error.as_deref().unwrap_or("failed")));
+                    bar.println(format!(
+                        "{}: {}",
+                        r.id,
+                        r.error.as_deref().unwrap_or("failed")
+                    ));
                 }
             }
         };
@@ -79,12 +86,21 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         for s in &report.sources {
             match s.status {
                 Status::Failed | Status::Gone if bar.is_none() => {
-                    eprintln!("{}: {} ({})", s.id, s.error.as_deref().unwrap_or("failed"), s.url);
+                    eprintln!(
+                        "{}: {} ({})",
+                        s.id,
+                        s.error.as_deref().unwrap_or("failed"),
+                        s.url
+                    );
                 }
                 _ => {}
             }
             if let Some(new_url) = &s.moved_to {
-                eprintln!("{}: moved permanently; put url = \"{new_url}\" in {}", s.id, ctx.config_path.display());
+                eprintln!(
+                    "{}: moved permanently; put url = \"{new_url}\" in {}",
+                    s.id,
+                    ctx.config_path.display()
+                );
             }
         }
         println!("{}", report.summary());
@@ -107,7 +123,9 @@ async fn watch_signals(cancel: Arc<AtomicBool>) {
     loop {
         #[cfg(unix)]
         let got = match term.as_mut() {
-            Some(t) => tokio::select! { r = tokio::signal::ctrl_c() => r.is_ok(), s = t.recv() => s.is_some() },
+            Some(t) => {
+                tokio::select! { r = tokio::signal::ctrl_c() => r.is_ok(), s = t.recv() => s.is_some() }
+            }
             None => tokio::signal::ctrl_c().await.is_ok(),
         };
         #[cfg(not(unix))]
@@ -119,6 +137,8 @@ async fn watch_signals(cancel: Arc<AtomicBool>) {
             eprintln!("boletin: interrupted again; exiting now");
             std::process::exit(i32::from(code::INTERRUPTED));
         }
-        eprintln!("boletin: interrupted; finishing requests in flight (press Ctrl-C again to quit now)");
+        eprintln!(
+            "boletin: interrupted; finishing requests in flight (press Ctrl-C again to quit now)"
+        );
     }
 }

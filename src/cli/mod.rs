@@ -1,5 +1,6 @@
 //! Command-line surface: argument parsing, output formats and exit codes.
 
+mod check;
 mod compose;
 mod fetch;
 mod items;
@@ -22,10 +23,19 @@ pub mod code {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "boletin", version, about = "Partner feeds and news pages in, a curated email newsletter out")]
+#[command(
+    name = "boletin",
+    version,
+    about = "Partner feeds and news pages in, a curated email newsletter out"
+)]
 pub struct Cli {
     /// The sources file.
-    #[arg(long, global = true, env = "BOLETIN_CONFIG", default_value = "feeds.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "BOLETIN_CONFIG",
+        default_value = "feeds.toml"
+    )]
     config: PathBuf,
     /// The SQLite database [default: boletin.db beside the config].
     #[arg(long, global = true, env = "BOLETIN_DB")]
@@ -50,6 +60,8 @@ enum Command {
     Compose(compose::Args),
     /// Show every source's health: last success, errors, next attempt.
     Sources(sources::Args),
+    /// Validate the config and exit; writes nothing.
+    Check(check::Args),
 }
 
 /// Shared by every command: where things are and how to speak.
@@ -131,6 +143,7 @@ pub fn run() -> ExitCode {
         Command::Items(args) => items::run(&ctx, args),
         Command::Compose(args) => compose::run(&ctx, args),
         Command::Sources(args) => sources::run(&ctx, args),
+        Command::Check(args) => check::run(&ctx, args),
     };
     result.unwrap_or_else(|code| code)
 }

@@ -34,8 +34,12 @@ struct Health {
 pub fn run(ctx: &Context, _args: Args) -> Result<ExitCode, ExitCode> {
     let config = ctx.load_config()?;
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let states = store.source_states().map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let stats = store.source_stats().map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let states = store
+        .source_states()
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let stats = store
+        .source_stats()
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let now = Utc::now();
     let rows: Vec<Health> = config
         .sources
@@ -65,8 +69,13 @@ pub fn run(ctx: &Context, _args: Args) -> Result<ExitCode, ExitCode> {
         super::print_json(&rows)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let day = |d: Option<DateTime<Utc>>| d.map_or("-".to_string(), |d| d.format("%Y-%m-%d %H:%M").to_string());
-    println!("{:<24} {:>6} {:<16} {:<16} {:>4}  STATUS", "SOURCE", "ITEMS", "LAST OK", "NEXT", "ERRS");
+    let day = |d: Option<DateTime<Utc>>| {
+        d.map_or("-".to_string(), |d| d.format("%Y-%m-%d %H:%M").to_string())
+    };
+    println!(
+        "{:<24} {:>6} {:<16} {:<16} {:>4}  STATUS",
+        "SOURCE", "ITEMS", "LAST OK", "NEXT", "ERRS"
+    );
     for h in &rows {
         let status = if h.gone {
             "GONE (410): remove it or fetch --force".to_string()
@@ -89,7 +98,10 @@ pub fn run(ctx: &Context, _args: Args) -> Result<ExitCode, ExitCode> {
             status
         );
         if let Some(url) = &h.suggested_url {
-            println!("{:<24} moved permanently: put url = \"{url}\" in the config", "");
+            println!(
+                "{:<24} moved permanently: put url = \"{url}\" in the config",
+                ""
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

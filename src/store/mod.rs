@@ -22,10 +22,19 @@ use crate::sanitize::SafeHtml;
 pub enum StoreError {
     /// The database could not be opened or created.
     #[error("cannot open database {path}: {source}")]
-    Open { path: String, source: rusqlite::Error },
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
     /// The database was written by a newer boletin.
-    #[error("database {path} has schema version {found}, newer than this boletin ({supported}); upgrade boletin")]
-    TooNew { path: String, found: i64, supported: i64 },
+    #[error(
+        "database {path} has schema version {found}, newer than this boletin ({supported}); upgrade boletin"
+    )]
+    TooNew {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
     /// There is no database yet.
     #[error("no database at {0}: run `boletin fetch` first (or pass --db)")]
     Missing(String),
@@ -115,12 +124,19 @@ impl Store {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let shown = path.display().to_string();
-        let open_err = |source| StoreError::Open { path: shown.clone(), source };
+        let open_err = |source| StoreError::Open {
+            path: shown.clone(),
+            source,
+        };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
         migrations::migrate(&mut conn, &shown)?;
         Ok(Store { conn })
     }
@@ -166,7 +182,12 @@ impl Store {
     }
 
     /// Writes a source's new state and its items in one transaction.
-    pub fn commit_source(&mut self, state: &SourceState, items: &[Item], now: DateTime<Utc>) -> Result<Counts, StoreError> {
+    pub fn commit_source(
+        &mut self,
+        state: &SourceState,
+        items: &[Item],
+        now: DateTime<Utc>,
+    ) -> Result<Counts, StoreError> {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO sources (id, url, etag, last_modified, body_hash, last_attempt, last_success, last_status,
@@ -197,7 +218,9 @@ impl Store {
         )?;
         let mut counts = Counts::default();
         {
-            let mut find = tx.prepare_cached("SELECT id, fingerprint FROM items WHERE source_id = ?1 AND key = ?2")?;
+            let mut find = tx.prepare_cached(
+                "SELECT id, fingerprint FROM items WHERE source_id = ?1 AND key = ?2",
+            )?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO items (source_id, key, guid, link, title, author, summary_html, content_html, excerpt,
                                     published, updated, first_seen, sort_at, categories, fingerprint)
@@ -215,9 +238,12 @@ impl Store {
                 if !seen_keys.insert(item.key.as_str()) {
                     continue;
                 }
-                let categories = serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into());
+                let categories =
+                    serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into());
                 let existing: Option<(i64, String)> = find
-                    .query_row(params![item.source_id, item.key], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .query_row(params![item.source_id, item.key], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
                     .optional()?;
                 match existing {
                     Some((_, fp)) if fp == item.fingerprint => counts.unchanged += 1,

@@ -1,0 +1,36 @@
+//! `boletin check`: validate the config without touching anything else.
+
+use std::process::ExitCode;
+
+use boletin::config::SourceKind;
+
+use super::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(ctx: &Context, _args: Args) -> Result<ExitCode, ExitCode> {
+    let config = ctx.load_config()?;
+    let pages = config
+        .sources
+        .iter()
+        .filter(|s| matches!(s.kind, SourceKind::Page(_)))
+        .count();
+    if ctx.json {
+        super::print_json(&serde_json::json!({
+            "config": config.path,
+            "sources": config.sources.len(),
+            "pages": pages,
+            "sections": config.sections.len(),
+        }))?;
+    } else if !ctx.quiet {
+        println!(
+            "{}: ok ({} sources, {} of them pages; {} sections)",
+            config.path.display(),
+            config.sources.len(),
+            pages,
+            config.sections.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

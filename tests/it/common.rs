@@ -1,0 +1,130 @@
+//! Shared helpers: a scratch folder with the demo config, and running the real binary.
+
+#![allow(dead_code, reason = "each test module uses a different subset")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary folder holding a copy of `fixtures/demo` (config + sources).
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn empty() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn demo() -> Scratch {
+        let s = Scratch::empty();
+        copy_dir(&manifest_dir().join("fixtures/demo"), s.path());
+        s
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.path().join("feeds.toml")
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.path().join("boletin.db")
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path().join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    /// Runs `boletin --config <scratch>/feeds.toml ARGS` in the scratch folder.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = boletin();
+        cmd.current_dir(self.path())
+            .arg("--config")
+            .arg(self.config())
+            .args(args);
+        Run::from(cmd.output().expect("run boletin"))
+    }
+
+    /// Runs `boletin ARGS` with no implicit `--config`.
+    pub fn run_bare(&self, args: &[&str]) -> Run {
+        let mut cmd = boletin();
+        cmd.current_dir(self.path()).args(args);
+        Run::from(cmd.output().expect("run boletin"))
+    }
+}
+
+/// The real binary with a clean environment (no inherited BOLETIN_* variables).
+pub fn boletin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_boletin"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("BOLETIN_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read fixture dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with("boletin.db") || name == "out" {
+            continue;
+        }
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+/// A finished run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
