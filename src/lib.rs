@@ -20,3 +20,7 @@ pub mod schedule;
 pub mod scrape;
 pub mod store;
 pub mod when;
+pub mod annotate;
+pub mod dedup;
+pub mod fold;
+pub mod tag;

@@ -79,6 +79,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     }
     runtime.shutdown_background();
     let report = result.map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    // Language, tags, excerpts, search and cross-partner duplicates for what was stored.
+    boletin::annotate::annotate_pending(&config, &mut store)
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
 
     if ctx.json {
         super::print_json(&report)?;
