@@ -75,12 +75,22 @@ impl Annotator {
         h.update(excerpt_words.to_le_bytes());
         let mut map = HashMap::new();
         for s in sources {
-            let tags: Vec<String> = s.tags.iter().map(|t| slug(t)).filter(|t| !t.is_empty()).collect();
+            let tags: Vec<String> = s
+                .tags
+                .iter()
+                .map(|t| slug(t))
+                .filter(|t| !t.is_empty())
+                .collect();
             let lang = s.language.map(|l| l.code());
             h.update(format!("{}\0{:?}\0{:?}\n", s.id, tags, lang).as_bytes());
             map.insert(s.id.clone(), (tags, lang));
         }
-        let stamp = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let stamp = h
+            .finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Annotator {
             gazetteer,
             excerpt_words,
@@ -147,7 +157,10 @@ impl Annotator {
 }
 
 /// Annotates what the last fetch stored, with `config`'s gazetteer and settings.
-pub fn annotate_pending(config: &Config, store: &mut Store) -> Result<AnnotateReport, AnnotateError> {
+pub fn annotate_pending(
+    config: &Config,
+    store: &mut Store,
+) -> Result<AnnotateReport, AnnotateError> {
     let annotator = Annotator::from_config(config)?;
     Ok(annotator.run(store)?)
 }

@@ -222,10 +222,22 @@ mod tests {
     fn noise_is_not_a_change_but_words_are() {
         let t = "Acción urgente";
         let h = |s: &str| SafeHtml::from_store(s.to_string());
-        let a = h(r#"<p>Actualizado 13:05:22 · 1732190000</p><img src="https://a.example/x.jpg?itok=AbC" alt="">"#);
-        let b = h(r#"<p>Actualizado 14:41:07 · 1732193600</p><img src="https://a.example/x.jpg?itok=ZzZ" alt="">"#);
-        let c = h(r#"<p>Actualizado 14:41:07 · 1732193600 corrección</p><img src="https://a.example/x.jpg" alt="">"#);
-        assert_eq!(fingerprint(t, &[Some(&a)], None), fingerprint(t, &[Some(&b)], None));
-        assert_ne!(fingerprint(t, &[Some(&a)], None), fingerprint(t, &[Some(&c)], None));
+        let a = h(
+            r#"<p>Actualizado 13:05:22 · 1732190000</p><img src="https://a.example/x.jpg?itok=AbC" alt="">"#,
+        );
+        let b = h(
+            r#"<p>Actualizado 14:41:07 · 1732193600</p><img src="https://a.example/x.jpg?itok=ZzZ" alt="">"#,
+        );
+        let c = h(
+            r#"<p>Actualizado 14:41:07 · 1732193600 corrección</p><img src="https://a.example/x.jpg" alt="">"#,
+        );
+        assert_eq!(
+            fingerprint(t, &[Some(&a)], None),
+            fingerprint(t, &[Some(&b)], None)
+        );
+        assert_ne!(
+            fingerprint(t, &[Some(&a)], None),
+            fingerprint(t, &[Some(&c)], None)
+        );
     }
 }

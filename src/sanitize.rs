@@ -106,11 +106,43 @@ pub const ALLOWED_ATTRIBUTES: &[(&str, &str)] = &[
 
 /// Elements removed together with everything inside them.
 const DROP_WITH_CONTENT: &[&str] = &[
-    "script", "style", "svg", "math", "template", "applet", "noscript", "title", "select",
-    "textarea", "button", "input", "option", "optgroup", "datalist", "output", "frameset",
-    "noembed", "noframes", "xmp", "plaintext", "head", "base", "meta", "link", "param",
-    "source", "track", "canvas", "map", "area", "dialog", "portal", "slot", "keygen",
-    "object", "embed",
+    "script",
+    "style",
+    "svg",
+    "math",
+    "template",
+    "applet",
+    "noscript",
+    "title",
+    "select",
+    "textarea",
+    "button",
+    "input",
+    "option",
+    "optgroup",
+    "datalist",
+    "output",
+    "frameset",
+    "noembed",
+    "noframes",
+    "xmp",
+    "plaintext",
+    "head",
+    "base",
+    "meta",
+    "link",
+    "param",
+    "source",
+    "track",
+    "canvas",
+    "map",
+    "area",
+    "dialog",
+    "portal",
+    "slot",
+    "keygen",
+    "object",
+    "embed",
 ];
 
 /// Embeds that become a plain link to what they played.
@@ -385,7 +417,11 @@ fn embed_link(node: NodeRef<'_, Node>, e: &scraper::node::Element, base: &Url, o
             .and_then(|v| v.parse::<u32>().ok())
             .is_some_and(|v| v <= 1)
     };
-    let style = e.attr("style").unwrap_or_default().to_ascii_lowercase().replace(' ', "");
+    let style = e
+        .attr("style")
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .replace(' ', "");
     if tiny("width")
         || tiny("height")
         || e.attr("hidden").is_some()
@@ -463,9 +499,16 @@ fn is_placeholder(src: &str) -> bool {
     l.is_empty()
         || l.starts_with("data:")
         || l.starts_with("about:")
-        || ["blank.gif", "spacer.gif", "placeholder", "lazy", "loading.gif", "transparent.gif"]
-            .iter()
-            .any(|p| l.contains(p))
+        || [
+            "blank.gif",
+            "spacer.gif",
+            "placeholder",
+            "lazy",
+            "loading.gif",
+            "transparent.gif",
+        ]
+        .iter()
+        .any(|p| l.contains(p))
 }
 
 fn image(e: &scraper::node::Element, base: &Url, out: &mut String) {
@@ -528,7 +571,9 @@ fn clean_srcset(srcset: &str, base: &Url) -> Option<String> {
             .filter(|d| {
                 d.len() < 8
                     && d.ends_with(['w', 'x'])
-                    && d[..d.len() - 1].chars().all(|c| c.is_ascii_digit() || c == '.')
+                    && d[..d.len() - 1]
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || c == '.')
             })
             .map(|d| format!(" {d}"))
             .unwrap_or_default();
@@ -652,8 +697,27 @@ pub fn excerpt(text: &str, words: usize) -> String {
 /// Inline and block elements an HTML excerpt keeps; images, figures, tables and code
 /// blocks are left out (their text too), the rest is unwrapped.
 const EXCERPT_TAGS: &[&str] = &[
-    "a", "b", "strong", "em", "i", "u", "s", "del", "small", "sub", "sup", "abbr", "cite", "q",
-    "code", "p", "br", "ul", "ol", "li", "blockquote",
+    "a",
+    "b",
+    "strong",
+    "em",
+    "i",
+    "u",
+    "s",
+    "del",
+    "small",
+    "sub",
+    "sup",
+    "abbr",
+    "cite",
+    "q",
+    "code",
+    "p",
+    "br",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
 ];
 const EXCERPT_SKIP: &[&str] = &["img", "figure", "table", "pre", "hr"];
 
@@ -812,7 +876,10 @@ mod tests {
             s.contains(r#"src="https://colectivo.example.org/img/marcha.jpg?w=600" alt="Marcha""#),
             "{s}"
         );
-        assert!(s.contains("noticias/b.jpg") && s.contains("noticias/c.jpg"), "{s}");
+        assert!(
+            s.contains("noticias/b.jpg") && s.contains("noticias/c.jpg"),
+            "{s}"
+        );
         assert!(
             s.contains(r#"srcset="https://colectivo.example.org/d-300.jpg 300w, https://colectivo.example.org/d-600.jpg 600w""#),
             "{s}"
@@ -832,7 +899,10 @@ mod tests {
             s.contains(r#"<a href="https://www.youtube.com/watch?v=abc123" rel="noopener noreferrer">▶ Marcha en Oaxaca</a>"#),
             "{s}"
         );
-        assert!(s.contains("https://colectivo.example.org/media/v.mp4"), "{s}");
+        assert!(
+            s.contains("https://colectivo.example.org/media/v.mp4"),
+            "{s}"
+        );
         assert!(
             !s.contains("<form") && !s.contains("<input") && !s.contains("Enviar"),
             "{s}"
@@ -846,7 +916,10 @@ mod tests {
             <img src="mailto:a@b.org"><a href="https://e.example/?fbclid=1&amp;id=2&amp;mc_eid=3">e</a></p><style>p{}</style>"#;
         let s = sanitize(html, &base()).into_string();
         assert!(!s.contains("style") && !s.contains("class") && !s.contains("id=\"b\""));
-        assert!(!s.contains("vbscript") && s.contains("mailto:a@b.org\""), "{s}");
+        assert!(
+            !s.contains("vbscript") && s.contains("mailto:a@b.org\""),
+            "{s}"
+        );
         assert!(!s.contains("<img"), "{s}");
         assert!(s.contains("https://e.example/?id=2\""), "{s}");
     }

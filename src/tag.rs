@@ -180,8 +180,8 @@ impl Gazetteer {
                     }
                 })
         };
-        for at in 0..words.len() {
-            if let Some(phrases) = self.exact.get(words[at]) {
+        for (at, word) in words.iter().enumerate() {
+            if let Some(phrases) = self.exact.get(*word) {
                 for p in phrases.iter().filter(|p| matches(p, at)) {
                     found.push((at, p.words.len(), p.tag));
                 }
@@ -268,12 +268,12 @@ mod tests {
     #[test]
     fn regions_fold_accents_and_respect_boundaries() {
         let g = Gazetteer::default();
-        assert_eq!(
-            g.tag("Marcha en MEXICO"),
-            vec!["mexico".to_string()]
-        );
+        assert_eq!(g.tag("Marcha en MEXICO"), vec!["mexico".to_string()]);
         assert!(g.tag("Protest in Albuquerque, New Mexico").is_empty());
-        assert!(g.tag("Mexicanos al grito de guerra").contains(&"mexico".to_string()));
+        assert!(
+            g.tag("Mexicanos al grito de guerra")
+                .contains(&"mexico".to_string())
+        );
         let t = g.tag("Desplazamiento en Chenalhó, Los Altos de Chiapas");
         assert!(
             t.contains(&"chiapas".to_string()) && t.contains(&"mexico".to_string()),
@@ -289,7 +289,10 @@ mod tests {
     #[test]
     fn topics_match_prefixes_in_both_languages() {
         let g = Gazetteer::default();
-        assert!(g.tag("Caravana de migrantes").contains(&"migration".to_string()));
+        assert!(
+            g.tag("Caravana de migrantes")
+                .contains(&"migration".to_string())
+        );
         assert!(g.tag("asylum seekers").contains(&"migration".to_string()));
         assert!(
             g.tag("Madres buscadoras hallan fosas")

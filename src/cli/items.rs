@@ -128,7 +128,11 @@ fn remove(ctx: &Context, ids: &[i64]) -> Result<ExitCode, ExitCode> {
     let removed = store
         .remove_items(ids, "editor", Utc::now())
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let missing: Vec<i64> = ids.iter().copied().filter(|i| !removed.contains(i)).collect();
+    let missing: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|i| !removed.contains(i))
+        .collect();
     if ctx.json {
         super::print_json(&serde_json::json!({ "removed": removed, "missing": missing }))?;
     } else if !ctx.quiet {

@@ -5,7 +5,8 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sources (
     id            TEXT PRIMARY KEY,
     url           TEXT NOT NULL,
@@ -42,7 +43,8 @@ CREATE TABLE items (
     UNIQUE (source_id, key)
 );
 CREATE INDEX items_sort_at ON items (sort_at);
-"#, r#"
+"#,
+    r#"
 -- Issue 5: language, tags, HTML excerpts, cross-partner duplicates, tombstones, search.
 ALTER TABLE items ADD COLUMN language TEXT;
 ALTER TABLE items ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
@@ -79,7 +81,8 @@ CREATE VIRTUAL TABLE items_fts USING fts5 (
 CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
     DELETE FROM items_fts WHERE rowid = old.id;
 END;
-"#];
+"#,
+];
 
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

@@ -223,7 +223,9 @@ impl Store {
             let rows = stmt.query_map([ra, rb], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             rows.collect::<Result<_, _>>()?
         };
-        let Some(&(primary, _, _)) = members.iter().min_by_key(|(id, sort, seen)| (*sort, *seen, *id))
+        let Some(&(primary, _, _)) = members
+            .iter()
+            .min_by_key(|(id, sort, seen)| (*sort, *seen, *id))
         else {
             return Ok(());
         };
@@ -282,7 +284,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut removed = BTreeSet::new();
         {
-            let mut story = tx.prepare("SELECT id FROM items WHERE id = ?1 OR duplicate_of = ?1")?;
+            let mut story =
+                tx.prepare("SELECT id FROM items WHERE id = ?1 OR duplicate_of = ?1")?;
             for id in ids {
                 let rows = story.query_map([id], |r| r.get::<_, i64>(0))?;
                 for row in rows {
