@@ -7,5 +7,6 @@
 //! the way a user or cron would.
 
 mod common;
+mod dedup;
 mod demo;
 mod safety;
