@@ -63,6 +63,8 @@ struct Phrase {
     words: Vec<(String, bool)>,
     /// Index into `tags`, or `None` for an ignore phrase.
     tag: Option<usize>,
+    /// Topic keywords overlap freely; only places compete for words.
+    topic: bool,
 }
 
 /// A loaded gazetteer, ready to tag text.
@@ -113,10 +115,11 @@ impl Gazetteer {
         };
         for ignore in &spec.ignore {
             for name in &ignore.names {
-                g.add(name, None);
+                g.add(name, None, false);
             }
         }
-        for entry in spec.region.iter().chain(&spec.topic) {
+        let topics = spec.region.len();
+        for (n, entry) in spec.region.iter().chain(&spec.topic).enumerate() {
             let tag = slug(&entry.tag);
             if tag.is_empty() {
                 return Err(TagError::Syntax {
@@ -130,13 +133,13 @@ impl Gazetteer {
             let index = g.tags.len();
             g.tags.push(tag);
             for name in &entry.names {
-                g.add(name, Some(index));
+                g.add(name, Some(index), n >= topics);
             }
         }
         Ok(g)
     }
 
-    fn add(&mut self, name: &str, tag: Option<usize>) {
+    fn add(&mut self, name: &str, tag: Option<usize>, topic: bool) {
         let words: Vec<(String, bool)> = name
             .split_whitespace()
             .flat_map(|w| {
@@ -155,7 +158,7 @@ impl Gazetteer {
         let Some((first, star)) = words.first().cloned() else {
             return;
         };
-        let phrase = Phrase { words, tag };
+        let phrase = Phrase { words, tag, topic };
         if star {
             self.prefix.push(phrase);
         } else {
@@ -167,8 +170,8 @@ impl Gazetteer {
     pub fn tag(&self, text: &str) -> Vec<String> {
         let folded = fold(text);
         let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
-        // (start, length, tag) of every phrase occurrence.
-        let mut found: Vec<(usize, usize, Option<usize>)> = Vec::new();
+        // (start, length, tag, topic) of every phrase occurrence.
+        let mut found: Vec<(usize, usize, Option<usize>, bool)> = Vec::new();
         let matches = |p: &Phrase, at: usize| {
             p.words.len() <= words.len() - at
                 && p.words.iter().enumerate().all(|(i, (w, star))| {
@@ -183,22 +186,34 @@ impl Gazetteer {
         for (at, word) in words.iter().enumerate() {
             if let Some(phrases) = self.exact.get(*word) {
                 for p in phrases.iter().filter(|p| matches(p, at)) {
-                    found.push((at, p.words.len(), p.tag));
+                    found.push((at, p.words.len(), p.tag, p.topic));
                 }
             }
             for p in self.prefix.iter().filter(|p| matches(p, at)) {
-                found.push((at, p.words.len(), p.tag));
+                found.push((at, p.words.len(), p.tag, p.topic));
             }
         }
-        // Longest first; a phrase inside a longer one (or an ignored one) does not count.
+        // Longest first; a place inside a longer place (or an ignored phrase) does not
+        // count; topic keywords only yield to ignored phrases.
         found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut taken = vec![false; words.len()];
+        let mut ignored = vec![false; words.len()];
         let mut tags = BTreeSet::new();
-        for (start, len, tag) in found {
-            if taken[start..start + len].iter().any(|t| *t) {
-                continue;
+        for (start, len, tag, topic) in found {
+            let span = start..start + len;
+            if topic {
+                if ignored[span].iter().any(|t| *t) {
+                    continue;
+                }
+            } else {
+                if taken[span.clone()].iter().any(|t| *t) {
+                    continue;
+                }
+                taken[span.clone()].iter_mut().for_each(|t| *t = true);
+                if tag.is_none() {
+                    ignored[span].iter_mut().for_each(|t| *t = true);
+                }
             }
-            taken[start..start + len].iter_mut().for_each(|t| *t = true);
             if let Some(i) = tag {
                 let mut tag = self.tags[i].clone();
                 // Parents, guarding against a loop an editor might write.

@@ -10,3 +10,4 @@ mod common;
 mod dedup;
 mod demo;
 mod safety;
+mod tags;
