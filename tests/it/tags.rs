@@ -265,7 +265,14 @@ fn detected_language_and_an_editors_gazetteer() {
 
     // A broken gazetteer is one clear line naming the file.
     s.write("mi-gazetteer.toml", "[[region]]\nnames = 3\n");
-    let bad = s.run(&["fetch", "--force"]);
-    assert_eq!(bad.code, 2);
-    assert!(bad.stderr.contains("mi-gazetteer.toml"), "{}", bad.stderr);
+    for cmd in ["fetch", "check"] {
+        let bad = s.run(&[cmd]);
+        assert_eq!(bad.code, 2, "{cmd}");
+        assert!(
+            bad.stderr.contains("mi-gazetteer.toml"),
+            "{cmd}: {}",
+            bad.stderr
+        );
+        assert_eq!(bad.stderr.trim().lines().count(), 1, "{}", bad.stderr);
+    }
 }
