@@ -527,7 +527,9 @@ fn image(e: &scraper::node::Element, base: &Url, out: &mut String) {
                 .and_then(|s| s.split(',').next())
                 .and_then(|c| c.split_whitespace().next())
                 .and_then(|u| Url::parse(u).ok())
-        });
+        })
+        // A `src` that only looked like a placeholder is still better than no image.
+        .or_else(|| e.attr("src").and_then(|s| resolve(s, base, WEB)));
     let Some(src) = src else { return };
     let dim = |a: &str| {
         e.attr(a)
@@ -887,6 +889,8 @@ mod tests {
         assert!(!s.contains("t.gif") && !s.contains("pixel.wp.com"), "{s}");
         assert!(!s.contains("data:") && !s.contains("placeholder"), "{s}");
         assert_eq!(s.matches("<img").count(), s.matches("alt=").count(), "{s}");
+        let river = sanitize(r#"<img src="/fotos/lazy-river.jpg" alt="Río">"#, &base());
+        assert!(river.as_str().contains("lazy-river.jpg"), "{river:?}");
     }
 
     #[test]

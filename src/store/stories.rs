@@ -389,3 +389,75 @@ mod tests {
         assert_eq!(fts_query("  "), "\"\"");
     }
 }
+
+#[cfg(test)]
+mod story_tests {
+    use chrono::{TimeZone, Utc};
+
+    use crate::annotate::Annotator;
+    use crate::item::Item;
+    use crate::sanitize::SafeHtml;
+    use crate::store::{ItemQuery, SourceState, Store};
+    use crate::tag::Gazetteer;
+
+    fn item(source: &str, key: &str, day: u32) -> Item {
+        Item {
+            source_id: source.into(),
+            key: key.into(),
+            guid: None,
+            link: url::Url::parse("https://a.example.org/accion-urgente/?utm_source=x").ok(),
+            title: format!("Acción urgente {source}"),
+            author: None,
+            summary: SafeHtml::from_text("Texto"),
+            content: None,
+            excerpt: "Texto".into(),
+            published: Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).single(),
+            updated: None,
+            categories: vec![],
+            fingerprint: format!("fp-{source}"),
+        }
+    }
+
+    #[test]
+    fn an_earlier_copy_fetched_later_becomes_the_primary() {
+        let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap_or_else(|_| unreachable!());
+        let annotator = Annotator::new(Gazetteer::default(), "", 60, &[]);
+        let now = Utc::now();
+        let state = |id: &str| SourceState {
+            id: id.into(),
+            ..SourceState::default()
+        };
+        let run = |store: &mut Store, src: &str, day: u32| {
+            store
+                .commit_source(&state(src), &[item(src, "k", day)], now)
+                .unwrap_or_else(|_| unreachable!());
+            annotator.run(store).unwrap_or_else(|_| unreachable!())
+        };
+        run(&mut store, "repost", 18);
+        let report = run(&mut store, "original", 17);
+        assert_eq!(report.duplicates, 1);
+        let q = ItemQuery {
+            fold_duplicates: true,
+            ..ItemQuery::default()
+        };
+        let items = store.items(&q).unwrap_or_else(|_| unreachable!());
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].source_id, "original");
+        assert_eq!(items[0].also_by, vec!["repost".to_string()]);
+        // Removing the primary's copy only leaves the primary; a tombstone keeps it out.
+        let all = store
+            .items(&ItemQuery::default())
+            .unwrap_or_else(|_| unreachable!());
+        let copy = all.iter().find(|i| i.source_id == "repost").map(|i| i.id);
+        let removed = store
+            .remove_items(&copy.into_iter().collect::<Vec<_>>(), "editor", now)
+            .unwrap_or_else(|_| unreachable!());
+        assert_eq!(removed.len(), 1);
+        let counts = store
+            .commit_source(&state("repost"), &[item("repost", "k", 18)], now)
+            .unwrap_or_else(|_| unreachable!());
+        assert_eq!(counts.new, 0);
+        assert_eq!(store.tombstone_count().unwrap_or_default(), 1);
+    }
+}
