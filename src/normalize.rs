@@ -1,5 +1,10 @@
 //! Turns a [`RawItem`] into an [`Item`]: plain-text title, sanitized HTML, an excerpt, a
 //! canonical link and a stable identity. Pure; the sanitizer is the last thing HTML meets.
+//!
+//! Identity, per source: the GUID, else the link in its comparison form ([`link_key`]),
+//! else title and date. [`disambiguate_keys`] separates entries of one document that
+//! reuse a GUID. The [`fingerprint`] decides what counts as an update: what a reader
+//! sees, minus cache-busting noise (clock times, timestamps, image URL tokens).
 
 use sha2::{Digest, Sha256};
 use url::Url;
