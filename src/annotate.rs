@@ -116,11 +116,9 @@ impl Annotator {
             .or_else(|| tag::detect_language(&text))
             .map(str::to_string);
         let mut tags = self.gazetteer.tag(&text);
-        for t in source_tags {
-            if !tags.contains(t) {
-                tags.push(t.clone());
-            }
-        }
+        tags.extend(source_tags.iter().cloned());
+        tags.sort();
+        tags.dedup();
         let link_key = item
             .link
             .as_deref()
