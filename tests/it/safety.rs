@@ -3,9 +3,12 @@
 //! be stored, and a newsletter built from them must run no script in headless Chromium.
 
 use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use boletin::sanitize::{ALLOWED_ATTRIBUTES, ALLOWED_TAGS};
 
@@ -247,11 +250,22 @@ const HOOK: &str = r#"<script>
   window.setTimeout = function (f) { if (typeof f === 'string') note('setTimeout', f); return st.apply(window, arguments); };
   window.setInterval = function (f) { if (typeof f === 'string') note('setInterval', f); return si.apply(window, arguments); };
   document.write = function (x) { note('document.write', x); };
+  // The parser sets <img src> without these; only script calls them.
+  var src = Object.getOwnPropertyDescriptor(HTMLImageElement.prototype, 'src');
+  Object.defineProperty(HTMLImageElement.prototype, 'src', {
+    get: src.get, configurable: true,
+    set: function (v) { note('img.src', v); src.set.call(this, v); }
+  });
+  var setAttr = Element.prototype.setAttribute;
+  Element.prototype.setAttribute = function (n, v) { note('setAttribute', n + '=' + v); return setAttr.call(this, n, v); };
   document.writeln = function (x) { note('document.writeln', x); };
   try {
     new PerformanceObserver(function (list) {
       list.getEntries().forEach(function (e) {
-        if (e.initiatorType !== 'img') { note('load.' + e.initiatorType, e.name); }
+        // Images in the page load by design; scripts, frames, styles and the rest do not.
+        if (e.initiatorType !== 'img' && !/favicon\.ico$/.test(e.name)) {
+          note('load.' + e.initiatorType, e.name);
+        }
       });
     }).observe({ type: 'resource', buffered: true });
   } catch (e) {}
@@ -296,14 +310,19 @@ fn a_newsletter_of_every_vector_runs_no_script_in_chromium() {
         .and_then(|i| page[i..].find('>').map(|j| i + j + 1))
         .expect("<body>");
     page.insert_str(body, "<pre id=\"xss-record\"></pre>");
-    let executions = run_in_chromium(&chromium, &c.scratch.path().join("page.html"), &page);
+    let executions = run_in_chromium(&chromium, &page);
     // Positive control: the same hook on a page that does run script must notice it.
     let control = format!(
         "<!DOCTYPE html><html><head>{HOOK}</head><body><pre id=\"xss-record\"></pre>\
-         <img src=\"x\" onerror=\"alert(1)\"><script>fetch('/x')</script></body></html>"
+         <img src=\"x\" onerror=\"alert(1)\"><script>fetch('/x'); new Image().src = 'beacon.gif';</script></body></html>"
     );
-    let noticed = run_in_chromium(&chromium, &c.scratch.path().join("control.html"), &control);
-    assert!(noticed.len() >= 2, "the hook misses script: {noticed:?}");
+    let noticed = run_in_chromium(&chromium, &control);
+    for kind in ["alert:", "fetch:", "img.src:", "request: GET /beacon.gif"] {
+        assert!(
+            noticed.iter().any(|n| n.starts_with(kind)),
+            "the hook misses {kind} {noticed:?}"
+        );
+    }
     println!(
         "xss corpus in chromium: {} items in the newsletter, {} script executions",
         composed,
@@ -316,14 +335,99 @@ fn a_newsletter_of_every_vector_runs_no_script_in_chromium() {
     assert!(executions.is_empty(), "scripts ran: {executions:#?}");
 }
 
-/// Writes `page` to `file`, renders it in headless Chromium and returns what the hook saw.
-fn run_in_chromium(chromium: &std::path::Path, file: &std::path::Path, page: &str) -> Vec<String> {
-    std::fs::write(file, page).expect("write page");
+/// A loopback HTTP server that serves `page` at `/page.html` and records every other
+/// request (a beacon, a script, a frame, a stylesheet the page should never ask for).
+struct Loopback {
+    port: u16,
+    requests: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Loopback {
+    fn serve(page: String) -> Loopback {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen, halt) = (requests.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !halt.load(Ordering::SeqCst) {
+                let mut stream = match listener.accept() {
+                    Ok((s, _)) => s,
+                    Err(_) => {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        continue;
+                    }
+                };
+                let _ = stream.set_nonblocking(false);
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let path = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_string();
+                let (status, body) = if path == "/page.html" {
+                    ("200 OK", page.as_bytes())
+                } else {
+                    if path != "/favicon.ico" {
+                        seen.lock().expect("lock").push(line.clone());
+                    }
+                    ("404 Not Found", &b""[..])
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(body);
+            }
+        });
+        Loopback {
+            port,
+            requests,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for Loopback {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Serves `page` on loopback, renders it in headless Chromium, and returns what the hook
+/// saw plus every unexpected request the server received.
+fn run_in_chromium(chromium: &std::path::Path, page: &str) -> Vec<String> {
+    let server = Loopback::serve(page.to_string());
+    let url = format!("http://127.0.0.1:{}/page.html", server.port);
     // One retry: a headless browser on a loaded machine occasionally exits without a DOM.
     let mut dom = String::new();
     let mut stderr = String::new();
     for _ in 0..2 {
-        let (d, e) = dump_dom(chromium, file);
+        let (d, e) = dump_dom(chromium, &url);
         (dom, stderr) = (d, e);
         if dom.contains("id=\"xss-record\"") {
             break;
@@ -333,7 +437,8 @@ fn run_in_chromium(chromium: &std::path::Path, file: &std::path::Path, page: &st
         dom.contains("id=\"xss-record\""),
         "chromium produced no DOM: {stderr}"
     );
-    dom.split("<pre id=\"xss-record\">")
+    let mut seen: Vec<String> = dom
+        .split("<pre id=\"xss-record\">")
         .nth(1)
         .and_then(|r| r.split("</pre>").next())
         .unwrap_or_default()
@@ -341,11 +446,18 @@ fn run_in_chromium(chromium: &std::path::Path, file: &std::path::Path, page: &st
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(str::to_string)
-        .collect()
+        .collect();
+    seen.extend(
+        server
+            .requests()
+            .into_iter()
+            .map(|r| format!("request: {r}")),
+    );
+    seen
 }
 
 /// Chromium's serialized DOM of `file` after load and timers, and its stderr.
-fn dump_dom(chromium: &std::path::Path, file: &std::path::Path) -> (String, String) {
+fn dump_dom(chromium: &std::path::Path, url: &str) -> (String, String) {
     let profile = tempfile::tempdir().expect("profile dir");
     let output = Command::new(chromium)
         .args([
@@ -361,7 +473,7 @@ fn dump_dom(chromium: &std::path::Path, file: &std::path::Path) -> (String, Stri
             "--dump-dom",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("file://{}", file.display()))
+        .arg(url)
         .output()
         .expect("run chromium");
     (
