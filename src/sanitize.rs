@@ -200,8 +200,6 @@ const TRACKING_PARAMS: &[&str] = &[
     "mtm_source",
     "mtm_medium",
     "spm",
-    "share",
-    "feature",
 ];
 
 /// Hosts whose images are only there to count opens.
