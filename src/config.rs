@@ -87,6 +87,10 @@ struct NewsletterSpec {
     from: Spanned<String>,
     archive_url: Option<Spanned<String>>,
     templates: Option<String>,
+    /// Region and topic tags file (default: the built-in gazetteer).
+    gazetteer: Option<String>,
+    /// Words in item excerpts (default 60).
+    excerpt_words: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -180,6 +184,10 @@ pub struct Newsletter {
     pub archive_url: Option<Url>,
     /// Folder whose files override the built-in templates.
     pub templates: PathBuf,
+    /// An editor's gazetteer file; `None` uses the built-in one.
+    pub gazetteer: Option<PathBuf>,
+    /// Words in item excerpts.
+    pub excerpt_words: usize,
 }
 
 /// HTTP politeness and limits, with defaults for anything unset.
@@ -433,7 +441,20 @@ impl Checker<'_> {
             None => None,
             Some(u) => Some(self.http_url(&u, "newsletter.archive_url")?),
         };
+        let excerpt_words = match n.excerpt_words {
+            None => crate::sanitize::DEFAULT_EXCERPT_WORDS,
+            Some(w) if *w.get_ref() == 0 || *w.get_ref() > 1000 => {
+                return self.invalid(
+                    w.span(),
+                    "newsletter.excerpt_words",
+                    format!("{} is not between 1 and 1000", w.get_ref()),
+                );
+            }
+            Some(w) => w.into_inner(),
+        };
         Ok(Newsletter {
+            gazetteer: n.gazetteer.as_deref().map(|g| dir.join(g)),
+            excerpt_words,
             title: n.title,
             description: n.description,
             languages,

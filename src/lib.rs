@@ -3,10 +3,13 @@
 //! The library prints nothing and knows no exit codes; `main.rs` owns both. See
 //! `ARCHITECTURE.md` for the stages and where each lives.
 
+pub mod annotate;
 pub mod config;
 pub mod date;
 pub mod decode;
+pub mod dedup;
 pub mod fetch;
+pub mod fold;
 pub mod i18n;
 pub mod item;
 pub mod lock;
@@ -19,4 +22,5 @@ pub mod sanitize;
 pub mod schedule;
 pub mod scrape;
 pub mod store;
+pub mod tag;
 pub mod when;

@@ -1,5 +1,10 @@
 //! Turns a [`RawItem`] into an [`Item`]: plain-text title, sanitized HTML, an excerpt, a
 //! canonical link and a stable identity. Pure; the sanitizer is the last thing HTML meets.
+//!
+//! Identity, per source: the GUID, else the link in its comparison form ([`link_key`]),
+//! else title and date. [`disambiguate_keys`] separates entries of one document that
+//! reuse a GUID. The [`fingerprint`] decides what counts as an update: what a reader
+//! sees, minus cache-busting noise (clock times, timestamps, image URL tokens).
 
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -8,54 +13,37 @@ use crate::config::Source;
 use crate::item::{Item, RawItem};
 use crate::sanitize::{self, SafeHtml};
 
-/// Words in a stored excerpt.
-pub const EXCERPT_WORDS: usize = 60;
+/// Words in a stored excerpt (the `[newsletter] excerpt_words` default).
+pub const EXCERPT_WORDS: usize = sanitize::DEFAULT_EXCERPT_WORDS;
 
-/// Query parameters that only track the reader.
-const TRACKING_PARAMS: &[&str] = &[
-    "fbclid",
-    "gclid",
-    "dclid",
-    "gbraid",
-    "wbraid",
-    "msclkid",
-    "mc_cid",
-    "mc_eid",
-    "igshid",
-    "yclid",
-    "_hsenc",
-    "_hsmi",
-    "mkt_tok",
-    "oly_anon_id",
-    "oly_enc_id",
-    "vero_id",
-    "ref_src",
-    "s_cid",
-    "wt_mc",
-    "__twitter_impression",
-];
-
-/// The link as it should be stored and compared: tracking parameters removed, fragment
-/// dropped. Scheme, host and default port are already normalized by `url`.
+/// The link as it should be stored: tracking parameters removed, fragment dropped.
+/// Scheme, host and default port are already normalized by `url`.
 pub fn canonical_link(url: &Url) -> Url {
     let mut url = url.clone();
     url.set_fragment(None);
-    if url.query().is_some() {
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| {
-                let k = k.to_ascii_lowercase();
-                !k.starts_with("utm_") && !TRACKING_PARAMS.contains(&k.as_str())
-            })
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        if kept.is_empty() {
-            url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(kept);
+    sanitize::strip_tracking(&mut url);
+    url
+}
+
+/// The form two links are compared in: [`canonical_link`], then without a trailing slash
+/// (`/a/` and `/a` are one page), an empty query, `index.html` or a leading `www.`; the
+/// scheme is ignored (`http` and `https` of one page are one page).
+pub fn link_key(url: &Url) -> String {
+    let url = canonical_link(url);
+    let host = url.host_str().unwrap_or_default();
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let mut path = url.path().to_string();
+    for suffix in ["index.html", "index.htm", "index.php"] {
+        if let Some(p) = path.strip_suffix(suffix) {
+            path = p.to_string();
         }
     }
-    url
+    let path = path.trim_end_matches('/');
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    match url.query().filter(|q| !q.is_empty()) {
+        Some(q) => format!("{host}{port}{path}?{q}"),
+        None => format!("{host}{port}{path}"),
+    }
 }
 
 fn hash(parts: &[&str]) -> String {
@@ -109,23 +97,18 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
     let guid = raw.guid.map(|g| g.trim().to_string());
     let key = match (&guid, &link) {
         (Some(g), _) => hash(&["guid", g]),
-        (None, Some(l)) => hash(&["link", l.as_str()]),
+        (None, Some(l)) => hash(&["link", &link_key(l)]),
         (None, None) => hash(&[
             "title",
             &title,
             &published.map(|d| d.to_rfc3339()).unwrap_or_default(),
         ]),
     };
-    let content_text = content_html
-        .as_ref()
-        .map(|c| c.as_str())
-        .unwrap_or_default();
-    let fingerprint = hash(&[
+    let fingerprint = fingerprint(
         &title,
-        summary.as_str(),
-        content_text,
-        link.as_ref().map(Url::as_str).unwrap_or(""),
-    ]);
+        &[Some(&summary), content_html.as_ref()],
+        link.as_ref(),
+    );
     Some(Item {
         source_id: source.id.clone(),
         key,
@@ -143,6 +126,88 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
     })
 }
 
+/// A hash of what a reader sees, blind to cache-busting noise: clock times and Unix
+/// timestamps in the text, and the query strings of image URLs (resizing and cache tokens).
+/// Links and every other word count, so a real correction is an update.
+pub fn fingerprint(title: &str, html: &[Option<&SafeHtml>], link: Option<&Url>) -> String {
+    let mut parts: Vec<String> = vec![title.split_whitespace().collect::<Vec<_>>().join(" ")];
+    for h in html.iter().flatten() {
+        let text = sanitize::to_text(h.as_str());
+        let words: Vec<&str> = text.split_whitespace().filter(|w| !is_noise(w)).collect();
+        parts.push(words.join(" "));
+        let doc = scraper::Html::parse_fragment(h.as_str());
+        for node in doc.tree.root().descendants() {
+            let Some(e) = node.value().as_element() else {
+                continue;
+            };
+            let url = match e.name() {
+                "img" => e.attr("src").and_then(|s| Url::parse(s).ok()).map(|mut u| {
+                    u.set_query(None);
+                    u
+                }),
+                "a" => e.attr("href").and_then(|s| Url::parse(s).ok()),
+                _ => None,
+            };
+            if let Some(u) = url {
+                parts.push(u.to_string());
+            }
+        }
+    }
+    parts.push(link.map(Url::as_str).unwrap_or_default().to_string());
+    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+    hash(&refs)
+}
+
+/// Words that change on every render without the story changing: clock times
+/// (`13:05`, `13:05:22`), ISO timestamps and Unix timestamps (9+ digits).
+fn is_noise(word: &str) -> bool {
+    let w = word.trim_matches(|c: char| !c.is_alphanumeric());
+    if w.is_empty() {
+        return false;
+    }
+    let digits = w.chars().filter(char::is_ascii_digit).count();
+    let clock = w.contains(':')
+        && digits >= 3
+        && w.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ':' | '.' | '-' | 'T' | 'Z' | '+'));
+    let unix = digits >= 9 && digits == w.chars().count();
+    clock || unix
+}
+
+/// Gives entries that share a GUID inside one document distinct keys: a feed that reuses
+/// one GUID (a CMS bug, a copied template) still has different stories, told apart by link
+/// or, without one, by title and date. Entries identical in link and title stay one.
+pub fn disambiguate_keys(items: &mut [Item]) {
+    use std::collections::HashMap;
+    let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, item) in items.iter().enumerate() {
+        groups.entry(item.key.clone()).or_default().push(i);
+    }
+    for indexes in groups.into_values().filter(|g| g.len() > 1) {
+        let distinct = |i: usize| {
+            let it = &items[i];
+            (it.link.as_ref().map(link_key), it.title.clone())
+        };
+        let first = distinct(indexes[0]);
+        if indexes.iter().all(|&i| distinct(i) == first) {
+            continue;
+        }
+        for i in indexes {
+            let it = &mut items[i];
+            let guid = it.guid.clone().unwrap_or_default();
+            it.key = match &it.link {
+                Some(l) => hash(&["guid+link", &guid, &link_key(l)]),
+                None => hash(&[
+                    "guid+title",
+                    &guid,
+                    &it.title,
+                    &it.published.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                ]),
+            };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +217,32 @@ mod tests {
         let u = Url::parse("HTTPS://Example.ORG:443/a/?utm_source=x&id=3&fbclid=y#top")
             .unwrap_or_else(|_| unreachable!());
         assert_eq!(canonical_link(&u).as_str(), "https://example.org/a/?id=3");
+        assert_eq!(link_key(&u), "example.org/a?id=3");
+        let v = Url::parse("http://www.example.org:8080/a/index.html?utm_medium=x")
+            .unwrap_or_else(|_| unreachable!());
+        assert_eq!(link_key(&v), "example.org:8080/a");
+    }
+
+    #[test]
+    fn noise_is_not_a_change_but_words_are() {
+        let t = "Acción urgente";
+        let h = |s: &str| SafeHtml::from_store(s.to_string());
+        let a = h(
+            r#"<p>Actualizado 13:05:22 · 1732190000</p><img src="https://a.example/x.jpg?itok=AbC" alt="">"#,
+        );
+        let b = h(
+            r#"<p>Actualizado 14:41:07 · 1732193600</p><img src="https://a.example/x.jpg?itok=ZzZ" alt="">"#,
+        );
+        let c = h(
+            r#"<p>Actualizado 14:41:07 · 1732193600 corrección</p><img src="https://a.example/x.jpg" alt="">"#,
+        );
+        assert_eq!(
+            fingerprint(t, &[Some(&a)], None),
+            fingerprint(t, &[Some(&b)], None)
+        );
+        assert_ne!(
+            fingerprint(t, &[Some(&a)], None),
+            fingerprint(t, &[Some(&c)], None)
+        );
     }
 }

@@ -11,6 +11,9 @@ pub struct Args {}
 
 pub fn run(ctx: &Context, _args: Args) -> Result<ExitCode, ExitCode> {
     let config = ctx.load_config()?;
+    // The editor's gazetteer, if any, must parse too.
+    boletin::annotate::Annotator::from_config(&config)
+        .map_err(|e| super::fail(super::code::CONFIG_OR_DB, &e))?;
     let pages = config
         .sources
         .iter()

@@ -32,6 +32,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
             )));
         }
     }
+    // A broken gazetteer stops the run before anything is fetched.
+    let annotator = boletin::annotate::Annotator::from_config(&config)
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let db = ctx.db_path();
     let _lock = RunLock::acquire(&db).map_err(|e| match e {
         LockError::Held { .. } => fail(code::LOCKED, &e),
@@ -79,6 +82,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     }
     runtime.shutdown_background();
     let report = result.map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    // Language, tags, excerpts, search and cross-partner duplicates for what was stored.
+    annotator
+        .run(&mut store)
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
 
     if ctx.json {
         super::print_json(&report)?;

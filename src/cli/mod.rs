@@ -4,6 +4,7 @@ mod check;
 mod compose;
 mod fetch;
 mod items;
+mod prune;
 mod sources;
 
 use std::io::IsTerminal;
@@ -54,8 +55,10 @@ pub struct Cli {
 enum Command {
     /// Fetch every due source and store new items (what cron runs).
     Fetch(fetch::Args),
-    /// List stored items, newest first.
+    /// List stored items, newest first (filter by tag, language, text); `items remove ID`.
     Items(items::Args),
+    /// Delete old items for good (tombstones keep them from coming back).
+    Prune(prune::Args),
     /// Render a digest of recent items to HTML and plain text.
     Compose(compose::Args),
     /// Show every source's health: last success, errors, next attempt.
@@ -141,6 +144,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Fetch(args) => fetch::run(&ctx, args),
         Command::Items(args) => items::run(&ctx, args),
+        Command::Prune(args) => prune::run(&ctx, args),
         Command::Compose(args) => compose::run(&ctx, args),
         Command::Sources(args) => sources::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),

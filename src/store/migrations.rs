@@ -5,7 +5,8 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sources (
     id            TEXT PRIMARY KEY,
     url           TEXT NOT NULL,
@@ -42,7 +43,46 @@ CREATE TABLE items (
     UNIQUE (source_id, key)
 );
 CREATE INDEX items_sort_at ON items (sort_at);
-"#];
+"#,
+    r#"
+-- Issue 5: language, tags, HTML excerpts, cross-partner duplicates, tombstones, search.
+ALTER TABLE items ADD COLUMN language TEXT;
+ALTER TABLE items ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE items ADD COLUMN excerpt_html TEXT;
+-- The primary item of the story this one repeats (NULL: this is a primary).
+ALTER TABLE items ADD COLUMN duplicate_of INTEGER;
+ALTER TABLE items ADD COLUMN duplicate_reason TEXT;
+ALTER TABLE items ADD COLUMN link_key TEXT;
+ALTER TABLE items ADD COLUMN title_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN words INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN shingles INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN minhash BLOB;
+-- What the annotation was computed from; differs from `fingerprint` (or the config
+-- stamp) when the item must be annotated again.
+ALTER TABLE items ADD COLUMN annotated TEXT;
+CREATE INDEX items_link_key ON items (link_key);
+CREATE INDEX items_duplicate_of ON items (duplicate_of);
+-- Items removed by retention or an editor: never stored again.
+CREATE TABLE tombstones (
+    source_id  TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    link       TEXT,
+    title      TEXT NOT NULL,
+    removed_at INTEGER NOT NULL,
+    reason     TEXT NOT NULL,
+    PRIMARY KEY (source_id, key)
+);
+CREATE INDEX tombstones_link ON tombstones (source_id, link);
+-- Accent- and case-insensitive search: `mexico` finds `México`.
+CREATE VIRTUAL TABLE items_fts USING fts5 (
+    title, body, tags,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+    DELETE FROM items_fts WHERE rowid = old.id;
+END;
+"#,
+];
 
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

@@ -6,6 +6,9 @@
 //! the next run redoes the work.
 
 mod migrations;
+mod stories;
+
+pub use stories::{Annotation, PendingItem, PruneCounts, StoryMember};
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -90,6 +93,16 @@ pub struct StoredItem {
     /// `published`, or `first_seen` for items without a date.
     pub date: DateTime<Utc>,
     pub categories: Vec<String>,
+    /// `es`, `en` or `other`; `None` until annotated or when too short to tell.
+    pub language: Option<String>,
+    /// Region, topic and source tags (slugs).
+    pub tags: Vec<String>,
+    /// The first `excerpt_words` words as safe HTML (balanced tags).
+    pub excerpt_html: Option<SafeHtml>,
+    /// The primary item when this one repeats another partner's story.
+    pub duplicate_of: Option<i64>,
+    /// Sources that also published this story (on a primary).
+    pub also_by: Vec<String>,
 }
 
 /// Which items to read.
@@ -99,6 +112,14 @@ pub struct ItemQuery {
     pub until: Option<DateTime<Utc>>,
     pub sources: Vec<String>,
     pub limit: Option<usize>,
+    /// Only items with every one of these tags (slugs).
+    pub tags: Vec<String>,
+    /// Only items in this language (`es`, `en`, `other`).
+    pub language: Option<String>,
+    /// Full-text search (FTS5; accents and case ignored).
+    pub search: Option<String>,
+    /// Leave out items that repeat another partner's story (their primary lists them).
+    pub fold_duplicates: bool,
 }
 
 /// A source's health, for `boletin sources`.
@@ -217,7 +238,13 @@ impl Store {
             ],
         )?;
         let mut counts = Counts::default();
+        // Keys of entries sharing one GUID inside this document are told apart first.
+        let mut items = items.to_vec();
+        crate::normalize::disambiguate_keys(&mut items);
         {
+            let mut buried = tx.prepare_cached(
+                "SELECT 1 FROM tombstones WHERE source_id = ?1 AND (key = ?2 OR (link IS NOT NULL AND link = ?3))",
+            )?;
             let mut find = tx.prepare_cached(
                 "SELECT id, fingerprint FROM items WHERE source_id = ?1 AND key = ?2",
             )?;
@@ -233,9 +260,17 @@ impl Store {
                  WHERE id = ?1",
             )?;
             let mut seen_keys = std::collections::HashSet::new();
-            for item in items {
+            for item in &items {
                 // A feed that repeats an entry in one document counts it once.
                 if !seen_keys.insert(item.key.as_str()) {
+                    continue;
+                }
+                // Removed by retention or an editor: it stays removed.
+                if buried.exists(params![
+                    item.source_id,
+                    item.key,
+                    item.link.as_ref().map(url::Url::as_str)
+                ])? {
                     continue;
                 }
                 let categories =
@@ -295,7 +330,7 @@ impl Store {
     pub fn items(&self, q: &ItemQuery) -> Result<Vec<StoredItem>, StoreError> {
         let mut sql = String::from(
             "SELECT id, source_id, title, link, author, summary_html, content_html, excerpt, published, first_seen,
-                    sort_at, categories FROM items WHERE 1 = 1",
+                    sort_at, categories, language, tags, excerpt_html, duplicate_of FROM items WHERE 1 = 1",
         );
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         if let Some(since) = q.since {
@@ -312,6 +347,7 @@ impl Store {
             sql.push(')');
             args.extend(q.sources.iter().map(|s| s.clone().into()));
         }
+        stories::filter_sql(q, &mut sql, &mut args);
         sql.push_str(" ORDER BY sort_at DESC, id DESC");
         if let Some(limit) = q.limit {
             sql.push_str(&format!(" LIMIT {limit}"));
@@ -319,6 +355,7 @@ impl Store {
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
             let categories: String = r.get(11)?;
+            let tags: String = r.get(13)?;
             let first_seen = from_ts(r.get(9)?).unwrap_or_default();
             Ok(StoredItem {
                 id: r.get(0)?,
@@ -333,9 +370,16 @@ impl Store {
                 first_seen,
                 date: from_ts(r.get(10)?).unwrap_or(first_seen),
                 categories: serde_json::from_str(&categories).unwrap_or_default(),
+                language: r.get(12)?,
+                tags: serde_json::from_str(&tags).unwrap_or_default(),
+                excerpt_html: r.get::<_, Option<String>>(14)?.map(SafeHtml::from_store),
+                duplicate_of: r.get(15)?,
+                also_by: Vec::new(),
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut items: Vec<StoredItem> = rows.collect::<Result<_, _>>()?;
+        self.fill_also_by(&mut items)?;
+        Ok(items)
     }
 
     /// Item count and newest item date per source.

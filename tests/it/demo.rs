@@ -39,7 +39,9 @@ const OUT_OF_WINDOW: &[&str] = &[
 ];
 
 fn all_items(s: &Scratch) -> Vec<serde_json::Value> {
-    let run = s.run(&["items", "--since", "3650d", "--json"]).ok();
+    let run = s
+        .run(&["items", "--since", "3650d", "--all", "--json"])
+        .ok();
     run.json().as_array().cloned().unwrap_or_default()
 }
 

@@ -7,4 +7,7 @@
 //! the way a user or cron would.
 
 mod common;
+mod dedup;
 mod demo;
+mod safety;
+mod tags;

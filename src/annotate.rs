@@ -1,0 +1,164 @@
+//! After items are stored: each new or changed item gets its language, region/topic/source
+//! tags, an excerpt of `excerpt_words` words (plain and HTML), a search entry and a place
+//! in a story (primary, or a copy of another partner's item).
+//!
+//! Runs after the fetch commits (so it never slows or blocks the concurrent fetch) and
+//! works on whatever is pending, so an interrupted run is finished by the next one.
+//! Editing the gazetteer, a source's tags or language, or `excerpt_words` re-annotates
+//! every item on the next run.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, Source};
+use crate::dedup;
+use crate::fold::slug;
+use crate::normalize;
+use crate::sanitize;
+use crate::store::{Annotation, PendingItem, Store, StoreError};
+use crate::tag::{self, Gazetteer, TagError};
+
+/// Why annotation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AnnotateError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Gazetteer(#[from] TagError),
+}
+
+/// What one annotation pass did.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct AnnotateReport {
+    pub annotated: usize,
+    /// Items found to repeat another partner's story in this pass.
+    pub duplicates: usize,
+}
+
+/// Everything annotation reads from the config.
+pub struct Annotator {
+    gazetteer: Gazetteer,
+    excerpt_words: usize,
+    sources: HashMap<String, (Vec<String>, Option<&'static str>)>,
+    stamp: String,
+}
+
+impl Annotator {
+    /// The annotator for `config`: its gazetteer (or the built-in one), excerpt length,
+    /// and each source's tags and language.
+    pub fn from_config(config: &Config) -> Result<Annotator, TagError> {
+        let (gazetteer, gaz_text) = match &config.newsletter.gazetteer {
+            Some(path) => {
+                let g = Gazetteer::load(path)?;
+                (g, std::fs::read_to_string(path).unwrap_or_default())
+            }
+            None => (Gazetteer::default(), tag::DEFAULT_GAZETTEER.to_string()),
+        };
+        Ok(Annotator::new(
+            gazetteer,
+            &gaz_text,
+            config.newsletter.excerpt_words,
+            &config.sources,
+        ))
+    }
+
+    pub fn new(
+        gazetteer: Gazetteer,
+        gazetteer_text: &str,
+        excerpt_words: usize,
+        sources: &[Source],
+    ) -> Annotator {
+        let mut h = Sha256::new();
+        h.update(gazetteer_text.as_bytes());
+        h.update(excerpt_words.to_le_bytes());
+        let mut map = HashMap::new();
+        for s in sources {
+            let tags: Vec<String> = s
+                .tags
+                .iter()
+                .map(|t| slug(t))
+                .filter(|t| !t.is_empty())
+                .collect();
+            let lang = s.language.map(|l| l.code());
+            h.update(format!("{}\0{:?}\0{:?}\n", s.id, tags, lang).as_bytes());
+            map.insert(s.id.clone(), (tags, lang));
+        }
+        let stamp = h
+            .finalize()
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Annotator {
+            gazetteer,
+            excerpt_words,
+            sources: map,
+            stamp,
+        }
+    }
+
+    /// The annotation of one stored item.
+    pub fn annotate(&self, item: &PendingItem) -> Annotation {
+        let html = item.content.as_ref().unwrap_or(&item.summary);
+        let mut body = sanitize::to_text(html.as_str());
+        if body.is_empty() {
+            body = sanitize::to_text(item.summary.as_str());
+        }
+        let text = format!("{}\n{}", item.title, body);
+        let (source_tags, source_lang) = self
+            .sources
+            .get(&item.source_id)
+            .map(|(t, l)| (t.as_slice(), *l))
+            .unwrap_or((&[], None));
+        let language = source_lang
+            .or_else(|| tag::detect_language(&text))
+            .map(str::to_string);
+        let mut tags = self.gazetteer.tag(&text);
+        tags.extend(source_tags.iter().cloned());
+        tags.sort();
+        tags.dedup();
+        let link_key = item
+            .link
+            .as_deref()
+            .and_then(|l| url::Url::parse(l).ok())
+            .map(|u| normalize::link_key(&u));
+        Annotation {
+            language,
+            tags,
+            excerpt: sanitize::excerpt(&body, self.excerpt_words),
+            excerpt_html: sanitize::excerpt_html(html, self.excerpt_words),
+            signature: dedup::signature(link_key, &item.title, &body, item.sort_at),
+            body,
+        }
+    }
+
+    /// Annotates every pending item in `store` and links cross-partner duplicates.
+    pub fn run(&self, store: &mut Store) -> Result<AnnotateReport, StoreError> {
+        let mut report = AnnotateReport::default();
+        for item in store.pending_annotation(&self.stamp)? {
+            let a = self.annotate(&item);
+            store.save_annotation(&item, &a, &self.stamp)?;
+            report.annotated += 1;
+            let mut linked = false;
+            for other in store.story_candidates(item.id, &item.source_id, &a.signature)? {
+                if let Some(reason) = dedup::same_story(&a.signature, &other.signature) {
+                    store.link_story(item.id, other.id, reason)?;
+                    linked = true;
+                }
+            }
+            report.duplicates += usize::from(linked);
+        }
+        Ok(report)
+    }
+}
+
+/// Annotates what the last fetch stored, with `config`'s gazetteer and settings.
+pub fn annotate_pending(
+    config: &Config,
+    store: &mut Store,
+) -> Result<AnnotateReport, AnnotateError> {
+    let annotator = Annotator::from_config(config)?;
+    Ok(annotator.run(store)?)
+}
