@@ -6,6 +6,7 @@
 pub mod config;
 pub mod date;
 pub mod decode;
+pub mod deliver;
 pub mod fetch;
 pub mod i18n;
 pub mod item;
@@ -18,5 +19,8 @@ pub mod report;
 pub mod sanitize;
 pub mod schedule;
 pub mod scrape;
+pub mod serve;
 pub mod store;
+pub mod subscribers;
+pub mod token;
 pub mod when;

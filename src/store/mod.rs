@@ -5,7 +5,13 @@
 //! in one transaction, so a crash at any point leaves either the old or the new state and
 //! the next run redoes the work.
 
+mod delivery;
 mod migrations;
+
+pub use delivery::{
+    AddOutcome, Delivery, DeliveryState, EditionSend, JournalCounts, NewSubscriber, Subscriber,
+    SubscriberCounts, SuppressionReason,
+};
 
 use std::collections::HashMap;
 use std::path::Path;
