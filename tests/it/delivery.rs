@@ -62,7 +62,11 @@ impl SmtpServer {
         let mut names: Vec<_> = entries.map(|e| e.expect("entry").path()).collect();
         names.sort();
         for path in names {
-            let name = path.file_stem().expect("name").to_string_lossy().to_string();
+            let name = path
+                .file_stem()
+                .expect("name")
+                .to_string_lossy()
+                .to_string();
             let rcpt = name.split_once('-').expect("n-rcpt").1.to_string();
             out.push((rcpt, std::fs::read_to_string(&path).expect("read message")));
         }
@@ -130,7 +134,12 @@ pub fn edition(s: &Scratch, id: &str, number: u32, date: &str) -> String {
 pub fn import(s: &Scratch, n: usize, extra: &[&str]) -> Vec<String> {
     let mut csv = String::from("email,name,language\n");
     let mut emails = Vec::new();
-    let names = ["María José Pérez", "Ana Sofía Núñez", "Jesús Gómez", "Mary O'Neil"];
+    let names = [
+        "María José Pérez",
+        "Ana Sofía Núñez",
+        "Jesús Gómez",
+        "Mary O'Neil",
+    ];
     for i in 0..n {
         let email = format!("lector{i:03}@example.org");
         let lang = if i % 4 == 3 { "en" } else { "es" };
@@ -163,12 +172,13 @@ pub fn qp_decoded(raw: &str) -> String {
     let b = joined.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'=' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'='
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&joined[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -212,7 +222,11 @@ fn import_reports_bad_rows_with_line_numbers_and_never_imports_twice() {
     // Plain output names the file and line.
     let r = run(&s, &["subscribers", "import", "lista.csv"]);
     assert!(r.stderr.contains("lista.csv:3: "), "{}", r.stderr);
-    assert!(r.stdout.contains("0 added, 2 already subscribed"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("0 added, 2 already subscribed"),
+        "{}",
+        r.stdout
+    );
 
     // Removed addresses stay suppressed and are reported, not re-imported.
     run(&s, &["subscribers", "remove", "ana@example.org"]).ok();
@@ -227,7 +241,10 @@ fn import_reports_bad_rows_with_line_numbers_and_never_imports_twice() {
         "{j}"
     );
     let c = run(&s, &["--json", "subscribers", "count"]).ok().json();
-    assert_eq!((c["active"].as_u64(), c["unsubscribed"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (c["active"].as_u64(), c["unsubscribed"].as_u64()),
+        (Some(1), Some(1))
+    );
     let list = run(&s, &["subscribers", "list"]).ok();
     assert!(list.stdout.contains("ana@example.org"), "{}", list.stdout);
     assert!(list.stdout.contains("unsubscribed"), "{}", list.stdout);
@@ -237,10 +254,16 @@ fn import_reports_bad_rows_with_line_numbers_and_never_imports_twice() {
 fn two_hundred_subscribers_each_get_it_exactly_once_with_list_headers() {
     let tmp = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(tmp.path(), 0, 0.0);
-    let s = setup(smtp.port, "");
+    // Four connections at once: the pool and the journal under contention.
+    let s = setup(smtp.port, "connections = 4\n");
     let emails = import(&s, 200, &[]);
 
-    let dry = run(&s, &["--json", "send", "editions/2026-W47.toml", "--dry-run"]).ok().json();
+    let dry = run(
+        &s,
+        &["--json", "send", "editions/2026-W47.toml", "--dry-run"],
+    )
+    .ok()
+    .json();
     assert_eq!(dry["would_send"], 200);
     assert_eq!(dry["by_language"]["en"], 50);
     assert_eq!(smtp.count(), 0, "a dry run sends nothing");
@@ -262,10 +285,21 @@ fn two_hundred_subscribers_each_get_it_exactly_once_with_list_headers() {
         let id = header(raw, "Message-ID").expect("Message-ID");
         assert!(id.starts_with('<') && id.ends_with("@example.org>"), "{id}");
         assert!(ids.insert(id), "Message-IDs are unique");
-        assert_eq!(header(raw, "List-Id").as_deref().map(|v| v.ends_with("<boletin.example.org>")), Some(true));
+        assert_eq!(
+            header(raw, "List-Id")
+                .as_deref()
+                .map(|v| v.ends_with("<boletin.example.org>")),
+            Some(true)
+        );
         let unsub = header(raw, "List-Unsubscribe").expect("List-Unsubscribe");
-        assert!(unsub.starts_with("<http://127.0.0.1:8080/unsubscribe?token="), "{unsub}");
-        assert!(unsub.ends_with(", <mailto:baja@example.org?subject=unsubscribe>"), "{unsub}");
+        assert!(
+            unsub.starts_with("<http://127.0.0.1:8080/unsubscribe?token="),
+            "{unsub}"
+        );
+        assert!(
+            unsub.ends_with(", <mailto:baja@example.org?subject=unsubscribe>"),
+            "{unsub}"
+        );
         assert_eq!(
             header(raw, "List-Unsubscribe-Post").as_deref(),
             Some("List-Unsubscribe=One-Click")
@@ -273,7 +307,10 @@ fn two_hundred_subscribers_each_get_it_exactly_once_with_list_headers() {
         // The footer link is the same personal URL as the header's.
         let url = unsub[1..unsub.find('>').unwrap()].to_string();
         let body = qp_decoded(raw);
-        assert!(body.contains(&format!("href=\"{url}\"")), "{rcpt}: footer link missing");
+        assert!(
+            body.contains(&format!("href=\"{url}\"")),
+            "{rcpt}: footer link missing"
+        );
         let i: usize = rcpt[6..9].parse().unwrap();
         let lang = header(raw, "Content-Language").unwrap();
         assert_eq!(lang, if i % 4 == 3 { "en" } else { "es" }, "{rcpt}");
@@ -286,7 +323,11 @@ fn two_hundred_subscribers_each_get_it_exactly_once_with_list_headers() {
 
     // A finished edition: nothing to do, and it says so.
     let again = run(&s, &["send", "editions/2026-W47.toml"]).ok();
-    assert!(again.stdout.contains("already sent to everyone"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("already sent to everyone"),
+        "{}",
+        again.stdout
+    );
     assert_eq!(smtp.count(), 200);
 }
 
@@ -335,7 +376,10 @@ fn deferred_are_retried_and_arrive_once_and_bounces_are_suppressed() {
     // A bounced address is reported, not re-imported.
     let r = run(&s, &["--json", "subscribers", "import", "subscribers.csv"]).ok();
     let suppressed = r.json()["suppressed"].to_string();
-    assert!(suppressed.contains("bounce1@example.org bounced"), "{suppressed}");
+    assert!(
+        suppressed.contains("bounce1@example.org bounced"),
+        "{suppressed}"
+    );
 }
 
 #[test]
@@ -380,7 +424,9 @@ fn killed_mid_send_then_rerun_reaches_everyone_once_but_the_in_flight_message() 
     }
     let total: usize = counts.values().sum();
     let duplicates = total - emails.len();
-    println!("kill -9 twice mid-send: {total} messages for 60 subscribers ({duplicates} in flight at a crash)");
+    println!(
+        "kill -9 twice mid-send: {total} messages for 60 subscribers ({duplicates} in flight at a crash)"
+    );
     assert!(
         duplicates <= crashes,
         "at most one message in flight per crash (one connection): {duplicates} duplicates"
@@ -399,8 +445,13 @@ fn dkim_signs_both_unsubscribe_headers() {
         "[delivery.dkim]\nselector = \"boletin2026\"\nkey_file = \"dkim.key\"\nalgorithm = \"ed25519\"\n",
     );
     // A generated test key: 32 bytes, base64.
-    let key: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(37).wrapping_add(11)).collect();
-    s.write("dkim.key", &base64::engine::general_purpose::STANDARD.encode(key));
+    let key: Vec<u8> = (0u8..32)
+        .map(|i| i.wrapping_mul(37).wrapping_add(11))
+        .collect();
+    s.write(
+        "dkim.key",
+        &base64::engine::general_purpose::STANDARD.encode(key),
+    );
     import(&s, 2, &[]);
     run(&s, &["send", "editions/2026-W47.toml"]).ok();
     let messages = smtp.messages();
@@ -413,15 +464,28 @@ fn dkim_signs_both_unsubscribe_headers() {
         .expect("h=")
         .to_ascii_lowercase();
     let signed: Vec<&str> = h.split(':').collect();
-    for name in ["from", "subject", "list-id", "list-unsubscribe", "list-unsubscribe-post"] {
+    for name in [
+        "from",
+        "subject",
+        "list-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+    ] {
         assert!(signed.contains(&name), "{name} not in h={h}");
     }
-    assert!(sig.contains("d=example.org") && sig.contains("s=boletin2026"), "{sig}");
+    assert!(
+        sig.contains("d=example.org") && sig.contains("s=boletin2026"),
+        "{sig}"
+    );
 }
 
 #[test]
 fn spamassassin_local_rules_score_a_sent_message_at_most_1() {
-    if Command::new("spamassassin").arg("--version").output().is_err() {
+    if Command::new("spamassassin")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         println!("SKIPPED: spamassassin is not installed (bash .ci/install installs it)");
         return;
     }
@@ -449,4 +513,134 @@ fn spamassassin_local_rules_score_a_sent_message_at_most_1() {
         println!("spamassassin -t -L: {rcpt}: score {score} ({status})");
         assert!(score <= 1.0, "{rcpt}: {status}");
     }
+}
+
+#[test]
+fn limit_and_test_sends_leave_the_rest_for_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(tmp.path(), 0, 0.0);
+    let s = setup(smtp.port, "");
+    let emails = import(&s, 10, &[]);
+
+    // --test: every language version to the editor; the journal is not touched.
+    let r = run(
+        &s,
+        &[
+            "send",
+            "editions/2026-W47.toml",
+            "--test",
+            "editora@example.org",
+        ],
+    )
+    .ok();
+    assert_eq!(r.stdout.matches("sent").count(), 2, "{}", r.stdout);
+    let dry = run(
+        &s,
+        &["--json", "send", "editions/2026-W47.toml", "--dry-run"],
+    )
+    .ok()
+    .json();
+    assert_eq!(dry["would_send"], 10);
+
+    let r = run(
+        &s,
+        &[
+            "--json",
+            "send",
+            "editions/2026-W47.toml",
+            "--limit",
+            "4",
+            "--rate",
+            "6000/min",
+        ],
+    )
+    .ok();
+    let j = r.json();
+    assert_eq!(
+        (j["sent"].as_u64(), j["finished"].as_bool()),
+        (Some(4), Some(false)),
+        "{j}"
+    );
+    let r = run(&s, &["--json", "send", "editions/2026-W47.toml"])
+        .ok()
+        .json();
+    assert_eq!(
+        (r["sent"].as_u64(), r["finished"].as_bool()),
+        (Some(6), Some(true)),
+        "{r}"
+    );
+    let counts = per_recipient(&smtp.messages());
+    assert_eq!(counts.get("editora@example.org"), Some(&2));
+    for e in &emails {
+        assert_eq!(counts.get(e), Some(&1), "{e}");
+    }
+}
+
+#[test]
+fn an_unreachable_server_stops_the_run_and_skips_nobody() {
+    let tmp = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(tmp.path(), 0, 0.0);
+    let port = smtp.port;
+    drop(smtp);
+    let s = setup(port, "");
+    let emails = import(&s, 5, &[]);
+    let r = run(&s, &["--json", "send", "editions/2026-W47.toml"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot connect"), "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(j["journal"]["queued"], 5, "{j}");
+
+    let mut smtp = None;
+    for _ in 0..50 {
+        // The port was free a moment ago; take it again for the retry.
+        let try_dir = tmp.path().join("again");
+        let out = Command::new("python3")
+            .arg(manifest_dir().join("tests/smtp_server.py"))
+            .args([
+                "--maildir",
+                try_dir.to_str().unwrap(),
+                "--port",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut child = out;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        if line.trim() == port.to_string() {
+            smtp = Some((child, try_dir));
+            break;
+        }
+        let _ = child.wait();
+    }
+    let (mut child, maildir) = smtp.expect("SMTP server on the same port");
+    let r = run(&s, &["--json", "send", "editions/2026-W47.toml"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let j = r.json();
+    assert_eq!(
+        (j["sent"].as_u64(), j["finished"].as_bool()),
+        (Some(5), Some(true)),
+        "{j}"
+    );
+    let got: Vec<String> = std::fs::read_dir(maildir.join("new"))
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .split_once('-')
+                .unwrap()
+                .1
+                .trim_end_matches(".eml")
+                .to_string()
+        })
+        .collect();
+    let mut got = got;
+    got.sort();
+    assert_eq!(got, emails);
 }

@@ -7,6 +7,6 @@
 //! the way a user or cron would.
 
 mod common;
-mod demo;
 mod delivery;
+mod demo;
 mod serve;

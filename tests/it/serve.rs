@@ -31,7 +31,11 @@ impl Serve {
             text.push_str(&line);
         }
         let j: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let addr = j["listening"].as_str().unwrap().trim_start_matches("http://").to_string();
+        let addr = j["listening"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("http://")
+            .to_string();
         Serve { child, addr }
     }
 }
@@ -104,26 +108,54 @@ fn one_click_unsubscribes_and_the_next_edition_skips_the_address() {
     let page = http(&serve.addr, "GET", &es, "");
     assert_eq!(page.status, 200);
     assert!(page.body.contains("lang=\"es\""), "{}", page.body);
-    assert!(page.body.contains("Cancelar mi suscripción"), "{}", page.body);
-    assert!(page.body.contains("name=\"List-Unsubscribe\" value=\"One-Click\""));
-    assert!(page.head.contains("Referrer-Policy: no-referrer"), "{}", page.head);
+    assert!(
+        page.body.contains("Cancelar mi suscripción"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("name=\"List-Unsubscribe\" value=\"One-Click\"")
+    );
+    assert!(
+        page.head.contains("Referrer-Policy: no-referrer"),
+        "{}",
+        page.head
+    );
     let page_en = http(&serve.addr, "GET", &en, "");
     assert!(page_en.body.contains("Unsubscribe me"), "{}", page_en.body);
     let list = run(&s, &["subscribers", "count"]).ok();
-    assert!(list.stdout.starts_with("8 active"), "GET must not unsubscribe: {}", list.stdout);
+    assert!(
+        list.stdout.starts_with("8 active"),
+        "GET must not unsubscribe: {}",
+        list.stdout
+    );
 
     // Forged and altered tokens: one generic answer that names nobody.
     let mut altered = es.clone();
     let last = altered.pop().unwrap();
     altered.push(if last == 'A' { 'B' } else { 'A' });
     let forged = http(&serve.addr, "POST", &altered, "List-Unsubscribe=One-Click");
-    let garbage = http(&serve.addr, "GET", "/unsubscribe?token=1.AAAAAAAAAAAAAAAAAAAAAA", "");
+    let garbage = http(
+        &serve.addr,
+        "GET",
+        "/unsubscribe?token=1.AAAAAAAAAAAAAAAAAAAAAA",
+        "",
+    );
     let missing = http(&serve.addr, "GET", "/unsubscribe", "");
-    assert_eq!((forged.status, garbage.status, missing.status), (400, 400, 400));
+    assert_eq!(
+        (forged.status, garbage.status, missing.status),
+        (400, 400, 400)
+    );
     assert_eq!(forged.body, garbage.body);
     assert_eq!(garbage.body, missing.body);
     assert!(!forged.body.contains("lector"), "{}", forged.body);
-    assert!(run(&s, &["subscribers", "count"]).ok().stdout.starts_with("8 active"));
+    assert!(
+        run(&s, &["subscribers", "count"])
+            .ok()
+            .stdout
+            .starts_with("8 active")
+    );
 
     // RFC 8058 one-click: POST, 200, no redirect, no login.
     let done = http(&serve.addr, "POST", &es, "List-Unsubscribe=One-Click");
@@ -131,9 +163,15 @@ fn one_click_unsubscribes_and_the_next_edition_skips_the_address() {
     assert!(!done.head.to_ascii_lowercase().contains("\r\nlocation:"));
     assert!(done.body.contains("Suscripción cancelada"), "{}", done.body);
     let c = run(&s, &["--json", "subscribers", "count"]).ok().json();
-    assert_eq!((c["active"].as_u64(), c["unsubscribed"].as_u64()), (Some(7), Some(1)));
+    assert_eq!(
+        (c["active"].as_u64(), c["unsubscribed"].as_u64()),
+        (Some(7), Some(1))
+    );
     // Clicking again is harmless.
-    assert_eq!(http(&serve.addr, "POST", &es, "List-Unsubscribe=One-Click").status, 200);
+    assert_eq!(
+        http(&serve.addr, "POST", &es, "List-Unsubscribe=One-Click").status,
+        200
+    );
 
     // The next edition skips the address.
     let w48 = edition(&s, "2026-W48", 48, "2026-11-28");
@@ -142,7 +180,9 @@ fn one_click_unsubscribes_and_the_next_edition_skips_the_address() {
     let w48_for = |who: &str| {
         smtp.messages()
             .iter()
-            .filter(|(r, raw)| r == who && header(raw, "Message-ID").unwrap().contains(".2026-W48@"))
+            .filter(|(r, raw)| {
+                r == who && header(raw, "Message-ID").unwrap().contains(".2026-W48@")
+            })
             .count()
     };
     assert_eq!(w48_for("lector001@example.org"), 0);
@@ -154,18 +194,48 @@ fn serves_the_archive_and_nothing_outside_it() {
     let tmp = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(tmp.path(), 0, 0.0);
     let s = setup(smtp.port, "");
-    run(&s, &["compose", "--since", "7d", "--now", "2026-11-21", "--out", "out"]).ok();
-    s.write("out/2026-W47/index.html", "<!DOCTYPE html><title>Boletín 47</title><p>Edición 47</p>");
+    run(
+        &s,
+        &[
+            "compose",
+            "--since",
+            "7d",
+            "--now",
+            "2026-11-21",
+            "--out",
+            "out",
+        ],
+    )
+    .ok();
+    s.write(
+        "out/2026-W47/index.html",
+        "<!DOCTYPE html><title>Boletín 47</title><p>Edición 47</p>",
+    );
     let serve = Serve::start(&s);
     let page = http(&serve.addr, "GET", "/newsletter.html", "");
     assert_eq!(page.status, 200);
-    assert!(page.head.contains("Content-Type: text/html; charset=utf-8"), "{}", page.head);
-    assert!(page.body.contains("Boletín Solidaridad"), "served the composed digest");
+    assert!(
+        page.head.contains("Content-Type: text/html; charset=utf-8"),
+        "{}",
+        page.head
+    );
+    assert!(
+        page.body.contains("Boletín Solidaridad"),
+        "served the composed digest"
+    );
     let edition = http(&serve.addr, "GET", "/2026-W47/", "");
     assert!(edition.body.contains("Edición 47"), "{}", edition.body);
     assert_eq!(http(&serve.addr, "GET", "/2026-W47", "").status, 301);
-    for bad in ["/../feeds.toml", "/%2e%2e/feeds.toml", "/..%2ffeeds.toml", "/nada.html"] {
+    for bad in [
+        "/../feeds.toml",
+        "/%2e%2e/feeds.toml",
+        "/..%2ffeeds.toml",
+        "/nada.html",
+    ] {
         assert_eq!(http(&serve.addr, "GET", bad, "").status, 404, "{bad}");
     }
-    assert_eq!(http(&serve.addr, "DELETE", "/newsletter.html", "").status, 405);
+    assert_eq!(
+        http(&serve.addr, "DELETE", "/newsletter.html", "").status,
+        405
+    );
 }
