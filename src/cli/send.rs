@@ -191,7 +191,17 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         max_attempts: config.delivery.max_attempts,
         max_wait: config.delivery.max_wait,
     };
+    let log_problems = bar.is_none() && !ctx.quiet && !ctx.json;
     let progress = |p: &deliver::Progress<'_>| {
+        if log_problems && p.outcome != "sent" {
+            // Without a bar (cron, logs), each problem gets its own line on stderr.
+            eprintln!(
+                "{}: {}{}",
+                p.email,
+                p.outcome,
+                p.detail.map(|d| format!(" ({d})")).unwrap_or_default()
+            );
+        }
         if let Some(bar) = &bar {
             if p.outcome == "sent"
                 || p.outcome == "bounced"

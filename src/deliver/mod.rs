@@ -341,7 +341,13 @@ pub fn backoff(base: Duration, attempts: u32) -> Duration {
         .min(Duration::from_secs(6 * 3600))
 }
 
-struct Shared<'s> {
+/// What the workers of one run share.
+struct Shared<'s, 'e> {
+    sender: &'s Sender<'e>,
+    target: &'s SmtpTarget,
+    opts: &'s SendOptions,
+    pacer: Pacer,
+    progress: &'s (dyn Fn(&Progress<'_>) + Sync),
     store: Mutex<&'s mut Store>,
     jobs: Mutex<VecDeque<Delivery>>,
     report: Mutex<SendReport>,
@@ -370,6 +376,12 @@ pub fn send(
         .map(|v| v.subject.clone())
         .unwrap_or_default();
     store.durable_commits()?;
+    if store.edition_send(&id)?.is_none() && store.subscriber_counts()?.active == 0 {
+        // Taking an empty audience would mark the edition finished for good.
+        return Err(DeliverError::Setup(
+            "no active subscribers: add some with `boletin subscribers import FILE.csv`".into(),
+        ));
+    }
     let mut report = SendReport {
         edition: id.clone(),
         ..SendReport::default()
@@ -385,9 +397,13 @@ pub fn send(
     }
     report.recovered_in_flight = before.pending;
 
-    let pacer = Pacer::new(opts.per_minute);
     let mut budget = opts.limit.unwrap_or(usize::MAX);
     let shared = Shared {
+        sender,
+        target,
+        opts,
+        pacer: Pacer::new(opts.per_minute),
+        progress,
         store: Mutex::new(store),
         jobs: Mutex::new(VecDeque::new()),
         report: Mutex::new(report),
@@ -418,7 +434,7 @@ pub fn send(
         let workers = opts.connections.clamp(1, 32).min(take);
         std::thread::scope(|scope| {
             for _ in 0..workers {
-                scope.spawn(|| worker(&shared, sender, target, opts, &pacer, progress));
+                scope.spawn(|| worker(&shared));
             }
         });
         if lock(&shared.stop).is_some() {
@@ -440,14 +456,7 @@ pub fn send(
     Ok(report)
 }
 
-fn worker(
-    shared: &Shared<'_>,
-    sender: &Sender<'_>,
-    target: &SmtpTarget,
-    opts: &SendOptions,
-    pacer: &Pacer,
-    progress: &(dyn Fn(&Progress<'_>) + Sync),
-) {
+fn worker(shared: &Shared<'_, '_>) {
     let stop = |e: DeliverError| {
         let mut s = lock(&shared.stop);
         if s.is_none() {
@@ -463,7 +472,7 @@ fn worker(
         let Some(job) = lock(&shared.jobs).pop_front() else {
             break;
         };
-        let result = attempt(shared, sender, target, opts, pacer, &mut session, &job);
+        let result = attempt(shared, &mut session, &job);
         let (outcome, detail) = match result {
             Ok(v) => v,
             Err(e) => {
@@ -476,8 +485,8 @@ fn worker(
             if broken_in_row >= 3 {
                 stop(DeliverError::Smtp(format!(
                     "the connection to {}:{} broke {broken_in_row} times in a row: {}",
-                    target.host,
-                    target.port,
+                    shared.target.host,
+                    shared.target.port,
                     detail.as_deref().unwrap_or("")
                 )));
             }
@@ -490,7 +499,7 @@ fn worker(
             outcome
         };
         if shown != "requeued" {
-            progress(&Progress {
+            (shared.progress)(&Progress {
                 email: &job.email,
                 outcome: shown,
                 detail: detail.as_deref(),
@@ -504,14 +513,11 @@ fn worker(
 
 /// One attempt at one row; returns what happened, or an error that stops the run.
 fn attempt(
-    shared: &Shared<'_>,
-    sender: &Sender<'_>,
-    target: &SmtpTarget,
-    opts: &SendOptions,
-    pacer: &Pacer,
+    shared: &Shared<'_, '_>,
     session: &mut Option<smtp::Session>,
     job: &Delivery,
 ) -> Result<(&'static str, Option<String>), DeliverError> {
+    let (sender, target, opts) = (shared.sender, shared.target, shared.opts);
     let id = &sender.edition.id;
     let count = |f: &dyn Fn(&mut SendReport)| f(&mut lock(&shared.report));
     {
@@ -557,7 +563,7 @@ fn attempt(
         Ok(a) => a,
         Err(e) => return Err(DeliverError::Message(format!("`{}`: {e}", job.email))),
     };
-    pacer.wait();
+    shared.pacer.wait();
     // The promise: the row is durably `pending` before the server sees a byte of it.
     lock(&shared.store).mark_pending(id, job.subscriber_id, Utc::now())?;
     count(&|r| r.attempts += 1);

@@ -130,6 +130,18 @@ pub fn edition(s: &Scratch, id: &str, number: u32, date: &str) -> String {
     format!("editions/{id}.toml")
 }
 
+/// A temp folder, an SMTP server in it, and the demo set up to send through it.
+pub fn world(
+    defer_times: u32,
+    delay_secs: f64,
+    extra: &str,
+) -> (tempfile::TempDir, SmtpServer, Scratch) {
+    let tmp = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(tmp.path(), defer_times, delay_secs);
+    let s = setup(smtp.port, extra);
+    (tmp, smtp, s)
+}
+
 /// `n` subscribers, every fourth one reading English; plus `extra` addresses.
 pub fn import(s: &Scratch, n: usize, extra: &[&str]) -> Vec<String> {
     let mut csv = String::from("email,name,language\n");
@@ -254,10 +266,8 @@ fn import_reports_bad_rows_with_line_numbers_and_never_imports_twice() {
 
 #[test]
 fn two_hundred_subscribers_each_get_it_exactly_once_with_list_headers() {
-    let tmp = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(tmp.path(), 0, 0.0);
     // Four connections at once: the pool and the journal under contention.
-    let s = setup(smtp.port, "connections = 4\n");
+    let (_tmp, smtp, s) = world(0, 0.0, "connections = 4\n");
     let emails = import(&s, 200, &[]);
 
     let dry = run(
@@ -335,10 +345,8 @@ fn two_hundred_subscribers_each_get_it_exactly_once_with_list_headers() {
 
 #[test]
 fn deferred_are_retried_and_arrive_once_and_bounces_are_suppressed() {
-    let tmp = tempfile::tempdir().unwrap();
     // 451 twice for defer*@, then accepted; 550 for bounce*@.
-    let smtp = SmtpServer::start(tmp.path(), 2, 0.0);
-    let s = setup(smtp.port, "");
+    let (_tmp, smtp, s) = world(2, 0.0, "");
     let extra = [
         "defer1@example.org",
         "defer2@example.org",
@@ -386,11 +394,9 @@ fn deferred_are_retried_and_arrive_once_and_bounces_are_suppressed() {
 
 #[test]
 fn killed_mid_send_then_rerun_reaches_everyone_once_but_the_in_flight_message() {
-    let tmp = tempfile::tempdir().unwrap();
     // The server stores each message, then waits before its 250: a kill in that window
     // leaves a delivered message the journal still calls pending.
-    let smtp = SmtpServer::start(tmp.path(), 0, 0.04);
-    let s = setup(smtp.port, "");
+    let (_tmp, smtp, s) = world(0, 0.04, "");
     let emails = import(&s, 60, &[]);
 
     let mut crashes = 0;
@@ -440,10 +446,9 @@ fn killed_mid_send_then_rerun_reaches_everyone_once_but_the_in_flight_message() 
 #[test]
 fn dkim_signs_both_unsubscribe_headers() {
     use base64::Engine;
-    let tmp = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(tmp.path(), 0, 0.0);
-    let s = setup(
-        smtp.port,
+    let (_tmp, smtp, s) = world(
+        0,
+        0.0,
         "[delivery.dkim]\nselector = \"boletin2026\"\nkey_file = \"dkim.key\"\nalgorithm = \"ed25519\"\n",
     );
     // A generated test key: 32 bytes, base64.
@@ -491,9 +496,7 @@ fn spamassassin_local_rules_score_a_sent_message_at_most_1() {
         println!("SKIPPED: spamassassin is not installed (bash .ci/install installs it)");
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(tmp.path(), 0, 0.0);
-    let s = setup(smtp.port, "");
+    let (tmp, smtp, s) = world(0, 0.0, "");
     import(&s, 4, &[]);
     run(&s, &["send", "editions/2026-W47.toml"]).ok();
     for (rcpt, raw) in smtp.messages().iter().step_by(3) {
@@ -519,9 +522,7 @@ fn spamassassin_local_rules_score_a_sent_message_at_most_1() {
 
 #[test]
 fn limit_and_test_sends_leave_the_rest_for_the_next_run() {
-    let tmp = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(tmp.path(), 0, 0.0);
-    let s = setup(smtp.port, "");
+    let (_tmp, smtp, s) = world(0, 0.0, "");
     let emails = import(&s, 10, &[]);
 
     // --test: every language version to the editor; the journal is not touched.

@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 
 use crate::common::Scratch;
-use crate::delivery::{SmtpServer, command, edition, header, import, run, setup};
+use crate::delivery::{command, edition, header, import, run, world};
 
 /// `boletin serve --listen 127.0.0.1:0`, killed when dropped.
 struct Serve {
@@ -87,9 +87,7 @@ fn unsubscribe_target(raw: &str) -> String {
 
 #[test]
 fn one_click_unsubscribes_and_the_next_edition_skips_the_address() {
-    let tmp = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(tmp.path(), 0, 0.0);
-    let s = setup(smtp.port, "");
+    let (_tmp, smtp, s) = world(0, 0.0, "");
     import(&s, 8, &[]);
     run(&s, &["send", "editions/2026-W47.toml"]).ok();
     let messages = smtp.messages();
@@ -191,9 +189,7 @@ fn one_click_unsubscribes_and_the_next_edition_skips_the_address() {
 
 #[test]
 fn serves_the_archive_and_nothing_outside_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(tmp.path(), 0, 0.0);
-    let s = setup(smtp.port, "");
+    let (_tmp, _smtp, s) = world(0, 0.0, "");
     run(
         &s,
         &[
