@@ -17,7 +17,9 @@ use super::DeliverError;
 use crate::config::{Dkim, DkimAlgorithm};
 
 /// Header names signed by DKIM. Both unsubscribe headers are signed so that nobody on the
-/// way can swap the link (Gmail and Yahoo require this for one-click).
+/// way can swap the link (Gmail and Yahoo require this for one-click). Content-Type is not
+/// listed: lettre writes a multipart body's Content-Type after signing, so signing it would
+/// break every signature (the body hash covers the parts anyway).
 pub const SIGNED_HEADERS: &[&str] = &[
     "From",
     "To",
@@ -25,7 +27,6 @@ pub const SIGNED_HEADERS: &[&str] = &[
     "Date",
     "Message-ID",
     "MIME-Version",
-    "Content-Type",
     "List-Id",
     "List-Unsubscribe",
     "List-Unsubscribe-Post",

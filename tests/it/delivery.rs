@@ -444,20 +444,36 @@ fn killed_mid_send_then_rerun_reaches_everyone_once_but_the_in_flight_message() 
 }
 
 #[test]
-fn dkim_signs_both_unsubscribe_headers() {
+fn dkim_signature_covers_both_unsubscribe_headers_and_verifies() {
+    // A freshly generated RSA test key (PKCS#1, as `[delivery.dkim]` documents).
+    let keys = tempfile::tempdir().unwrap();
+    let pem = keys.path().join("dkim.pem");
+    let made = Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&pem)
+        .arg("2048")
+        .output()
+        .expect("openssl (bash .ci/install)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let public = Command::new("openssl")
+        .args(["rsa", "-pubout", "-outform", "DER", "-in"])
+        .arg(&pem)
+        .output()
+        .unwrap();
     use base64::Engine;
+    let public = base64::engine::general_purpose::STANDARD.encode(public.stdout);
+
     let (_tmp, smtp, s) = world(
         0,
         0.0,
-        "[delivery.dkim]\nselector = \"boletin2026\"\nkey_file = \"dkim.key\"\nalgorithm = \"ed25519\"\n",
-    );
-    // A generated test key: 32 bytes, base64.
-    let key: Vec<u8> = (0u8..32)
-        .map(|i| i.wrapping_mul(37).wrapping_add(11))
-        .collect();
-    s.write(
-        "dkim.key",
-        &base64::engine::general_purpose::STANDARD.encode(key),
+        &format!(
+            "[delivery.dkim]\nselector = \"boletin2026\"\nkey_file = \"{}\"\n",
+            pem.display()
+        ),
     );
     import(&s, 2, &[]);
     run(&s, &["send", "editions/2026-W47.toml"]).ok();
@@ -483,6 +499,22 @@ fn dkim_signs_both_unsubscribe_headers() {
     assert!(
         sig.contains("d=example.org") && sig.contains("s=boletin2026"),
         "{sig}"
+    );
+
+    // And the signature itself holds, checked by an independent implementation (dkimpy).
+    let file = keys.path().join("signed.eml");
+    std::fs::write(&file, &messages[0].1).unwrap();
+    let verdict = Command::new("python3")
+        .arg(manifest_dir().join("tests/dkim_verify.py"))
+        .arg(&file)
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(
+        verdict.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verdict.stdout),
+        String::from_utf8_lossy(&verdict.stderr)
     );
 }
 
