@@ -679,3 +679,30 @@ fn an_unreachable_server_stops_the_run_and_skips_nobody() {
     got.sort();
     assert_eq!(got, emails);
 }
+
+#[test]
+fn an_edition_is_not_started_without_subscribers() {
+    // Port 9 (discard) is never reached: the run stops before connecting.
+    let s = setup(9, "");
+    let r = run(&s, &["send", "editions/2026-W47.toml"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no active subscribers"), "{}", r.stderr);
+    // Nothing was recorded: a dry run still sees a fresh edition.
+    import(&s, 3, &[]);
+    let dry = run(
+        &s,
+        &["--json", "send", "editions/2026-W47.toml", "--dry-run"],
+    )
+    .ok()
+    .json();
+    assert_eq!(
+        (dry["would_send"].as_u64(), dry["already_sent"].as_u64()),
+        (Some(3), Some(0))
+    );
+    // A missing secret is a clear error, not a panic.
+    let mut cmd = command(&s, &["send", "editions/2026-W47.toml", "--dry-run"]);
+    cmd.env_remove("BOLETIN_SECRET");
+    let r = Run::from(cmd.output().unwrap());
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("BOLETIN_SECRET"), "{}", r.stderr);
+}
