@@ -248,7 +248,9 @@ pub fn parse_rate(text: &str) -> Option<f64> {
         "h" | "hour" => 1.0 / 60.0,
         _ => return None,
     };
-    (n.is_finite() && n > 0.0).then_some(n * per)
+    let per_minute = n * per;
+    // Fewer than one an hour is surely a typo; so is a rate no float can hold.
+    (per_minute.is_finite() && per_minute >= 1.0 / 60.0).then_some(per_minute)
 }
 
 /// The domain of an address written as `Name <user@domain>` or `user@domain`.
@@ -977,6 +979,40 @@ title = "Noticias"
                 "/tmp/feeds.toml:12: `source.url`: `ht!tp://x` is not a valid URL (expected http://, https://, file:// or a path)"
             )
         );
+    }
+
+    #[test]
+    fn delivery_settings_are_checked_with_their_line() {
+        let cfg = load_str(
+            "[delivery]\nsmtp_url = \"smtps://mail.example.org\"\nunsubscribe_url = \"https://b.example.org/baja\"\nrate = \"2/s\"\n",
+        );
+        let d = cfg.as_ref().map(|c| &c.delivery);
+        assert_eq!(
+            d.map(|d| d.list_id.as_str()).ok(),
+            Some("boletin.example.org")
+        );
+        assert_eq!(d.map(|d| d.per_minute).ok(), Some(Some(120.0)));
+        for (extra, fragment) in [
+            (
+                "[delivery]\nunsubscribe_url = \"http://b.example.org/baja\"\n",
+                ":10: `delivery.unsubscribe_url`: `http://b.example.org/baja` must be https",
+            ),
+            (
+                "[delivery]\nsmtp_url = \"smtp://user:pw@mail.example.org\"\n",
+                ":10: `delivery.smtp_url`: put no credentials in the URL",
+            ),
+            ("[delivery]\n\nrate = \"fast\"\n", ":11: `delivery.rate`"),
+            (
+                "[delivery]\nsmtp_url = \"mail.example.org\"\n",
+                ":10: `delivery.smtp_url`",
+            ),
+        ] {
+            let err = load_str(extra)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(fragment), "{err}");
+        }
     }
 
     #[test]

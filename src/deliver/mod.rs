@@ -309,9 +309,9 @@ struct Pacer {
 impl Pacer {
     fn new(per_minute: Option<f64>) -> Pacer {
         Pacer {
-            interval: per_minute
-                .filter(|r| *r > 0.0)
-                .map(|r| Duration::from_secs_f64(60.0 / r)),
+            interval: per_minute.filter(|r| *r > 0.0).map(|r| {
+                Duration::try_from_secs_f64(60.0 / r).unwrap_or(Duration::from_secs(3600))
+            }),
             next: Mutex::new(Instant::now()),
         }
     }
@@ -724,6 +724,18 @@ mod tests {
         assert_eq!(backoff(base, 2), Duration::from_secs(240));
         assert_eq!(backoff(base, 3), Duration::from_secs(960));
         assert_eq!(backoff(base, 30), Duration::from_secs(6 * 3600));
+    }
+
+    #[test]
+    fn rates_parse_and_absurd_ones_are_refused() {
+        assert_eq!(crate::config::parse_rate("60/min"), Some(60.0));
+        assert_eq!(crate::config::parse_rate("2/s"), Some(120.0));
+        assert_eq!(crate::config::parse_rate("600/h"), Some(10.0));
+        for bad in [
+            "", "60", "0/min", "-5/s", "1e-9/h", "1e308/s", "NaN/s", "5/day",
+        ] {
+            assert_eq!(crate::config::parse_rate(bad), None, "{bad}");
+        }
     }
 
     #[test]
