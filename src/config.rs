@@ -166,6 +166,7 @@ struct ExtractRuleSpec {
 #[serde(deny_unknown_fields)]
 struct DeliverySpec {
     smtp_url: Option<Spanned<String>>,
+    smtp_ca_file: Option<String>,
     list_id: Option<Spanned<String>>,
     unsubscribe_url: Option<Spanned<String>>,
     unsubscribe_mailto: Option<Spanned<String>>,
@@ -206,6 +207,8 @@ pub enum DkimAlgorithm {
 pub struct Delivery {
     /// `smtp://host[:port][?tls=required|opportunistic|none]` or `smtps://host[:port]`.
     pub smtp_url: Option<Url>,
+    /// Extra CA certificates (PEM) trusted for the SMTP server, e.g. a private CA.
+    pub smtp_ca_file: Option<PathBuf>,
     /// The `List-Id` value without angle brackets, e.g. `boletin.example.org`.
     pub list_id: String,
     /// The https URL `boletin serve` answers on; the token is added as `?token=`.
@@ -746,6 +749,7 @@ impl Checker<'_> {
         });
         Ok(Delivery {
             smtp_url,
+            smtp_ca_file: d.smtp_ca_file.map(|f| dir.join(f)),
             list_id,
             unsubscribe_url,
             unsubscribe_mailto: d.unsubscribe_mailto.map(Spanned::into_inner),

@@ -9,6 +9,9 @@ always whole). Recipients steer the server by their local part:
   bounce...@  -> 550 5.1.1 at RCPT TO (a permanent failure)
   defer...@   -> 451 4.2.0 at RCPT TO for the first --defer-times attempts, then accepted
 
+--tls-cert/--tls-key offer STARTTLS (and require it); with --implicit-tls the socket is
+TLS from the first byte instead (SMTPS). --auth USER:PASSWORD requires that login.
+
 --delay SECONDS waits after storing a message and before answering 250, which widens
 the window in which a client can die with its message delivered but unacknowledged.
 """
@@ -17,9 +20,10 @@ import argparse
 import asyncio
 import itertools
 import os
+import ssl
 import sys
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Handler:
@@ -65,13 +69,43 @@ async def main():
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--defer-times", type=int, default=2)
     p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--implicit-tls", action="store_true")
+    p.add_argument("--auth")
     args = p.parse_args()
     handler = Handler(args.maildir, args.defer_times, args.delay)
+    context = None
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+    options = dict(hostname="mx.test", decode_data=False, enable_SMTPUTF8=True)
+    if context and not args.implicit_tls:
+        options.update(tls_context=context, require_starttls=True)
+    if args.auth:
+        user, password = args.auth.split(":", 1)
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = (
+                isinstance(auth_data, LoginPassword)
+                and auth_data.login.decode() == user
+                and auth_data.password.decode() == password
+            )
+            # handled=False: let aiosmtpd answer 535 itself.
+            return AuthResult(success=ok, handled=False)
+
+        options.update(
+            authenticator=authenticator,
+            auth_required=True,
+            # With implicit TLS aiosmtpd cannot see the TLS layer; it is there all the same.
+            auth_require_tls=not args.implicit_tls,
+        )
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: SMTP(handler, hostname="mx.test", decode_data=False, enable_SMTPUTF8=True),
+        lambda: SMTP(handler, **options),
         "127.0.0.1",
         args.port,
+        ssl=context if args.implicit_tls else None,
     )
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:

@@ -57,7 +57,14 @@ fn target(config: &Config) -> Result<SmtpTarget, ExitCode> {
         }
     };
     let hello = config::address_domain(&config.newsletter.from).unwrap_or("localhost");
-    SmtpTarget::from_url(url, credentials, hello).map_err(|e| fail(code::CONFIG_OR_DB, &e))
+    let mut target =
+        SmtpTarget::from_url(url, credentials, hello).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    if let Some(path) = &config.delivery.smtp_ca_file {
+        target.ca_pem = Some(std::fs::read(path).map_err(|e| {
+            super::usage(&format!("[delivery] smtp_ca_file {}: {e}", path.display()))
+        })?);
+    }
+    Ok(target)
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {

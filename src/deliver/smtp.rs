@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use lettre::Address;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{SmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use url::Url;
@@ -39,6 +39,8 @@ pub struct SmtpTarget {
     pub port: u16,
     pub tls: TlsMode,
     pub credentials: Option<(String, String)>,
+    /// Extra trusted CA certificates (PEM), besides the public web roots.
+    pub ca_pem: Option<Vec<u8>>,
     /// The EHLO name: the sender's domain.
     pub hello: String,
     pub timeout: Duration,
@@ -88,14 +90,21 @@ impl SmtpTarget {
             port,
             tls,
             credentials,
+            ca_pem: None,
             hello: hello.to_string(),
             timeout: Duration::from_secs(60),
         })
     }
 
     fn tls_parameters(&self) -> Result<TlsParameters, DeliverError> {
-        TlsParameters::new(self.host.clone())
-            .map_err(|e| DeliverError::Smtp(format!("{}: TLS setup: {e}", self.host)))
+        let fail = |e: lettre::transport::smtp::Error| {
+            DeliverError::Smtp(format!("{}: TLS setup: {e}", self.host))
+        };
+        let mut builder = TlsParameters::builder(self.host.clone());
+        if let Some(pem) = &self.ca_pem {
+            builder = builder.add_root_certificate(Certificate::from_pem(pem).map_err(fail)?);
+        }
+        builder.build_rustls().map_err(fail)
     }
 
     /// Opens a session: connect, EHLO, STARTTLS if asked, AUTH if credentials were given.

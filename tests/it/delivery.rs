@@ -18,15 +18,24 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub fn start(dir: &Path, defer_times: u32, delay_secs: f64) -> SmtpServer {
+        SmtpServer::start_with(
+            dir,
+            &[
+                "--defer-times",
+                &defer_times.to_string(),
+                "--delay",
+                &delay_secs.to_string(),
+            ],
+        )
+    }
+
+    pub fn start_with(dir: &Path, args: &[&str]) -> SmtpServer {
         let maildir = dir.join("maildir");
         let mut child = Command::new("python3")
             .arg(manifest_dir().join("tests/smtp_server.py"))
             .arg("--maildir")
             .arg(&maildir)
-            .arg("--defer-times")
-            .arg(defer_times.to_string())
-            .arg("--delay")
-            .arg(delay_secs.to_string())
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -103,10 +112,15 @@ pub fn command(s: &Scratch, args: &[&str]) -> Command {
 /// The demo (fetched), a `[delivery]` table pointing at `smtp_port`, and edition W47 in
 /// Spanish and English.
 pub fn setup(smtp_port: u16, extra: &str) -> Scratch {
+    setup_url(&format!("smtp://127.0.0.1:{smtp_port}"), extra)
+}
+
+/// Like [`setup`], with any SMTP URL.
+pub fn setup_url(smtp_url: &str, extra: &str) -> Scratch {
     let s = Scratch::demo();
     let mut config = std::fs::read_to_string(s.config()).expect("config");
     config.push_str(&format!(
-        "\n[delivery]\nsmtp_url = \"smtp://127.0.0.1:{smtp_port}\"\n\
+        "\n[delivery]\nsmtp_url = \"{smtp_url}\"\n\
          unsubscribe_url = \"http://127.0.0.1:8080/unsubscribe\"\n\
          unsubscribe_mailto = \"baja@example.org\"\n\
          list_id = \"boletin.example.org\"\n\
@@ -705,4 +719,128 @@ fn an_edition_is_not_started_without_subscribers() {
     let r = Run::from(cmd.output().unwrap());
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("BOLETIN_SECRET"), "{}", r.stderr);
+}
+
+#[test]
+fn starttls_and_smtps_with_the_login_from_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A private CA and a certificate for localhost signed by it: what `smtp_ca_file` is for.
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(tmp.path())
+            .output()
+            .expect("openssl (bash .ci/install)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let days = ["-days", "2"];
+    openssl(
+        &[
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=boletin test CA",
+            ][..],
+            &days,
+            &["-keyout", "ca.key", "-out", "ca.pem"],
+        ]
+        .concat(),
+    );
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "leaf.csr",
+    ]);
+    std::fs::write(
+        tmp.path().join("leaf.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+            ][..],
+            &days,
+            &["-extfile", "leaf.ext", "-out", "cert.pem"],
+        ]
+        .concat(),
+    );
+    let (cert, key, ca) = (
+        tmp.path().join("cert.pem"),
+        tmp.path().join("key.pem"),
+        tmp.path().join("ca.pem"),
+    );
+    let tls = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+        "--auth",
+        "boletin:s3cr3to-de-prueba",
+    ];
+    let starttls = SmtpServer::start_with(&tmp.path().join("starttls"), &tls);
+    let s = setup_url(
+        &format!("smtp://localhost:{}?tls=required", starttls.port),
+        &format!("smtp_ca_file = \"{}\"\n", ca.display()),
+    );
+    import(&s, 3, &[]);
+    let login = |cmd: &mut Command, password: &str| {
+        cmd.env("BOLETIN_SMTP_USER", "boletin")
+            .env("BOLETIN_SMTP_PASSWORD", password);
+    };
+
+    // A wrong password stops the run before anyone is tried.
+    let mut cmd = command(&s, &["send", "editions/2026-W47.toml"]);
+    login(&mut cmd, "equivocada");
+    let r = Run::from(cmd.output().unwrap());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("login refused"), "{}", r.stderr);
+    assert_eq!(starttls.count(), 0);
+
+    // STARTTLS (required) and the right login.
+    let mut cmd = command(&s, &["--json", "send", "editions/2026-W47.toml"]);
+    login(&mut cmd, "s3cr3to-de-prueba");
+    let r = Run::from(cmd.output().unwrap()).ok();
+    assert_eq!(r.json()["sent"], 3, "{}", r.stdout);
+    assert_eq!(starttls.count(), 3);
+
+    // smtps://: TLS from the first byte.
+    let mut smtps_args = tls.to_vec();
+    smtps_args.push("--implicit-tls");
+    let smtps = SmtpServer::start_with(&tmp.path().join("smtps"), &smtps_args);
+    let config = std::fs::read_to_string(s.config()).unwrap().replace(
+        &format!("smtp://localhost:{}?tls=required", starttls.port),
+        &format!("smtps://localhost:{}", smtps.port),
+    );
+    std::fs::write(s.config(), config).unwrap();
+    let w48 = edition(&s, "2026-W48", 48, "2026-11-28");
+    let mut cmd = command(&s, &["--json", "send", &w48]);
+    login(&mut cmd, "s3cr3to-de-prueba");
+    let r = Run::from(cmd.output().unwrap()).ok();
+    assert_eq!(r.json()["sent"], 3, "{}", r.stdout);
+    assert_eq!(smtps.count(), 3);
 }
