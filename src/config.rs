@@ -70,6 +70,8 @@ struct ConfigSpec {
     newsletter: NewsletterSpec,
     #[serde(default)]
     settings: SettingsSpec,
+    #[serde(default)]
+    delivery: DeliverySpec,
     #[serde(default, rename = "section")]
     sections: Vec<SectionSpec>,
     #[serde(default, rename = "source")]
@@ -163,6 +165,111 @@ struct ExtractRuleSpec {
     format: Option<String>,
 }
 
+/// The `[delivery]` table as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliverySpec {
+    smtp_url: Option<Spanned<String>>,
+    smtp_ca_file: Option<String>,
+    list_id: Option<Spanned<String>>,
+    unsubscribe_url: Option<Spanned<String>>,
+    unsubscribe_mailto: Option<Spanned<String>>,
+    secret: Option<Spanned<String>>,
+    rate: Option<Spanned<String>>,
+    connections: Option<Spanned<usize>>,
+    retry_base_secs: Option<Spanned<u64>>,
+    max_attempts: Option<Spanned<u32>>,
+    max_wait_secs: Option<u64>,
+    archive_dir: Option<String>,
+    dkim: Option<DkimSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DkimSpec {
+    selector: String,
+    domain: Option<String>,
+    key_file: String,
+    #[serde(default)]
+    algorithm: DkimAlgorithm,
+}
+
+/// The DKIM key type in `[delivery.dkim]`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DkimAlgorithm {
+    /// A PKCS#1 PEM RSA key (`-----BEGIN RSA PRIVATE KEY-----`).
+    #[default]
+    Rsa,
+    /// The base64 of a raw 32-byte Ed25519 secret key.
+    Ed25519,
+}
+
+/// The `[delivery]` table: how editions reach subscribers. Secrets (the HMAC secret,
+/// SMTP credentials) normally come from the environment, not this file.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// `smtp://host[:port][?tls=required|opportunistic|none]` or `smtps://host[:port]`.
+    pub smtp_url: Option<Url>,
+    /// Extra CA certificates (PEM) trusted for the SMTP server, e.g. a private CA.
+    pub smtp_ca_file: Option<PathBuf>,
+    /// The `List-Id` value without angle brackets, e.g. `boletin.example.org`.
+    pub list_id: String,
+    /// The https URL `boletin serve` answers on; the token is added as `?token=`.
+    pub unsubscribe_url: Option<Url>,
+    /// The address for the `mailto:` form of List-Unsubscribe.
+    pub unsubscribe_mailto: Option<String>,
+    /// The HMAC secret when `BOLETIN_SECRET` is not set.
+    pub secret: Option<String>,
+    /// Messages per minute at most (`None`: as fast as the server takes them).
+    pub per_minute: Option<f64>,
+    /// SMTP connections used at once (each has at most one message in flight).
+    pub connections: usize,
+    /// First retry delay after a 4xx; each further retry waits four times longer.
+    pub retry_base: Duration,
+    /// Attempts before a deferred message is given up as failed.
+    pub max_attempts: u32,
+    /// How long one `send` run waits for deferred retries before leaving them to the next run.
+    pub max_wait: Duration,
+    /// The `compose` output folder that `boletin serve` publishes as the web archive.
+    pub archive_dir: PathBuf,
+    pub dkim: Option<Dkim>,
+}
+
+/// `[delivery.dkim]`: sign every message.
+#[derive(Debug, Clone)]
+pub struct Dkim {
+    pub selector: String,
+    pub domain: String,
+    pub key_file: PathBuf,
+    pub algorithm: DkimAlgorithm,
+}
+
+/// Parses a rate such as `60/min`, `2/s` or `1000/h` into messages per minute.
+pub fn parse_rate(text: &str) -> Option<f64> {
+    let (n, unit) = text.trim().split_once('/')?;
+    let n: f64 = n.trim().parse().ok()?;
+    let per = match unit.trim() {
+        "s" | "sec" | "second" => 60.0,
+        "m" | "min" | "minute" => 1.0,
+        "h" | "hour" => 1.0 / 60.0,
+        _ => return None,
+    };
+    let per_minute = n * per;
+    // Fewer than one an hour is surely a typo; so is a rate no float can hold.
+    (per_minute.is_finite() && per_minute >= 1.0 / 60.0).then_some(per_minute)
+}
+
+/// The domain of an address written as `Name <user@domain>` or `user@domain`.
+pub fn address_domain(from: &str) -> Option<&str> {
+    let addr = match (from.rfind('<'), from.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &from[a + 1..b],
+        _ => from,
+    };
+    let domain = addr.rsplit_once('@')?.1.trim();
+    (!domain.is_empty()).then_some(domain)
+}
+
 /// The whole validated configuration.
 #[derive(Debug)]
 pub struct Config {
@@ -170,6 +277,7 @@ pub struct Config {
     pub path: PathBuf,
     pub newsletter: Newsletter,
     pub settings: Settings,
+    pub delivery: Delivery,
     pub sections: Vec<Section>,
     pub sources: Vec<Source>,
 }
@@ -348,6 +456,7 @@ impl Checker<'_> {
         };
         let newsletter = self.newsletter(spec.newsletter, dir)?;
         let settings = self.settings(spec.settings)?;
+        let delivery = self.delivery(spec.delivery, dir, &newsletter)?;
 
         let mut sections = Vec::new();
         let mut section_ids = HashSet::new();
@@ -406,6 +515,7 @@ impl Checker<'_> {
             path: path.to_path_buf(),
             newsletter,
             settings,
+            delivery,
             sections,
             sources,
         })
@@ -515,6 +625,163 @@ impl Checker<'_> {
             concurrency: count(s.concurrency, "settings.concurrency", d.concurrency)?,
             per_host: count(s.per_host, "settings.per_host", d.per_host)?,
             max_body_bytes,
+        })
+    }
+
+    fn delivery(
+        &self,
+        d: DeliverySpec,
+        dir: &Path,
+        newsletter: &Newsletter,
+    ) -> Result<Delivery, ConfigError> {
+        let smtp_url = match &d.smtp_url {
+            None => None,
+            Some(u) => match Url::parse(u.get_ref()) {
+                Ok(url) if matches!(url.scheme(), "smtp" | "smtps") && url.host().is_some() => {
+                    if !url.username().is_empty() || url.password().is_some() {
+                        return self.invalid(
+                            u.span(),
+                            "delivery.smtp_url",
+                            "put no credentials in the URL; set BOLETIN_SMTP_USER and BOLETIN_SMTP_PASSWORD".into(),
+                        );
+                    }
+                    Some(url)
+                }
+                _ => {
+                    return self.invalid(
+                        u.span(),
+                        "delivery.smtp_url",
+                        format!(
+                            "`{}` is not an smtp:// or smtps:// URL with a host",
+                            u.get_ref()
+                        ),
+                    );
+                }
+            },
+        };
+        let unsubscribe_url = match &d.unsubscribe_url {
+            None => None,
+            Some(u) => {
+                let url = self.http_url(u, "delivery.unsubscribe_url")?;
+                // RFC 8058 one-click needs https; plain http only for a local test server.
+                let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+                if url.scheme() != "https" && !local {
+                    return self.invalid(
+                        u.span(),
+                        "delivery.unsubscribe_url",
+                        format!("`{url}` must be https (mail providers ignore one-click links over http)"),
+                    );
+                }
+                Some(url)
+            }
+        };
+        let from_domain = address_domain(&newsletter.from).unwrap_or("localhost");
+        let list_id = match &d.list_id {
+            None => format!("boletin.{from_domain}"),
+            Some(l) => {
+                let v = l
+                    .get_ref()
+                    .trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>');
+                if v.is_empty()
+                    || !v.contains('.')
+                    || !v
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+                {
+                    return self.invalid(
+                        l.span(),
+                        "delivery.list_id",
+                        format!("`{v}` is not a list id (letters, digits, `-`, `_` and dots, e.g. boletin.example.org)"),
+                    );
+                }
+                v.to_string()
+            }
+        };
+        if let Some(m) = &d.unsubscribe_mailto
+            && address_domain(m.get_ref()).is_none()
+        {
+            return self.invalid(
+                m.span(),
+                "delivery.unsubscribe_mailto",
+                format!("`{}` is not an email address", m.get_ref()),
+            );
+        }
+        if let Some(s) = &d.secret
+            && s.get_ref().len() < 16
+        {
+            return self.invalid(
+                s.span(),
+                "delivery.secret",
+                "use at least 16 characters (better: set BOLETIN_SECRET in the environment)".into(),
+            );
+        }
+        let per_minute = match &d.rate {
+            None => None,
+            Some(r) => match parse_rate(r.get_ref()) {
+                Some(v) => Some(v),
+                None => {
+                    return self.invalid(
+                        r.span(),
+                        "delivery.rate",
+                        format!(
+                            "`{}` is not a rate such as 60/min, 2/s or 1000/h",
+                            r.get_ref()
+                        ),
+                    );
+                }
+            },
+        };
+        let positive = |v: &Option<Spanned<usize>>, key: &str, default: usize| match v {
+            None => Ok(default),
+            Some(v) if *v.get_ref() == 0 || *v.get_ref() > 32 => {
+                self.invalid(v.span(), key, "must be between 1 and 32".into())
+            }
+            Some(v) => Ok(*v.get_ref()),
+        };
+        let retry_base = match &d.retry_base_secs {
+            None => Duration::from_secs(60),
+            Some(v) if *v.get_ref() == 0 => {
+                return self.invalid(
+                    v.span(),
+                    "delivery.retry_base_secs",
+                    "must be at least 1".into(),
+                );
+            }
+            Some(v) => Duration::from_secs(*v.get_ref()),
+        };
+        let max_attempts = match &d.max_attempts {
+            None => 8,
+            Some(v) if *v.get_ref() == 0 => {
+                return self.invalid(
+                    v.span(),
+                    "delivery.max_attempts",
+                    "must be at least 1".into(),
+                );
+            }
+            Some(v) => *v.get_ref(),
+        };
+        let dkim = d.dkim.map(|k| Dkim {
+            domain: k.domain.unwrap_or_else(|| from_domain.to_string()),
+            selector: k.selector,
+            key_file: dir.join(k.key_file),
+            algorithm: k.algorithm,
+        });
+        Ok(Delivery {
+            smtp_url,
+            smtp_ca_file: d.smtp_ca_file.map(|f| dir.join(f)),
+            list_id,
+            unsubscribe_url,
+            unsubscribe_mailto: d.unsubscribe_mailto.map(Spanned::into_inner),
+            secret: d.secret.map(Spanned::into_inner),
+            per_minute,
+            connections: positive(&d.connections, "delivery.connections", 1)?,
+            retry_base,
+            max_attempts,
+            max_wait: Duration::from_secs(d.max_wait_secs.unwrap_or(600)),
+            archive_dir: dir.join(d.archive_dir.as_deref().unwrap_or("out")),
+            dkim,
         })
     }
 
@@ -737,6 +1004,40 @@ title = "Noticias"
                 "/tmp/feeds.toml:12: `source.url`: `ht!tp://x` is not a valid URL (expected http://, https://, file:// or a path)"
             )
         );
+    }
+
+    #[test]
+    fn delivery_settings_are_checked_with_their_line() {
+        let cfg = load_str(
+            "[delivery]\nsmtp_url = \"smtps://mail.example.org\"\nunsubscribe_url = \"https://b.example.org/baja\"\nrate = \"2/s\"\n",
+        );
+        let d = cfg.as_ref().map(|c| &c.delivery);
+        assert_eq!(
+            d.map(|d| d.list_id.as_str()).ok(),
+            Some("boletin.example.org")
+        );
+        assert_eq!(d.map(|d| d.per_minute).ok(), Some(Some(120.0)));
+        for (extra, fragment) in [
+            (
+                "[delivery]\nunsubscribe_url = \"http://b.example.org/baja\"\n",
+                ":10: `delivery.unsubscribe_url`: `http://b.example.org/baja` must be https",
+            ),
+            (
+                "[delivery]\nsmtp_url = \"smtp://user:pw@mail.example.org\"\n",
+                ":10: `delivery.smtp_url`: put no credentials in the URL",
+            ),
+            ("[delivery]\n\nrate = \"fast\"\n", ":11: `delivery.rate`"),
+            (
+                "[delivery]\nsmtp_url = \"mail.example.org\"\n",
+                ":10: `delivery.smtp_url`",
+            ),
+        ] {
+            let err = load_str(extra)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(fragment), "{err}");
+        }
     }
 
     #[test]

@@ -2,12 +2,12 @@
 //!
 //! The library prints nothing and knows no exit codes; `main.rs` owns both. See
 //! `ARCHITECTURE.md` for the stages and where each lives.
-
 pub mod annotate;
 pub mod config;
 pub mod date;
 pub mod decode;
 pub mod dedup;
+pub mod deliver;
 pub mod fetch;
 pub mod fold;
 pub mod i18n;
@@ -21,6 +21,9 @@ pub mod report;
 pub mod sanitize;
 pub mod schedule;
 pub mod scrape;
+pub mod serve;
 pub mod store;
+pub mod subscribers;
 pub mod tag;
+pub mod token;
 pub mod when;

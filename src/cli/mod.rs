@@ -5,7 +5,10 @@ mod compose;
 mod fetch;
 mod items;
 mod prune;
+mod send;
+mod serve;
 mod sources;
+mod subscribers;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -65,6 +68,12 @@ enum Command {
     Sources(sources::Args),
     /// Validate the config and exit; writes nothing.
     Check(check::Args),
+    /// Import, list, count and remove subscribers.
+    Subscribers(subscribers::Args),
+    /// Send an edition to every subscriber, exactly once (safe to rerun after a crash).
+    Send(send::Args),
+    /// Serve one-click unsubscribe and the web archive (behind an HTTPS proxy).
+    Serve(serve::Args),
 }
 
 /// Shared by every command: where things are and how to speak.
@@ -148,6 +157,9 @@ pub fn run() -> ExitCode {
         Command::Compose(args) => compose::run(&ctx, args),
         Command::Sources(args) => sources::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
+        Command::Subscribers(args) => subscribers::run(&ctx, args),
+        Command::Send(args) => send::run(&ctx, args),
+        Command::Serve(args) => serve::run(&ctx, args),
     };
     result.unwrap_or_else(|code| code)
 }

@@ -82,6 +82,42 @@ CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
     DELETE FROM items_fts WHERE rowid = old.id;
 END;
 "#,
+    // Issue 7: subscribers, suppressions and the send journal.
+    r#"
+CREATE TABLE subscribers (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    email    TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name     TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL,
+    created  INTEGER NOT NULL
+);
+CREATE TABLE suppressions (
+    email  TEXT PRIMARY KEY COLLATE NOCASE,
+    reason TEXT NOT NULL CHECK (reason IN ('unsubscribed', 'bounced')),
+    detail TEXT NOT NULL DEFAULT '',
+    at     INTEGER NOT NULL
+);
+CREATE TABLE editions_sent (
+    edition  TEXT PRIMARY KEY,
+    subject  TEXT NOT NULL,
+    started  INTEGER NOT NULL,
+    finished INTEGER
+);
+CREATE TABLE send_journal (
+    edition       TEXT NOT NULL REFERENCES editions_sent (edition),
+    subscriber_id INTEGER NOT NULL,
+    email         TEXT NOT NULL,
+    state         TEXT NOT NULL
+                  CHECK (state IN ('queued', 'pending', 'sent', 'deferred', 'failed', 'skipped')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    next_try      INTEGER,
+    message_id    TEXT NOT NULL,
+    last_reply    TEXT,
+    updated       INTEGER NOT NULL,
+    PRIMARY KEY (edition, subscriber_id)
+);
+CREATE INDEX send_journal_state ON send_journal (edition, state);
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {

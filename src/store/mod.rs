@@ -5,10 +5,16 @@
 //! in one transaction, so a crash at any point leaves either the old or the new state and
 //! the next run redoes the work.
 
+mod delivery;
 mod migrations;
 mod stories;
 
 pub use stories::{Annotation, PendingItem, PruneCounts, StoryMember};
+
+pub use delivery::{
+    AddOutcome, Delivery, DeliveryState, EditionSend, JournalCounts, NewSubscriber, Subscriber,
+    SubscriberCounts, SuppressionReason,
+};
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,13 +1,16 @@
 //! All integration tests, in one binary. Each module drives the real `boletin` binary
+//! the way a user or cron would.
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "a test should fail loudly at the first surprise"
 )]
-//! the way a user or cron would.
 
 mod common;
 mod dedup;
+mod delivery;
 mod demo;
 mod safety;
+mod serve;
 mod tags;

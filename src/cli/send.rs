@@ -1,0 +1,250 @@
+//! `boletin send`: deliver an edition to every subscriber exactly once.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use boletin::config::{self, Config};
+use boletin::deliver::{self, SendOptions, Sender, SmtpTarget, message};
+use boletin::lock::{LockError, RunLock};
+use boletin::store::Store;
+use boletin::token::Secret;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{Context, code, fail};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The edition file, e.g. editions/2026-W47.toml (its name is the edition's id).
+    edition: PathBuf,
+    /// Render and build every message, report who would get which language; send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Send every language version to these addresses only (the journal is not touched).
+    #[arg(long = "test", value_name = "ADDR", num_args = 1..)]
+    test: Vec<String>,
+    /// At most this many messages, e.g. 60/min, 2/s, 1000/h [default: [delivery] rate].
+    #[arg(long)]
+    rate: Option<String>,
+    /// Attempt at most N messages in this run (the rest wait for the next run).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+}
+
+fn secret(config: &Config) -> Result<Secret, ExitCode> {
+    Secret::resolve(
+        std::env::var("BOLETIN_SECRET").ok(),
+        config.delivery.secret.as_deref(),
+    )
+    .map_err(|e| fail(code::CONFIG_OR_DB, &e))
+}
+
+fn target(config: &Config) -> Result<SmtpTarget, ExitCode> {
+    let Some(url) = &config.delivery.smtp_url else {
+        return Err(super::usage(&format!(
+            "{}: set [delivery] smtp_url (e.g. \"smtp://mail.example.org:587\") to send",
+            config.path.display()
+        )));
+    };
+    let user = std::env::var("BOLETIN_SMTP_USER").ok();
+    let password = std::env::var("BOLETIN_SMTP_PASSWORD").ok();
+    let credentials = match (user, password) {
+        (Some(u), Some(p)) if !u.is_empty() => Some((u, p)),
+        (None, None) => None,
+        _ => {
+            return Err(super::usage(
+                "set both BOLETIN_SMTP_USER and BOLETIN_SMTP_PASSWORD, or neither",
+            ));
+        }
+    };
+    let hello = config::address_domain(&config.newsletter.from).unwrap_or("localhost");
+    let mut target =
+        SmtpTarget::from_url(url, credentials, hello).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    if let Some(path) = &config.delivery.smtp_ca_file {
+        target.ca_pem = Some(std::fs::read(path).map_err(|e| {
+            super::usage(&format!("[delivery] smtp_ca_file {}: {e}", path.display()))
+        })?);
+    }
+    Ok(target)
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
+    let config = ctx.load_config()?;
+    let secret = secret(&config)?;
+    let per_minute = match &args.rate {
+        Some(r) => Some(config::parse_rate(r).ok_or_else(|| {
+            super::usage(&format!(
+                "--rate `{r}`: use a rate such as 60/min, 2/s or 1000/h"
+            ))
+        })?),
+        None => config.delivery.per_minute,
+    };
+    let db = ctx.db_path();
+    let mut store = Store::open_existing(&db).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let edition = deliver::edition::load(&config, &store, &args.edition)
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let dkim = config
+        .delivery
+        .dkim
+        .as_ref()
+        .map(message::dkim_config)
+        .transpose()
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let sender = Sender::new(&config, &edition, &secret, dkim.as_ref())
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    if config.delivery.unsubscribe_url.is_none() && !ctx.quiet {
+        eprintln!(
+            "boletin: warning: no [delivery] unsubscribe_url, so no one-click unsubscribe; Gmail and Yahoo expect one from bulk senders"
+        );
+    }
+
+    if args.dry_run {
+        let report = deliver::dry_run(&store, &sender).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+        if ctx.json {
+            super::print_json(&report)?;
+        } else if !ctx.quiet {
+            let langs: Vec<String> = report
+                .by_language
+                .iter()
+                .map(|(l, n)| format!("{n} in {l}"))
+                .collect();
+            println!(
+                "{}: would send {} messages ({}); {} already sent; {} suppressed; {} items",
+                report.edition,
+                report.would_send,
+                if langs.is_empty() {
+                    "none".into()
+                } else {
+                    langs.join(", ")
+                },
+                report.already_sent,
+                report.suppressed,
+                edition.items
+            );
+            for (lang, subject) in &report.subjects {
+                println!("  subject ({lang}): {subject}");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let target = target(&config)?;
+    if !args.test.is_empty() {
+        let mut addresses = Vec::new();
+        for a in &args.test {
+            addresses.push(boletin::subscribers::normalize_email(a).map_err(|e| super::usage(&e))?);
+        }
+        let results = deliver::send_test(&sender, &target, &addresses)
+            .map_err(|e| fail(code::SOURCES_FAILED, &e))?;
+        let mut ok = true;
+        let mut json = Vec::new();
+        for (addr, lang, outcome) in &results {
+            let (state, detail) = match outcome {
+                deliver::Outcome::Sent(r) => ("sent", r.as_str()),
+                deliver::Outcome::Deferred(r) => ("deferred", r.as_str()),
+                deliver::Outcome::Rejected(r) => ("rejected", r.as_str()),
+                deliver::Outcome::SenderRefused(r) => ("sender refused", r.as_str()),
+                deliver::Outcome::Broken(r) => ("connection broke", r.as_str()),
+            };
+            ok &= state == "sent";
+            if ctx.json {
+                json.push(
+                    serde_json::json!({"to": addr, "lang": lang, "state": state, "reply": detail}),
+                );
+            } else if !ctx.quiet || state != "sent" {
+                println!("test {lang} → {addr}: {state} ({detail})");
+            }
+        }
+        if ctx.json {
+            super::print_json(&json)?;
+        }
+        return Ok(ExitCode::from(if ok {
+            code::OK
+        } else {
+            code::SOURCES_FAILED
+        }));
+    }
+
+    // Two sends of one database at once would race for the same rows.
+    let mut lock_name = db.as_os_str().to_owned();
+    lock_name.push(".send");
+    let _lock = RunLock::acquire(&PathBuf::from(lock_name)).map_err(|e| match e {
+        LockError::Held { .. } => fail(code::LOCKED, &e),
+        LockError::Io { .. } => fail(code::CONFIG_OR_DB, &e),
+    })?;
+
+    let bar = ctx.interactive().then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    if let Some(bar) = &bar {
+        let open = match store.edition_send(&edition.id) {
+            Ok(Some(_)) => store
+                .journal_counts(&edition.id)
+                .map(|c| c.open())
+                .unwrap_or(0),
+            _ => store.subscriber_counts().map(|c| c.active).unwrap_or(0),
+        };
+        bar.set_length(args.limit.map_or(open, |l| open.min(l as u64)));
+    }
+    let options = SendOptions {
+        limit: args.limit,
+        per_minute,
+        connections: config.delivery.connections,
+        retry_base: config.delivery.retry_base,
+        max_attempts: config.delivery.max_attempts,
+        max_wait: config.delivery.max_wait,
+    };
+    let log_problems = bar.is_none() && !ctx.quiet && !ctx.json;
+    let progress = |p: &deliver::Progress<'_>| {
+        if log_problems && p.outcome != "sent" {
+            // Without a bar (cron, logs), each problem gets its own line on stderr.
+            eprintln!(
+                "{}: {}{}",
+                p.email,
+                p.outcome,
+                p.detail.map(|d| format!(" ({d})")).unwrap_or_default()
+            );
+        }
+        if let Some(bar) = &bar {
+            if p.outcome == "sent"
+                || p.outcome == "bounced"
+                || p.outcome == "skipped"
+                || p.outcome == "failed"
+            {
+                bar.inc(1);
+            }
+            bar.set_message(p.email.to_string());
+            if p.outcome != "sent" {
+                bar.println(format!(
+                    "{}: {}{}",
+                    p.email,
+                    p.outcome,
+                    p.detail.map(|d| format!(" ({d})")).unwrap_or_default()
+                ));
+            }
+        }
+    };
+    let result = deliver::send(&mut store, &sender, &target, &options, &progress);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = result.map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    if ctx.json {
+        super::print_json(&report)?;
+    } else if !ctx.quiet {
+        println!("{}", report.summary());
+    }
+    if let Some(reason) = &report.stopped {
+        eprintln!("boletin: stopped: {reason}");
+    }
+    let exit = if report.stopped.is_some() || report.journal.deferred > 0 {
+        code::SOURCES_FAILED
+    } else {
+        code::OK
+    };
+    Ok(ExitCode::from(exit))
+}

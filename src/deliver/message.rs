@@ -1,0 +1,221 @@
+//! Builds one subscriber's message: MIME text + HTML, a Message-ID, and the list headers
+//! that bulk-sender rules ask for (List-Id, List-Unsubscribe with an https URL and a
+//! mailto, List-Unsubscribe-Post for RFC 8058 one-click), optionally DKIM-signed with
+//! both unsubscribe headers among the signed ones.
+
+use std::str::FromStr;
+
+use lettre::Message;
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
+    DkimSigningKey,
+};
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+
+use super::DeliverError;
+use crate::config::{Dkim, DkimAlgorithm};
+
+/// Header names signed by DKIM. Both unsubscribe headers are signed so that nobody on the
+/// way can swap the link (Gmail and Yahoo require this for one-click). Content-Type is not
+/// listed: lettre writes a multipart body's Content-Type after signing, so signing it would
+/// break every signature (the body hash covers the parts anyway).
+pub const SIGNED_HEADERS: &[&str] = &[
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
+
+/// What goes into one message.
+#[derive(Debug, Clone)]
+pub struct Envelope<'a> {
+    pub from: &'a Mailbox,
+    pub to: Mailbox,
+    pub subject: &'a str,
+    pub html: String,
+    pub text: String,
+    /// Without angle brackets: `id@domain`.
+    pub message_id: &'a str,
+    /// The list's name and id, e.g. `Boletín <boletin.example.org>`.
+    pub list_id: &'a str,
+    /// The personal https unsubscribe URL.
+    pub unsubscribe_url: Option<&'a str>,
+    /// `mailto:` form of List-Unsubscribe.
+    pub unsubscribe_mailto: Option<&'a str>,
+    pub language: &'a str,
+}
+
+fn header(name: &'static str, value: String) -> HeaderValue {
+    let name = HeaderName::new_from_ascii_str(name);
+    // Every value passed here is printable ASCII without line breaks (URLs, ids), so the
+    // pre-encoded form is exact; folding it would risk splitting a URL.
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        HeaderValue::dangerous_new_pre_encoded(name, value.clone(), value)
+    } else {
+        HeaderValue::new(name, value)
+    }
+}
+
+/// The message, signed if `dkim` is given.
+pub fn build(e: &Envelope<'_>, dkim: Option<&DkimConfig>) -> Result<Message, DeliverError> {
+    let mut builder = Message::builder()
+        .from(e.from.clone())
+        .to(e.to.clone())
+        .subject(e.subject)
+        .message_id(Some(format!("<{}>", e.message_id)))
+        .raw_header(header("List-Id", e.list_id.to_string()))
+        .raw_header(header("Content-Language", e.language.to_string()));
+    let mut targets = Vec::new();
+    if let Some(url) = e.unsubscribe_url {
+        targets.push(format!("<{url}>"));
+    }
+    if let Some(mailto) = e.unsubscribe_mailto {
+        targets.push(format!("<mailto:{mailto}?subject=unsubscribe>"));
+    }
+    if !targets.is_empty() {
+        builder = builder.raw_header(header("List-Unsubscribe", targets.join(", ")));
+    }
+    if e.unsubscribe_url.is_some() {
+        builder = builder.raw_header(header(
+            "List-Unsubscribe-Post",
+            "List-Unsubscribe=One-Click".into(),
+        ));
+    }
+    let mut message = builder
+        .multipart(MultiPart::alternative_plain_html(
+            e.text.clone(),
+            e.html.clone(),
+        ))
+        .map_err(|err| DeliverError::Message(format!("{}: {err}", e.to.email)))?;
+    if let Some(dkim) = dkim {
+        message.sign(dkim);
+    }
+    Ok(message)
+}
+
+/// Reads the DKIM key named in `[delivery.dkim]`.
+pub fn dkim_config(d: &Dkim) -> Result<DkimConfig, DeliverError> {
+    let shown = d.key_file.display().to_string();
+    let text = std::fs::read_to_string(&d.key_file).map_err(|e| DeliverError::Dkim {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?;
+    let algorithm = match d.algorithm {
+        DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,
+        DkimAlgorithm::Ed25519 => DkimSigningAlgorithm::Ed25519,
+    };
+    let key = DkimSigningKey::new(text.trim(), algorithm).map_err(|e| DeliverError::Dkim {
+        path: shown,
+        message: format!(
+            "not a usable key ({e}); RSA keys must be PKCS#1 PEM, Ed25519 keys the base64 of the 32-byte secret"
+        ),
+    })?;
+    Ok(dkim_from_key(&d.selector, &d.domain, key))
+}
+
+/// A DKIM config over [`SIGNED_HEADERS`] with relaxed/relaxed canonicalization.
+pub fn dkim_from_key(selector: &str, domain: &str, key: DkimSigningKey) -> DkimConfig {
+    DkimConfig::new(
+        selector.to_string(),
+        domain.to_string(),
+        key,
+        SIGNED_HEADERS
+            .iter()
+            .map(|h| HeaderName::new_from_ascii_str(h))
+            .collect(),
+        DkimCanonicalization {
+            header: DkimCanonicalizationType::Relaxed,
+            body: DkimCanonicalizationType::Relaxed,
+        },
+    )
+}
+
+/// Parses `Name <user@domain>` or `user@domain`.
+pub fn mailbox(text: &str) -> Result<Mailbox, DeliverError> {
+    Mailbox::from_str(text.trim())
+        .map_err(|e| DeliverError::Message(format!("`{text}` is not a usable address: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(dkim: Option<&DkimConfig>) -> String {
+        let from =
+            mailbox("Boletín Solidaridad <boletin@example.org>").unwrap_or_else(|_| unreachable!());
+        let to = mailbox("María Pérez <maria@example.org>").unwrap_or_else(|_| unreachable!());
+        let url = "https://boletin.example.org/unsubscribe?token=7.AAAAAAAAAAAAAAAAAAAAAA";
+        let e = Envelope {
+            from: &from,
+            to,
+            subject: "Boletín n.º 47 · 21 de noviembre de 2026",
+            html: "<p>Acción urgente en Oaxaca</p>".into(),
+            text: "Acción urgente en Oaxaca\n".into(),
+            message_id: "abc.2026-W47@example.org",
+            list_id: "\"Boletín\" <boletin.example.org>",
+            unsubscribe_url: Some(url),
+            unsubscribe_mailto: Some("baja@example.org"),
+            language: "es",
+        };
+        let m = build(&e, dkim).unwrap_or_else(|err| panic!("{err}"));
+        String::from_utf8_lossy(&m.formatted()).into_owned()
+    }
+
+    #[test]
+    fn list_headers_are_present_and_unfolded() {
+        let raw = sample(None);
+        assert!(raw.contains("\r\nList-Unsubscribe: <https://boletin.example.org/unsubscribe?token=7.AAAAAAAAAAAAAAAAAAAAAA>, <mailto:baja@example.org?subject=unsubscribe>\r\n"), "{raw}");
+        assert!(raw.contains("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+        assert!(raw.contains("Message-ID: <abc.2026-W47@example.org>\r\n"));
+        assert!(raw.contains("List-Id: "));
+    }
+
+    #[test]
+    fn dkim_signature_covers_both_unsubscribe_headers() {
+        use base64::Engine;
+        // A generated test key: 32 fixed bytes as an Ed25519 secret.
+        let secret = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let key = DkimSigningKey::new(&secret, DkimSigningAlgorithm::Ed25519)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let config = dkim_from_key("boletin2026", "example.org", key);
+        let raw = sample(Some(&config));
+        let start = raw
+            .find("DKIM-Signature:")
+            .unwrap_or_else(|| panic!("unsigned: {raw}"));
+        let end = raw[start..].find("\r\n").map_or(raw.len(), |i| start + i);
+        // The header may be folded over several lines.
+        let mut sig = raw[start..end].to_string();
+        let mut rest = &raw[end..];
+        while let Some(next) = rest
+            .strip_prefix("\r\n")
+            .filter(|r| r.starts_with([' ', '\t']))
+        {
+            let stop = next.find("\r\n").unwrap_or(next.len());
+            sig.push_str(&next[..stop]);
+            rest = &next[stop..];
+        }
+        let sig: String = sig.split_whitespace().collect();
+        assert!(sig.contains("d=example.org"), "{sig}");
+        assert!(sig.contains("s=boletin2026"), "{sig}");
+        let h = sig
+            .split(';')
+            .find_map(|t| t.trim().strip_prefix("h="))
+            .unwrap_or_else(|| panic!("no h= in {sig}"))
+            .to_ascii_lowercase();
+        let signed: Vec<&str> = h.split(':').collect();
+        for name in [
+            "list-unsubscribe",
+            "list-unsubscribe-post",
+            "from",
+            "list-id",
+        ] {
+            assert!(signed.contains(&name), "{name} not signed: {h}");
+        }
+    }
+}

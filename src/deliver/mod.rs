@@ -1,0 +1,752 @@
+//! Delivers an edition to its subscribers exactly once, crashes included.
+//!
+//! The promise rests on the send journal in the store (see `store/delivery.rs`): the
+//! audience is written in one transaction when an edition's first `send` starts; each
+//! message's row is committed `pending` (with `synchronous = FULL`) *before* its SMTP
+//! transaction begins and `sent` right after the server's 250. A later run sends every
+//! row not yet `sent`/`failed`/`skipped`, `pending` ones first. So after a crash or
+//! `kill -9` at any moment nobody is skipped, and the only message that can arrive twice
+//! is one whose 250 the server sent but the journal never recorded: at most one per SMTP
+//! connection (`[delivery] connections`, default 1). Retried messages keep their
+//! Message-ID, so a mail client that sees both can tell they are the same message.
+//!
+//! Stages: [`edition::load`] renders once per language → [`Sender`] personalizes the
+//! unsubscribe link and builds each message ([`message`]) → [`smtp`] carries it.
+
+pub mod edition;
+pub mod message;
+pub mod smtp;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use chrono::Utc;
+use lettre::message::Mailbox;
+use lettre::message::dkim::DkimConfig;
+use serde::Serialize;
+use url::Url;
+
+pub use edition::{EditionVersion, OutgoingEdition, UNSUBSCRIBE_PLACEHOLDER};
+pub use smtp::{Outcome, SmtpTarget};
+
+use crate::config::{Config, Lang};
+use crate::store::{Delivery, DeliveryState, JournalCounts, Store, StoreError};
+use crate::token::{self, Secret};
+
+/// Why sending could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    /// The edition file is missing, malformed, or does not render.
+    #[error("{path}: {message}")]
+    Edition { path: String, message: String },
+    /// A message could not be built (bad address, bad header).
+    #[error("cannot build message: {0}")]
+    Message(String),
+    /// The DKIM key is unreadable or unusable.
+    #[error("DKIM key {path}: {message}")]
+    Dkim { path: String, message: String },
+    /// The SMTP server cannot be reached, refused TLS or the login.
+    #[error("SMTP: {0}")]
+    Smtp(String),
+    /// The server refused the sender address itself; no recipient is at fault.
+    #[error(
+        "the SMTP server refused the sender ({0}); check [newsletter] from and the account's sending rights"
+    )]
+    SenderRefused(String),
+    /// Delivery needs a setting that is missing.
+    #[error("{0}")]
+    Setup(String),
+    /// The journal could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Limits for one `send` run.
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    /// Attempts at most in this run.
+    pub limit: Option<usize>,
+    /// Messages per minute at most.
+    pub per_minute: Option<f64>,
+    /// SMTP connections at once.
+    pub connections: usize,
+    pub retry_base: Duration,
+    pub max_attempts: u32,
+    /// Wait this long at most for deferred retries before leaving them to the next run.
+    pub max_wait: Duration,
+}
+
+/// Everything needed to turn a journal row into a message.
+pub struct Sender<'a> {
+    pub edition: &'a OutgoingEdition,
+    pub from: Mailbox,
+    /// The whole List-Id header value, e.g. `"Boletín" <boletin.example.org>` (encoded).
+    pub list_id: String,
+    pub unsubscribe_url: Option<Url>,
+    pub unsubscribe_mailto: Option<String>,
+    pub secret: &'a Secret,
+    pub dkim: Option<&'a DkimConfig>,
+}
+
+impl<'a> Sender<'a> {
+    /// A sender for `edition` with the config's `[newsletter]` and `[delivery]` settings.
+    pub fn new(
+        config: &Config,
+        edition: &'a OutgoingEdition,
+        secret: &'a Secret,
+        dkim: Option<&'a DkimConfig>,
+    ) -> Result<Sender<'a>, DeliverError> {
+        let from = message::mailbox(&config.newsletter.from)?;
+        let d = &config.delivery;
+        Ok(Sender {
+            edition,
+            list_id: list_id_header(&config.newsletter.title, &d.list_id),
+            unsubscribe_mailto: d
+                .unsubscribe_mailto
+                .clone()
+                .or_else(|| Some(from.email.to_string())),
+            from,
+            unsubscribe_url: d.unsubscribe_url.clone(),
+            secret,
+            dkim,
+        })
+    }
+
+    /// The personal unsubscribe URL of subscriber `id`.
+    pub fn unsubscribe_link(&self, id: i64) -> Option<String> {
+        self.unsubscribe_url.as_ref().map(|base| {
+            let mut url = base.clone();
+            url.query_pairs_mut()
+                .append_pair("token", &token::sign(self.secret, id));
+            url.to_string()
+        })
+    }
+
+    /// The Message-ID of this edition's message to subscriber `id`: stable across retries
+    /// (so duplicates are recognizable), unguessable, and unique per (edition, subscriber).
+    pub fn message_id(&self, id: i64) -> String {
+        let tag = self
+            .secret
+            .derive_hex("message-id", &format!("{}/{id}", self.edition.id), 12);
+        format!("{tag}.{}@{}", self.edition.id, self.from.email.domain())
+    }
+
+    /// The finished message for one recipient, as bytes for DATA.
+    pub fn render(
+        &self,
+        to: Mailbox,
+        lang: Option<Lang>,
+        unsubscribe_id: i64,
+        message_id: &str,
+    ) -> Result<(Lang, Vec<u8>), DeliverError> {
+        let version = self
+            .edition
+            .version_for(lang)
+            .ok_or_else(|| DeliverError::Setup("the edition has no language version".into()))?;
+        let link = self.unsubscribe_link(unsubscribe_id);
+        let (html, text) = match &link {
+            Some(url) => edition::personalize(version, url),
+            // Without a web endpoint the footer link falls back to the mailto.
+            None => edition::personalize(
+                version,
+                &format!(
+                    "mailto:{}?subject=unsubscribe",
+                    self.unsubscribe_mailto.as_deref().unwrap_or_default()
+                ),
+            ),
+        };
+        let m = message::build(
+            &message::Envelope {
+                from: &self.from,
+                to,
+                subject: &version.subject,
+                html,
+                text,
+                message_id,
+                list_id: &self.list_id,
+                unsubscribe_url: link.as_deref(),
+                unsubscribe_mailto: self.unsubscribe_mailto.as_deref(),
+                language: version.lang.code(),
+            },
+            self.dkim,
+        )?;
+        Ok((version.lang, m.formatted()))
+    }
+
+    fn render_row(&self, row: &Delivery) -> Result<(Lang, Vec<u8>), DeliverError> {
+        let to = recipient(&row.email, &row.name)?;
+        self.render(to, row.language, row.subscriber_id, &row.message_id)
+    }
+}
+
+fn recipient(email: &str, name: &str) -> Result<Mailbox, DeliverError> {
+    let address = email
+        .parse()
+        .map_err(|e| DeliverError::Message(format!("`{email}`: {e}")))?;
+    let name = name.trim();
+    Ok(Mailbox::new(
+        (!name.is_empty()).then(|| name.to_string()),
+        address,
+    ))
+}
+
+/// `"Title" <id>`, with the title as an RFC 2047 encoded word when it is not plain ASCII.
+pub fn list_id_header(title: &str, id: &str) -> String {
+    let title = title.trim();
+    if title.is_empty() {
+        return format!("<{id}>");
+    }
+    if title
+        .chars()
+        .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\')
+    {
+        return format!("\"{title}\" <{id}>");
+    }
+    // Encoded words stay under 75 characters: 45 bytes of UTF-8 at most per word.
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in title.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(std::mem::take(&mut chunk));
+        }
+        chunk.push(c);
+    }
+    words.push(chunk);
+    let encoded: Vec<String> = words
+        .iter()
+        .map(|w| {
+            format!(
+                "=?utf-8?b?{}?=",
+                base64::engine::general_purpose::STANDARD.encode(w)
+            )
+        })
+        .collect();
+    format!("{} <{id}>", encoded.join(" "))
+}
+
+/// One finished attempt, for a progress bar.
+#[derive(Debug, Clone)]
+pub struct Progress<'a> {
+    pub email: &'a str,
+    /// `sent`, `deferred`, `bounced`, `failed` or `skipped`.
+    pub outcome: &'static str,
+    pub detail: Option<&'a str>,
+}
+
+/// What one `send` run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SendReport {
+    pub edition: String,
+    /// This run took the audience (the edition's first run).
+    pub started_now: bool,
+    /// The edition had been sent completely before this run; nothing was done.
+    pub already_finished: bool,
+    /// Messages found in flight (pending) from a run that crashed; resent first.
+    pub recovered_in_flight: u64,
+    pub attempts: u64,
+    pub sent: u64,
+    pub deferred: u64,
+    /// 5xx: address suppressed as bounced.
+    pub bounced: u64,
+    /// Given up after too many 4xx.
+    pub failed: u64,
+    /// Unsubscribed or bounced after the audience was taken.
+    pub skipped: u64,
+    /// Messages sent per language in this run.
+    pub by_language: BTreeMap<&'static str, u64>,
+    /// The journal after this run.
+    pub journal: JournalCounts,
+    /// Every row is sent, failed or skipped.
+    pub finished: bool,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<String>,
+}
+
+impl SendReport {
+    /// One line for people.
+    pub fn summary(&self) -> String {
+        if self.already_finished {
+            return format!(
+                "{}: already sent to everyone ({} sent, {} failed, {} skipped); nothing to do",
+                self.edition, self.journal.sent, self.journal.failed, self.journal.skipped
+            );
+        }
+        let mut line = format!(
+            "{}: {} sent, {} deferred, {} bounced, {} failed, {} skipped this run",
+            self.edition, self.sent, self.deferred, self.bounced, self.failed, self.skipped
+        );
+        if self.recovered_in_flight > 0 {
+            line.push_str(&format!(
+                " ({} in flight at an earlier crash resent)",
+                self.recovered_in_flight
+            ));
+        }
+        line.push_str(&format!(
+            "; edition: {} of {} sent",
+            self.journal.sent,
+            self.journal.total()
+        ));
+        if self.finished {
+            line.push_str(", finished");
+        } else {
+            line.push_str(&format!(
+                ", {} still to send (run `boletin send` again)",
+                self.journal.open()
+            ));
+        }
+        line
+    }
+}
+
+/// Spaces message starts `interval` apart across all connections.
+struct Pacer {
+    interval: Option<Duration>,
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    fn new(per_minute: Option<f64>) -> Pacer {
+        Pacer {
+            interval: per_minute.filter(|r| *r > 0.0).map(|r| {
+                Duration::try_from_secs_f64(60.0 / r).unwrap_or(Duration::from_secs(3600))
+            }),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn wait(&self) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + interval;
+            slot
+        };
+        let now = Instant::now();
+        if slot > now {
+            std::thread::sleep(slot - now);
+        }
+    }
+}
+
+/// The delay before retry number `attempts` (1-based): base, 4×base, 16×base…, at most 6 h.
+pub fn backoff(base: Duration, attempts: u32) -> Duration {
+    let factor = 4u32.saturating_pow(attempts.saturating_sub(1).min(10));
+    base.saturating_mul(factor)
+        .min(Duration::from_secs(6 * 3600))
+}
+
+/// What the workers of one run share.
+struct Shared<'s, 'e> {
+    sender: &'s Sender<'e>,
+    target: &'s SmtpTarget,
+    opts: &'s SendOptions,
+    pacer: Pacer,
+    progress: &'s (dyn Fn(&Progress<'_>) + Sync),
+    store: Mutex<&'s mut Store>,
+    jobs: Mutex<VecDeque<Delivery>>,
+    report: Mutex<SendReport>,
+    stop: Mutex<Option<DeliverError>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicking worker cannot leave these half-updated in a way that matters: the
+    // journal is the source of truth.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Sends `sender.edition` to everyone in its journal who has not had it yet.
+pub fn send(
+    store: &mut Store,
+    sender: &Sender<'_>,
+    target: &SmtpTarget,
+    opts: &SendOptions,
+    progress: &(dyn Fn(&Progress<'_>) + Sync),
+) -> Result<SendReport, DeliverError> {
+    let id = sender.edition.id.clone();
+    let subject = sender
+        .edition
+        .by_lang
+        .first()
+        .map(|v| v.subject.clone())
+        .unwrap_or_default();
+    store.durable_commits()?;
+    if store.edition_send(&id)?.is_none() && store.subscriber_counts()?.active == 0 {
+        // Taking an empty audience would mark the edition finished for good.
+        return Err(DeliverError::Setup(
+            "no active subscribers: add some with `boletin subscribers import FILE.csv`".into(),
+        ));
+    }
+    let mut report = SendReport {
+        edition: id.clone(),
+        ..SendReport::default()
+    };
+    report.started_now =
+        store.start_edition(&id, &subject, &|s| sender.message_id(s), Utc::now())?;
+    let before = store.journal_counts(&id)?;
+    if before.open() == 0 {
+        report.already_finished = !report.started_now;
+        report.finished = store.finish_edition_if_done(&id, Utc::now())?;
+        report.journal = before;
+        return Ok(report);
+    }
+    report.recovered_in_flight = before.pending;
+
+    let mut budget = opts.limit.unwrap_or(usize::MAX);
+    let shared = Shared {
+        sender,
+        target,
+        opts,
+        pacer: Pacer::new(opts.per_minute),
+        progress,
+        store: Mutex::new(store),
+        jobs: Mutex::new(VecDeque::new()),
+        report: Mutex::new(report),
+        stop: Mutex::new(None),
+    };
+    loop {
+        let due = lock(&shared.store).due_deliveries(&id, Utc::now())?;
+        if due.is_empty() {
+            let next = lock(&shared.store).next_deferred(&id)?;
+            match next {
+                Some(t) if budget > 0 => {
+                    let wait = (t - Utc::now()).to_std().unwrap_or_default();
+                    if wait > opts.max_wait {
+                        break;
+                    }
+                    std::thread::sleep(wait + Duration::from_millis(50));
+                    continue;
+                }
+                _ => break,
+            }
+        }
+        if budget == 0 {
+            break;
+        }
+        let take = due.len().min(budget);
+        budget -= take;
+        *lock(&shared.jobs) = due.into_iter().take(take).collect();
+        let workers = opts.connections.clamp(1, 32).min(take);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| worker(&shared));
+            }
+        });
+        if lock(&shared.stop).is_some() {
+            break;
+        }
+    }
+    let stop = shared.stop.into_inner().unwrap_or_else(|p| p.into_inner());
+    let store = shared.store.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut report = shared
+        .report
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(DeliverError::Store(e)) = stop {
+        return Err(DeliverError::Store(e));
+    }
+    report.stopped = stop.map(|e| e.to_string());
+    report.finished = store.finish_edition_if_done(&id, Utc::now())?;
+    report.journal = store.journal_counts(&id)?;
+    Ok(report)
+}
+
+fn worker(shared: &Shared<'_, '_>) {
+    let stop = |e: DeliverError| {
+        let mut s = lock(&shared.stop);
+        if s.is_none() {
+            *s = Some(e);
+        }
+    };
+    let mut session: Option<smtp::Session> = None;
+    let mut broken_in_row = 0;
+    loop {
+        if lock(&shared.stop).is_some() {
+            break;
+        }
+        let Some(job) = lock(&shared.jobs).pop_front() else {
+            break;
+        };
+        let result = attempt(shared, &mut session, &job);
+        let (outcome, detail) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                stop(e);
+                break;
+            }
+        };
+        if outcome == "broken" {
+            broken_in_row += 1;
+            if broken_in_row >= 3 {
+                stop(DeliverError::Smtp(format!(
+                    "the connection to {}:{} broke {broken_in_row} times in a row: {}",
+                    shared.target.host,
+                    shared.target.port,
+                    detail.as_deref().unwrap_or("")
+                )));
+            }
+        } else {
+            broken_in_row = 0;
+        }
+        let shown = if outcome == "broken" {
+            "deferred"
+        } else {
+            outcome
+        };
+        if shown != "requeued" {
+            (shared.progress)(&Progress {
+                email: &job.email,
+                outcome: shown,
+                detail: detail.as_deref(),
+            });
+        }
+    }
+    if let Some(s) = session {
+        s.quit();
+    }
+}
+
+/// One attempt at one row; returns what happened, or an error that stops the run.
+fn attempt(
+    shared: &Shared<'_, '_>,
+    session: &mut Option<smtp::Session>,
+    job: &Delivery,
+) -> Result<(&'static str, Option<String>), DeliverError> {
+    let (sender, target, opts) = (shared.sender, shared.target, shared.opts);
+    let id = &sender.edition.id;
+    let count = |f: &dyn Fn(&mut SendReport)| f(&mut lock(&shared.report));
+    {
+        let store = lock(&shared.store);
+        if store.is_suppressed(&job.email)? {
+            store.mark_skipped(id, job.subscriber_id, Utc::now())?;
+            count(&|r| r.skipped += 1);
+            return Ok(("skipped", None));
+        }
+    }
+    let (lang, bytes) = match sender.render_row(job) {
+        Ok(v) => v,
+        Err(e) => {
+            // Only this recipient is unusable (an address the store kept but SMTP cannot
+            // carry); the others go on.
+            let text = e.to_string();
+            lock(&shared.store).mark_failed(
+                id,
+                job.subscriber_id,
+                &job.email,
+                &text,
+                false,
+                Utc::now(),
+            )?;
+            count(&|r| r.failed += 1);
+            return Ok(("failed", Some(text)));
+        }
+    };
+    if session.as_ref().is_none_or(|s| !s.usable()) {
+        match target.connect() {
+            Ok(s) => *session = Some(s),
+            Err(e) => {
+                lock(&shared.jobs).push_front(job.clone());
+                return Err(e);
+            }
+        }
+    }
+    let Some(conn) = session.as_mut() else {
+        return Err(DeliverError::Smtp("no connection".into()));
+    };
+    let from = sender.from.email.clone();
+    let to = match job.email.parse() {
+        Ok(a) => a,
+        Err(e) => return Err(DeliverError::Message(format!("`{}`: {e}", job.email))),
+    };
+    shared.pacer.wait();
+    // The promise: the row is durably `pending` before the server sees a byte of it.
+    lock(&shared.store).mark_pending(id, job.subscriber_id, Utc::now())?;
+    count(&|r| r.attempts += 1);
+    let outcome = conn.send(&from, &to, &bytes);
+    let now = Utc::now();
+    let attempts = job.attempts + 1;
+    let mut store = lock(&shared.store);
+    match outcome {
+        Outcome::Sent(reply) => {
+            store.mark_sent(id, job.subscriber_id, &reply, now)?;
+            drop(store);
+            count(&|r| {
+                r.sent += 1;
+                *r.by_language.entry(lang.code()).or_default() += 1;
+            });
+            Ok(("sent", None))
+        }
+        Outcome::Deferred(reply) | Outcome::Broken(reply) => {
+            let broken = !session.as_ref().is_some_and(smtp::Session::usable);
+            if broken {
+                *session = None;
+            }
+            if attempts >= opts.max_attempts {
+                let text = format!("gave up after {attempts} attempts: {reply}");
+                store.mark_failed(id, job.subscriber_id, &job.email, &text, false, now)?;
+                drop(store);
+                count(&|r| r.failed += 1);
+                return Ok(("failed", Some(text)));
+            }
+            let next = now
+                + chrono::Duration::from_std(backoff(opts.retry_base, attempts))
+                    .unwrap_or_else(|_| chrono::Duration::hours(6));
+            store.mark_deferred(id, job.subscriber_id, next, &reply, now)?;
+            drop(store);
+            count(&|r| r.deferred += 1);
+            Ok((if broken { "broken" } else { "deferred" }, Some(reply)))
+        }
+        Outcome::Rejected(reply) => {
+            store.mark_failed(id, job.subscriber_id, &job.email, &reply, true, now)?;
+            drop(store);
+            count(&|r| r.bounced += 1);
+            Ok(("bounced", Some(reply)))
+        }
+        Outcome::SenderRefused(reply) => {
+            store.mark_requeued(id, job.subscriber_id, now)?;
+            drop(store);
+            count(&|r| r.attempts = r.attempts.saturating_sub(1));
+            Err(DeliverError::SenderRefused(reply))
+        }
+    }
+}
+
+/// What `send --dry-run` would do.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DryRunReport {
+    pub edition: String,
+    /// Messages that would be sent now, per language.
+    pub by_language: BTreeMap<&'static str, u64>,
+    pub would_send: u64,
+    /// Already sent (when the edition was started before).
+    pub already_sent: u64,
+    /// Subscribers not mailed because they unsubscribed or bounced.
+    pub suppressed: u64,
+    /// The edition has been sent to everyone.
+    pub already_finished: bool,
+    pub subjects: BTreeMap<&'static str, String>,
+}
+
+/// Renders and builds every message that `send` would send now, and touches nothing.
+pub fn dry_run(store: &Store, sender: &Sender<'_>) -> Result<DryRunReport, DeliverError> {
+    let id = &sender.edition.id;
+    let mut report = DryRunReport {
+        edition: id.clone(),
+        subjects: sender
+            .edition
+            .by_lang
+            .iter()
+            .map(|v| (v.lang.code(), v.subject.clone()))
+            .collect(),
+        ..DryRunReport::default()
+    };
+    let rows: Vec<Delivery> = if store.edition_send(id)?.is_some() {
+        let counts = store.journal_counts(id)?;
+        report.already_sent = counts.sent;
+        report.already_finished = counts.open() == 0;
+        // Deferred rows count whenever they are due; a dry run does not wait.
+        store.due_deliveries(id, Utc::now() + chrono::Duration::days(3650))?
+    } else {
+        let subs = store.subscribers()?;
+        report.suppressed = subs.iter().filter(|s| s.suppressed.is_some()).count() as u64;
+        subs.into_iter()
+            .filter(|s| s.suppressed.is_none())
+            .map(|s| Delivery {
+                message_id: sender.message_id(s.id),
+                subscriber_id: s.id,
+                email: s.email,
+                name: s.name,
+                language: Some(s.language),
+                state: DeliveryState::Queued,
+                attempts: 0,
+            })
+            .collect()
+    };
+    for row in &rows {
+        let (lang, _) = sender.render_row(row)?;
+        *report.by_language.entry(lang.code()).or_default() += 1;
+        report.would_send += 1;
+    }
+    Ok(report)
+}
+
+/// Sends every language version to each test address; the journal is not touched.
+pub fn send_test(
+    sender: &Sender<'_>,
+    target: &SmtpTarget,
+    addresses: &[String],
+) -> Result<Vec<(String, &'static str, Outcome)>, DeliverError> {
+    let mut session = target.connect()?;
+    let mut out = Vec::new();
+    let stamp = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    for addr in addresses {
+        let to = recipient(addr, "")?;
+        for v in &sender.edition.by_lang {
+            let tag = sender.secret.derive_hex(
+                "test-message-id",
+                &format!("{stamp}/{addr}/{}", v.lang.code()),
+                12,
+            );
+            let message_id = format!(
+                "test.{tag}.{}@{}",
+                sender.edition.id,
+                sender.from.email.domain()
+            );
+            // Id 0 belongs to nobody: the link works and unsubscribes no one.
+            let (_, bytes) = sender.render(to.clone(), Some(v.lang), 0, &message_id)?;
+            if !session.usable() {
+                session = target.connect()?;
+            }
+            let outcome = session.send(&sender.from.email, &to.email, &bytes);
+            if let Outcome::SenderRefused(r) = &outcome {
+                return Err(DeliverError::SenderRefused(r.clone()));
+            }
+            out.push((addr.clone(), v.lang.code(), outcome));
+        }
+    }
+    session.quit();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_fourfold_and_is_capped() {
+        let base = Duration::from_secs(60);
+        assert_eq!(backoff(base, 1), Duration::from_secs(60));
+        assert_eq!(backoff(base, 2), Duration::from_secs(240));
+        assert_eq!(backoff(base, 3), Duration::from_secs(960));
+        assert_eq!(backoff(base, 30), Duration::from_secs(6 * 3600));
+    }
+
+    #[test]
+    fn rates_parse_and_absurd_ones_are_refused() {
+        assert_eq!(crate::config::parse_rate("60/min"), Some(60.0));
+        assert_eq!(crate::config::parse_rate("2/s"), Some(120.0));
+        assert_eq!(crate::config::parse_rate("600/h"), Some(10.0));
+        for bad in [
+            "", "60", "0/min", "-5/s", "1e-9/h", "1e308/s", "NaN/s", "5/day",
+        ] {
+            assert_eq!(crate::config::parse_rate(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn list_id_encodes_non_ascii_titles() {
+        assert_eq!(
+            list_id_header("Solidarity News", "boletin.example.org"),
+            "\"Solidarity News\" <boletin.example.org>"
+        );
+        let v = list_id_header("Boletín Solidaridad Oaxaca–Chiapas", "boletin.example.org");
+        assert!(v.starts_with("=?utf-8?b?"), "{v}");
+        assert!(v.ends_with(" <boletin.example.org>"));
+        assert!(v.is_ascii());
+    }
+}

@@ -1,0 +1,547 @@
+//! Subscribers, suppressions and the send journal: what delivery remembers between runs.
+//!
+//! The journal holds one row per (edition, subscriber), created for the whole audience in
+//! one transaction when an edition's first `send` starts (so the audience is a snapshot and
+//! a crash can never skip anyone). A row goes `queued` → `pending` (committed *before* the
+//! SMTP transaction) → `sent` (committed right after the server's 250) / `deferred` (4xx,
+//! with the time of the next try) / `failed` (5xx; the address is suppressed as bounced in
+//! the same transaction). A row found `pending` by a later run was in flight at a crash.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Store, StoreError, from_ts};
+use crate::config::Lang;
+
+/// Why an address gets no more mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SuppressionReason {
+    /// The subscriber (or an editor, with `subscribers remove`) asked to stop.
+    Unsubscribed,
+    /// The server refused the address with a permanent (5xx) error.
+    Bounced,
+}
+
+impl SuppressionReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            SuppressionReason::Unsubscribed => "unsubscribed",
+            SuppressionReason::Bounced => "bounced",
+        }
+    }
+
+    fn parse(s: &str) -> SuppressionReason {
+        if s == "bounced" {
+            SuppressionReason::Bounced
+        } else {
+            SuppressionReason::Unsubscribed
+        }
+    }
+}
+
+/// A subscriber as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Subscriber {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub language: Lang,
+    pub created: DateTime<Utc>,
+    /// `None` while the address receives mail.
+    pub suppressed: Option<SuppressionReason>,
+    pub suppressed_at: Option<DateTime<Utc>>,
+}
+
+/// A validated row to import.
+#[derive(Debug, Clone)]
+pub struct NewSubscriber {
+    pub email: String,
+    pub name: String,
+    pub language: Lang,
+}
+
+/// What importing one address did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddOutcome {
+    Added,
+    /// Already subscribed; nothing changed.
+    Existing,
+    /// Unsubscribed or bounced earlier: not re-imported.
+    Suppressed(SuppressionReason),
+}
+
+/// Subscriber totals.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct SubscriberCounts {
+    pub active: u64,
+    pub unsubscribed: u64,
+    pub bounced: u64,
+}
+
+/// Where one (edition, subscriber) delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    Queued,
+    Pending,
+    Sent,
+    Deferred,
+    Failed,
+    /// Unsubscribed or bounced after the edition's audience was taken.
+    Skipped,
+}
+
+impl DeliveryState {
+    fn parse(s: &str) -> DeliveryState {
+        match s {
+            "pending" => DeliveryState::Pending,
+            "sent" => DeliveryState::Sent,
+            "deferred" => DeliveryState::Deferred,
+            "failed" => DeliveryState::Failed,
+            "skipped" => DeliveryState::Skipped,
+            _ => DeliveryState::Queued,
+        }
+    }
+}
+
+/// A journal row due for an attempt, with what the message needs to know.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub subscriber_id: i64,
+    pub email: String,
+    pub name: String,
+    pub language: Option<Lang>,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub message_id: String,
+}
+
+/// Journal totals for one edition.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct JournalCounts {
+    pub queued: u64,
+    pub pending: u64,
+    pub sent: u64,
+    pub deferred: u64,
+    pub failed: u64,
+    pub skipped: u64,
+}
+
+impl JournalCounts {
+    /// Rows that still need an attempt.
+    pub fn open(&self) -> u64 {
+        self.queued + self.pending + self.deferred
+    }
+
+    pub fn total(&self) -> u64 {
+        self.open() + self.sent + self.failed + self.skipped
+    }
+}
+
+/// An edition's send as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct EditionSend {
+    pub edition: String,
+    pub subject: String,
+    pub started: DateTime<Utc>,
+    pub finished: Option<DateTime<Utc>>,
+}
+
+fn lang_of(code: &str) -> Option<Lang> {
+    match code {
+        "es" => Some(Lang::Es),
+        "en" => Some(Lang::En),
+        _ => None,
+    }
+}
+
+impl Store {
+    /// Adds each address unless it is already there or suppressed; one transaction.
+    pub fn import_subscribers(
+        &mut self,
+        rows: &[NewSubscriber],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<AddOutcome>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut out = Vec::with_capacity(rows.len());
+        {
+            let mut suppressed =
+                tx.prepare_cached("SELECT reason FROM suppressions WHERE email = ?1")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO subscribers (email, name, language, created) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(email) DO NOTHING",
+            )?;
+            for row in rows {
+                let reason: Option<String> = suppressed
+                    .query_row(params![row.email], |r| r.get(0))
+                    .optional()?;
+                if let Some(reason) = reason {
+                    out.push(AddOutcome::Suppressed(SuppressionReason::parse(&reason)));
+                    continue;
+                }
+                let added = insert.execute(params![
+                    row.email,
+                    row.name,
+                    row.language.code(),
+                    now.timestamp()
+                ])?;
+                out.push(if added == 1 {
+                    AddOutcome::Added
+                } else {
+                    AddOutcome::Existing
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Every subscriber (suppressed ones included), oldest first.
+    pub fn subscribers(&self) -> Result<Vec<Subscriber>, StoreError> {
+        self.query_subscribers("", params![])
+    }
+
+    /// One subscriber by id.
+    pub fn subscriber(&self, id: i64) -> Result<Option<Subscriber>, StoreError> {
+        Ok(self
+            .query_subscribers("WHERE s.id = ?1", params![id])?
+            .into_iter()
+            .next())
+    }
+
+    /// One subscriber by address (any case).
+    pub fn subscriber_by_email(&self, email: &str) -> Result<Option<Subscriber>, StoreError> {
+        Ok(self
+            .query_subscribers("WHERE s.email = ?1", params![email])?
+            .into_iter()
+            .next())
+    }
+
+    fn query_subscribers(
+        &self,
+        filter: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<Subscriber>, StoreError> {
+        let sql = format!(
+            "SELECT s.id, s.email, s.name, s.language, s.created, p.reason, p.at
+             FROM subscribers s LEFT JOIN suppressions p ON p.email = s.email {filter}
+             ORDER BY s.id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(args, |r| {
+            let reason: Option<String> = r.get(5)?;
+            Ok(Subscriber {
+                id: r.get(0)?,
+                email: r.get(1)?,
+                name: r.get(2)?,
+                language: lang_of(&r.get::<_, String>(3)?).unwrap_or(Lang::Es),
+                created: from_ts(r.get(4)?).unwrap_or_default(),
+                suppressed: reason.as_deref().map(SuppressionReason::parse),
+                suppressed_at: from_ts(r.get(6)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Active, unsubscribed and bounced totals.
+    pub fn subscriber_counts(&self) -> Result<SubscriberCounts, StoreError> {
+        let mut counts = SubscriberCounts::default();
+        for s in self.subscribers()? {
+            match s.suppressed {
+                None => counts.active += 1,
+                Some(SuppressionReason::Unsubscribed) => counts.unsubscribed += 1,
+                Some(SuppressionReason::Bounced) => counts.bounced += 1,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Suppresses `email` for good; returns false if it already was.
+    pub fn suppress(
+        &self,
+        email: &str,
+        reason: SuppressionReason,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "INSERT INTO suppressions (email, reason, detail, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(email) DO NOTHING",
+            params![email, reason.as_str(), detail, now.timestamp()],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Whether `email` may receive mail no more.
+    pub fn is_suppressed(&self, email: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM suppressions WHERE email = ?1",
+                params![email],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// The recorded send of `edition`, if it ever started.
+    pub fn edition_send(&self, edition: &str) -> Result<Option<EditionSend>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT edition, subject, started, finished FROM editions_sent WHERE edition = ?1",
+                params![edition],
+                |r| {
+                    Ok(EditionSend {
+                        edition: r.get(0)?,
+                        subject: r.get(1)?,
+                        started: from_ts(r.get(2)?).unwrap_or_default(),
+                        finished: from_ts(r.get(3)?),
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Takes the audience of `edition`: every active subscriber gets a `queued` row, all in
+    /// one transaction. Does nothing if the edition was started before.
+    pub fn start_edition(
+        &mut self,
+        edition: &str,
+        subject: &str,
+        message_id: &dyn Fn(i64) -> String,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute(
+            "INSERT INTO editions_sent (edition, subject, started) VALUES (?1, ?2, ?3)
+             ON CONFLICT(edition) DO NOTHING",
+            params![edition, subject, now.timestamp()],
+        )?;
+        if n == 1 {
+            let ids: Vec<(i64, String)> = {
+                let mut stmt = tx.prepare(
+                    "SELECT s.id, s.email FROM subscribers s
+                     WHERE NOT EXISTS (SELECT 1 FROM suppressions p WHERE p.email = s.email)
+                     ORDER BY s.id",
+                )?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO send_journal (edition, subscriber_id, email, state, message_id, updated)
+                 VALUES (?1, ?2, ?3, 'queued', ?4, ?5)",
+            )?;
+            for (id, email) in ids {
+                insert.execute(params![edition, id, email, message_id(id), now.timestamp()])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    /// Rows to attempt now: those in flight at a crash first, then queued ones in
+    /// subscriber order, then deferred ones whose time has come.
+    pub fn due_deliveries(
+        &self,
+        edition: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT j.subscriber_id, j.email, COALESCE(s.name, ''), s.language, j.state, j.attempts,
+                    j.message_id
+             FROM send_journal j LEFT JOIN subscribers s ON s.id = j.subscriber_id
+             WHERE j.edition = ?1
+               AND (j.state IN ('queued', 'pending') OR (j.state = 'deferred' AND j.next_try <= ?2))
+             ORDER BY CASE j.state WHEN 'pending' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END,
+                      j.subscriber_id",
+        )?;
+        let rows = stmt.query_map(params![edition, now.timestamp()], |r| {
+            Ok(Delivery {
+                subscriber_id: r.get(0)?,
+                email: r.get(1)?,
+                name: r.get(2)?,
+                language: r.get::<_, Option<String>>(3)?.as_deref().and_then(lang_of),
+                state: DeliveryState::parse(&r.get::<_, String>(4)?),
+                attempts: r.get(5)?,
+                message_id: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// When the earliest deferred row of `edition` is due.
+    pub fn next_deferred(&self, edition: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let t: Option<i64> = self.conn.query_row(
+            "SELECT MIN(next_try) FROM send_journal WHERE edition = ?1 AND state = 'deferred'",
+            params![edition],
+            |r| r.get(0),
+        )?;
+        Ok(from_ts(t))
+    }
+
+    fn set_state(
+        &self,
+        edition: &str,
+        id: i64,
+        state: &str,
+        next_try: Option<DateTime<Utc>>,
+        reply: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE send_journal SET state = ?3, next_try = ?4, last_reply = COALESCE(?5, last_reply),
+                    updated = ?6
+             WHERE edition = ?1 AND subscriber_id = ?2",
+            params![
+                edition,
+                id,
+                state,
+                next_try.map(|t| t.timestamp()),
+                reply,
+                now.timestamp()
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records an attempt as started. Committed before the SMTP transaction begins.
+    pub fn mark_pending(
+        &self,
+        edition: &str,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE send_journal SET state = 'pending', attempts = attempts + 1, updated = ?3
+             WHERE edition = ?1 AND subscriber_id = ?2",
+            params![edition, id, now.timestamp()],
+        )?;
+        Ok(())
+    }
+
+    /// The server answered 250 to the end of DATA.
+    pub fn mark_sent(
+        &self,
+        edition: &str,
+        id: i64,
+        reply: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.set_state(edition, id, "sent", None, Some(reply), now)
+    }
+
+    /// A 4xx (or a broken connection): try again at `next_try`.
+    pub fn mark_deferred(
+        &self,
+        edition: &str,
+        id: i64,
+        next_try: DateTime<Utc>,
+        reply: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.set_state(edition, id, "deferred", Some(next_try), Some(reply), now)
+    }
+
+    /// Undoes an attempt that never reached the recipient's stage (the server refused the
+    /// sender or the connection): the row is queued again and the attempt not counted.
+    pub fn mark_requeued(
+        &self,
+        edition: &str,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE send_journal SET state = 'queued', attempts = MAX(attempts - 1, 0), updated = ?3
+             WHERE edition = ?1 AND subscriber_id = ?2",
+            params![edition, id, now.timestamp()],
+        )?;
+        Ok(())
+    }
+
+    /// Gives up on a row; with `bounce`, the address is suppressed in the same transaction.
+    pub fn mark_failed(
+        &mut self,
+        edition: &str,
+        id: i64,
+        email: &str,
+        reply: &str,
+        bounce: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE send_journal SET state = 'failed', next_try = NULL, last_reply = ?3, updated = ?4
+             WHERE edition = ?1 AND subscriber_id = ?2",
+            params![edition, id, reply, now.timestamp()],
+        )?;
+        if bounce {
+            tx.execute(
+                "INSERT INTO suppressions (email, reason, detail, at) VALUES (?1, 'bounced', ?2, ?3)
+                 ON CONFLICT(email) DO NOTHING",
+                params![email, reply, now.timestamp()],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The address was suppressed after the audience was taken.
+    pub fn mark_skipped(
+        &self,
+        edition: &str,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.set_state(edition, id, "skipped", None, None, now)
+    }
+
+    /// Journal totals for `edition`.
+    pub fn journal_counts(&self, edition: &str) -> Result<JournalCounts, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT state, COUNT(*) FROM send_journal WHERE edition = ?1 GROUP BY state",
+        )?;
+        let rows = stmt.query_map(params![edition], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+        })?;
+        let mut c = JournalCounts::default();
+        for row in rows {
+            let (state, n) = row?;
+            match DeliveryState::parse(&state) {
+                DeliveryState::Queued => c.queued = n,
+                DeliveryState::Pending => c.pending = n,
+                DeliveryState::Sent => c.sent = n,
+                DeliveryState::Deferred => c.deferred = n,
+                DeliveryState::Failed => c.failed = n,
+                DeliveryState::Skipped => c.skipped = n,
+            }
+        }
+        Ok(c)
+    }
+
+    /// Marks `edition` finished if no row needs another attempt; returns whether it is.
+    pub fn finish_edition_if_done(
+        &self,
+        edition: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if self.journal_counts(edition)?.open() > 0 {
+            return Ok(false);
+        }
+        self.conn.execute(
+            "UPDATE editions_sent SET finished = COALESCE(finished, ?2) WHERE edition = ?1",
+            params![edition, now.timestamp()],
+        )?;
+        Ok(true)
+    }
+
+    /// Makes every commit durable on disk before it returns (`synchronous = FULL`): the
+    /// journal's promise must hold across a power cut, not only a crash.
+    pub fn durable_commits(&self) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        Ok(())
+    }
+}
