@@ -46,6 +46,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
             until,
             sources: args.sources,
             limit: args.limit,
+            ..Default::default()
         })
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     if ctx.json {

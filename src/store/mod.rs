@@ -99,6 +99,8 @@ pub struct ItemQuery {
     pub until: Option<DateTime<Utc>>,
     pub sources: Vec<String>,
     pub limit: Option<usize>,
+    /// Only these item ids (empty = no filter).
+    pub ids: Vec<i64>,
 }
 
 /// A source's health, for `boletin sources`.
@@ -311,6 +313,12 @@ impl Store {
             sql.push_str(&vec!["?"; q.sources.len()].join(", "));
             sql.push(')');
             args.extend(q.sources.iter().map(|s| s.clone().into()));
+        }
+        if !q.ids.is_empty() {
+            sql.push_str(" AND id IN (");
+            sql.push_str(&vec!["?"; q.ids.len()].join(", "));
+            sql.push(')');
+            args.extend(q.ids.iter().map(|&i| i.into()));
         }
         sql.push_str(" ORDER BY sort_at DESC, id DESC");
         if let Some(limit) = q.limit {
