@@ -30,7 +30,13 @@ pub struct SectionCandidates {
 /// `None` when the item's source is no longer configured.
 pub fn section_for<'c>(config: &'c Config, item: &StoredItem) -> Option<&'c str> {
     let source = config.sources.iter().find(|s| s.id == item.source_id)?;
-    let haystack = fold(&format!("{} {}", item.title, item.excerpt));
+    // The excerpt is cut at 60 words; a call to action is often further down.
+    let haystack = fold(&format!(
+        "{} {} {}",
+        item.title,
+        item.excerpt,
+        crate::sanitize::to_text(item.summary.as_str())
+    ));
     let tags: Vec<String> = item
         .categories
         .iter()

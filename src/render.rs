@@ -78,6 +78,8 @@ pub struct ItemView {
     pub id: i64,
     /// The editor's title override, else the item's own title.
     pub title: String,
+    /// The item's own title when the editor overrode it (shown as a subtitle).
+    pub original_title: Option<String>,
     pub link: Option<String>,
     pub source: String,
     pub author: Option<String>,
@@ -85,6 +87,8 @@ pub struct ItemView {
     /// Sanitized HTML, marked safe.
     pub summary: Value,
     pub excerpt: String,
+    /// The summary as shown in the HTML, as wrapped plain text (links as footnotes).
+    pub summary_text: String,
     /// The editor's note: sanitized HTML from Markdown (marked safe), or none.
     pub blurb_html: Option<Value>,
     /// The editor's note as plain text, or empty.
@@ -142,24 +146,44 @@ fn item_view(
     email_images_width: u32,
 ) -> Option<ItemView> {
     let source = config.sources.iter().find(|s| s.id == item.source_id)?;
-    let summary = if item.summary.as_str().len() > MAX_SUMMARY_BYTES {
-        format!("<p>{}</p>", crate::sanitize::escape(&item.excerpt))
-    } else {
-        email_images(item.summary.as_str(), email_images_width)
+    // The partner's whole text when it is short enough (quotes and calls to action are
+    // what the editor picked it for), else its summary, else the excerpt.
+    let full = item
+        .content
+        .as_ref()
+        .map(|c| c.as_str())
+        .filter(|c| c.len() <= MAX_SUMMARY_BYTES && c.len() > item.summary.as_str().len());
+    let summary = match full {
+        Some(content) => email_images(content, email_images_width),
+        None if item.summary.as_str().len() > MAX_SUMMARY_BYTES => {
+            format!("<p>{}</p>", crate::sanitize::escape(&item.excerpt))
+        }
+        None => email_images(item.summary.as_str(), email_images_width),
     };
     Some(ItemView {
         id: item.id,
         title: item.title.clone(),
+        original_title: None,
         link: item.link.clone(),
         source: source.name.clone(),
         author: item.author.clone(),
         date: i18n::long_dates(item.date.with_timezone(&source.timezone), langs),
+        summary_text: html_text(&summary),
         summary: Value::from_safe_string(summary),
         excerpt: item.excerpt.clone(),
         blurb_html: None,
         blurb_text: String::new(),
         also: Vec::new(),
     })
+}
+
+/// Sanitized HTML as plain text for the text part, wrapped at 72 columns.
+fn html_text(html: &str) -> String {
+    html2text::config::plain_no_decorate()
+        .link_footnotes(true)
+        .string_from_read(html.as_bytes(), 72)
+        .map(|t| t.trim().to_string())
+        .unwrap_or_else(|_| crate::sanitize::to_text(html))
 }
 
 /// The widest an image may be inside the 600 px card (600 minus the padding).
@@ -420,8 +444,11 @@ pub fn edition_view(
             let Some(mut view) = item_view(config, item, &langs, IMAGE_WIDTH) else {
                 continue;
             };
-            if let Some(t) = &e.title_override {
-                view.title = t.trim().to_string();
+            if let Some(t) = &e.title_override
+                && t.trim() != view.title
+            {
+                view.original_title =
+                    Some(std::mem::replace(&mut view.title, t.trim().to_string()));
             }
             if let Some(blurb) = &e.blurb {
                 view.blurb_html = Some(Value::from_safe_string(
@@ -638,6 +665,41 @@ fn wrap(text: String, width: Option<usize>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_get_a_width_and_an_alt() {
+        let out = email_images(
+            r#"<p><img src="https://a.example/x.jpg"> y <img src="https://a.example/y.jpg" alt="Marcha > 2 km" width="1200" height="800"><img width="40" alt="logo" src="s.png"></p>"#,
+            536,
+        );
+        assert_eq!(out.matches("width=\"536\"").count(), 2, "{out}");
+        assert!(out.contains(r#"alt="Marcha > 2 km""#), "{out}");
+        assert!(
+            !out.contains("1200") && !out.contains("height=\"800\""),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"<img width="40" alt="logo" src="s.png""#),
+            "{out}"
+        );
+        assert_eq!(out.matches("alt=").count(), 3);
+    }
+
+    #[test]
+    fn markdown_becomes_text_with_absolute_links() {
+        let base =
+            Url::parse("https://boletin.example.org/archivo/").unwrap_or_else(|_| unreachable!());
+        let text = markdown_text(
+            "Firma la **carta** [aquí](/carta/).\n\n- uno\n- dos\n\n> cita",
+            &base,
+        );
+        assert_eq!(
+            text,
+            "Firma la carta aquí <https://boletin.example.org/carta/>.\n\n- uno\n- dos\n\n> cita"
+        );
+        let html = markdown_html("<script>x()</script>\n\n*sí*", &base);
+        assert_eq!(html.as_str(), "<p><em>sí</em></p>");
+    }
 
     #[test]
     fn wrap_breaks_at_width_without_splitting_words() {
