@@ -777,6 +777,32 @@ title = "Noticias"
     }
 
     #[test]
+    fn section_rules_and_titles_per_language() {
+        let cfg = parse(
+            "[newsletter]\ntitle = \"B\"\nfrom = \"b@example.org\"\n\n[[section]]\nid = \"urgent\"\ntitle = \"Acciones urgentes / Urgent actions\"\ntitle_en = \"Urgent actions\"\nsources = [\"a\"]\nkeywords = [\"acción urgente\"]\n\n[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"a.xml\"\nsection = \"urgent\"\n",
+            Path::new("/tmp/feeds.toml"),
+        )
+        .map_err(|e| e.to_string());
+        let cfg = cfg.as_ref().map(|c| &c.sections[0]);
+        assert_eq!(
+            cfg.map(|s| s.title_for(&[Lang::En])),
+            Ok("Urgent actions".into())
+        );
+        assert_eq!(
+            cfg.map(|s| s.title_for(&[Lang::Es])),
+            Ok("Acciones urgentes / Urgent actions".into())
+        );
+        assert_eq!(cfg.map(|s| s.rule_keywords.len()), Ok(1));
+        let err = load_str("sources = [\"nadie\"]\n")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("/tmp/feeds.toml:9: `section.sources`: unknown source `nadie` in a section rule")
+        );
+    }
+
+    #[test]
     fn unknown_keys_are_rejected_with_their_line() {
         let err = load_str("[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"a.xml\"\nsection = \"news\"\ncolour = 1\n")
             .err()

@@ -147,7 +147,7 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
     write(&dir.join("email.eml"), &eml)?;
     write(&dir.join("index.html"), page.as_bytes())?;
     write(&dir.join(archive::RECORD_FILE), record_json.as_bytes())?;
-    update_archive(ctx, &config, &renderer, &args.out)?;
+    update_archive(&config, &renderer, &args.out)?;
 
     let encoded = mime::encoded_len(&rendered.html);
     let heavy = costliest(&view, 3);
@@ -185,12 +185,7 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
 }
 
 /// Rebuilds `out/archive/index.html` and `out/archive/feed.xml` from every edition record.
-fn update_archive(
-    _ctx: &Context,
-    config: &Config,
-    renderer: &Renderer,
-    out: &Path,
-) -> Result<(), ExitCode> {
+fn update_archive(config: &Config, renderer: &Renderer, out: &Path) -> Result<(), ExitCode> {
     let records = archive::load_records(out).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let index = renderer
         .render("archive_index.html", &archive::index_view(config, &records))
