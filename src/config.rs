@@ -112,6 +112,17 @@ struct SettingsSpec {
 struct SectionSpec {
     id: Spanned<String>,
     title: String,
+    /// Spanish and English titles for editions in one language (default: `title`).
+    title_es: Option<String>,
+    title_en: Option<String>,
+    /// Section rules: items from these sources, with these tags, or whose title or
+    /// excerpt contains one of these keywords go here (first matching section wins).
+    #[serde(default)]
+    sources: Vec<Spanned<String>>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    keywords: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -336,6 +347,35 @@ fn default_user_agent() -> String {
 pub struct Section {
     pub id: String,
     pub title: String,
+    pub title_es: Option<String>,
+    pub title_en: Option<String>,
+    /// Section rules (see `curate`): source ids, tags and keywords that send an item here
+    /// whatever its source's own `section`.
+    pub rule_sources: Vec<String>,
+    pub rule_tags: Vec<String>,
+    pub rule_keywords: Vec<String>,
+}
+
+impl Section {
+    /// The title for an edition in `langs`: the language's own title when there is one
+    /// language, both joined when bilingual, `title` where a language has none.
+    pub fn title_for(&self, langs: &[Lang]) -> String {
+        let one = |l: Lang| {
+            match l {
+                Lang::Es => self.title_es.as_deref(),
+                Lang::En => self.title_en.as_deref(),
+            }
+            .unwrap_or(&self.title)
+            .to_string()
+        };
+        let mut titles: Vec<String> = langs.iter().map(|&l| one(l)).collect();
+        titles.dedup();
+        if titles.is_empty() {
+            self.title.clone()
+        } else {
+            titles.join(" / ")
+        }
+    }
 }
 
 /// What kind of document a source publishes.
@@ -460,6 +500,8 @@ impl Checker<'_> {
 
         let mut sections = Vec::new();
         let mut section_ids = HashSet::new();
+        // Source ids named by section rules, checked once the sources are known.
+        let mut rule_sources: Vec<Spanned<String>> = Vec::new();
         for s in spec.sections {
             if !section_ids.insert(s.id.get_ref().clone()) {
                 return self.invalid(
@@ -468,9 +510,15 @@ impl Checker<'_> {
                     format!("duplicate section id `{}`", s.id.get_ref()),
                 );
             }
+            rule_sources.extend(s.sources.iter().cloned());
             sections.push(Section {
                 id: s.id.into_inner(),
                 title: s.title,
+                title_es: s.title_es,
+                title_en: s.title_en,
+                rule_sources: s.sources.into_iter().map(Spanned::into_inner).collect(),
+                rule_tags: s.tags,
+                rule_keywords: s.keywords,
             });
         }
 
@@ -509,6 +557,16 @@ impl Checker<'_> {
                 );
             }
             sources.push(self.source(s, dir)?);
+        }
+        if let Some(unknown) = rule_sources
+            .iter()
+            .find(|r| !source_ids.contains(r.get_ref()))
+        {
+            return self.invalid(
+                unknown.span(),
+                "section.sources",
+                format!("unknown source `{}` in a section rule", unknown.get_ref()),
+            );
         }
 
         Ok(Config {
@@ -1038,6 +1096,32 @@ title = "Noticias"
                 .unwrap_or_default();
             assert!(err.contains(fragment), "{err}");
         }
+    }
+
+    #[test]
+    fn section_rules_and_titles_per_language() {
+        let cfg = parse(
+            "[newsletter]\ntitle = \"B\"\nfrom = \"b@example.org\"\n\n[[section]]\nid = \"urgent\"\ntitle = \"Acciones urgentes / Urgent actions\"\ntitle_en = \"Urgent actions\"\nsources = [\"a\"]\nkeywords = [\"acción urgente\"]\n\n[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"a.xml\"\nsection = \"urgent\"\n",
+            Path::new("/tmp/feeds.toml"),
+        )
+        .map_err(|e| e.to_string());
+        let cfg = cfg.as_ref().map(|c| &c.sections[0]);
+        assert_eq!(
+            cfg.map(|s| s.title_for(&[Lang::En])),
+            Ok("Urgent actions".into())
+        );
+        assert_eq!(
+            cfg.map(|s| s.title_for(&[Lang::Es])),
+            Ok("Acciones urgentes / Urgent actions".into())
+        );
+        assert_eq!(cfg.map(|s| s.rule_keywords.len()), Ok(1));
+        let err = load_str("sources = [\"nadie\"]\n")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("/tmp/feeds.toml:9: `section.sources`: unknown source `nadie` in a section rule")
+        );
     }
 
     #[test]

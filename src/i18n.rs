@@ -64,11 +64,58 @@ pub fn labels(lang: Lang) -> std::collections::BTreeMap<&'static str, &'static s
         ),
         ("sources", "Fuentes", "Sources"),
         ("week_of", "Semana que termina el", "Week ending"),
+        ("edition", "Número", "Issue"),
+        ("also_in", "También en", "Also in"),
+        ("view_online", "Ver en el navegador", "View in your browser"),
+        (
+            "archive_title",
+            "Archivo de boletines",
+            "Newsletter archive",
+        ),
+        ("all_editions", "Todos los números", "All issues"),
+        ("feed", "Suscribirse por Atom", "Subscribe via Atom"),
+        ("editors_note", "Nota de la redacción", "Editor's note"),
     ];
     pairs
         .iter()
         .map(|(k, es, en)| (*k, if lang == Lang::Es { *es } else { *en }))
         .collect()
+}
+
+/// The labels for an edition in `langs`: each label in every language, joined by " / "
+/// (one language gives that language's words unchanged).
+pub fn labels_for(langs: &[Lang]) -> std::collections::BTreeMap<&'static str, String> {
+    let first = langs.first().copied().unwrap_or(Lang::Es);
+    let mut out: std::collections::BTreeMap<&'static str, String> = labels(first)
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
+    for &lang in langs.iter().skip(1) {
+        for (k, v) in labels(lang) {
+            if let Some(joined) = out.get_mut(k)
+                && joined != v
+            {
+                joined.push_str(" / ");
+                joined.push_str(v);
+            }
+        }
+    }
+    out
+}
+
+/// One label per language, for the sentences that read badly when joined (the footer).
+pub fn label_each(key: &str, langs: &[Lang]) -> Vec<String> {
+    langs
+        .iter()
+        .filter_map(|&l| labels(l).get(key).map(|v| v.to_string()))
+        .collect()
+}
+
+/// The long date in every language of `langs`, joined by " · ".
+pub fn long_dates(date: DateTime<Tz>, langs: &[Lang]) -> String {
+    let mut out: Vec<String> = langs.iter().map(|&l| long_date(date, l)).collect();
+    out.dedup();
+    out.join(" · ")
 }
 
 #[cfg(test)]
@@ -84,5 +131,19 @@ mod tests {
         let d = d.unwrap_or_else(|| unreachable!());
         assert_eq!(long_date(d, Lang::Es), "21 de noviembre de 2026");
         assert_eq!(long_date(d, Lang::En), "November 21, 2026");
+        assert_eq!(
+            long_dates(d, &[Lang::Es, Lang::En]),
+            "21 de noviembre de 2026 · November 21, 2026"
+        );
+    }
+
+    #[test]
+    fn bilingual_labels_join_both_languages() {
+        let l = labels_for(&[Lang::Es, Lang::En]);
+        assert_eq!(
+            l.get("unsubscribe").map(String::as_str),
+            Some("Cancelar suscripción / Unsubscribe")
+        );
+        assert_eq!(label_each("why", &[Lang::Es, Lang::En]).len(), 2);
     }
 }

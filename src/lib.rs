@@ -3,16 +3,21 @@
 //! The library prints nothing and knows no exit codes; `main.rs` owns both. See
 //! `ARCHITECTURE.md` for the stages and where each lives.
 pub mod annotate;
+
+pub mod archive;
 pub mod config;
+pub mod curate;
 pub mod date;
 pub mod decode;
 pub mod dedup;
 pub mod deliver;
+pub mod edition;
 pub mod fetch;
 pub mod fold;
 pub mod i18n;
 pub mod item;
 pub mod lock;
+pub mod mime;
 pub mod normalize;
 pub mod parse;
 pub mod pipeline;

@@ -83,6 +83,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
             language: args.lang,
             search: args.search,
             fold_duplicates: !args.all,
+            ..Default::default()
         })
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     if ctx.json {

@@ -2,8 +2,10 @@
 
 mod check;
 mod compose;
+mod draft;
 mod fetch;
 mod items;
+mod preview;
 mod prune;
 mod send;
 mod serve;
@@ -62,8 +64,12 @@ enum Command {
     Items(items::Args),
     /// Delete old items for good (tombstones keep them from coming back).
     Prune(prune::Args),
-    /// Render a digest of recent items to HTML and plain text.
+    /// Write or update this week's edition file with candidate items.
+    Draft(draft::Args),
+    /// Render an edition file (email HTML, text, .eml, archive page) or a window's digest.
     Compose(compose::Args),
+    /// Serve an edition on 127.0.0.1, re-rendering on every change.
+    Preview(preview::Args),
     /// Show every source's health: last success, errors, next attempt.
     Sources(sources::Args),
     /// Validate the config and exit; writes nothing.
@@ -154,7 +160,9 @@ pub fn run() -> ExitCode {
         Command::Fetch(args) => fetch::run(&ctx, args),
         Command::Items(args) => items::run(&ctx, args),
         Command::Prune(args) => prune::run(&ctx, args),
+        Command::Draft(args) => draft::run(&ctx, args),
         Command::Compose(args) => compose::run(&ctx, args),
+        Command::Preview(args) => preview::run(&ctx, args),
         Command::Sources(args) => sources::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
         Command::Subscribers(args) => subscribers::run(&ctx, args),

@@ -126,6 +126,8 @@ pub struct ItemQuery {
     pub search: Option<String>,
     /// Leave out items that repeat another partner's story (their primary lists them).
     pub fold_duplicates: bool,
+    /// Only these item ids (empty = no filter).
+    pub ids: Vec<i64>,
 }
 
 /// A source's health, for `boletin sources`.
@@ -354,6 +356,12 @@ impl Store {
             args.extend(q.sources.iter().map(|s| s.clone().into()));
         }
         stories::filter_sql(q, &mut sql, &mut args);
+        if !q.ids.is_empty() {
+            sql.push_str(" AND id IN (");
+            sql.push_str(&vec!["?"; q.ids.len()].join(", "));
+            sql.push(')');
+            args.extend(q.ids.iter().map(|&i| i.into()));
+        }
         sql.push_str(" ORDER BY sort_at DESC, id DESC");
         if let Some(limit) = q.limit {
             sql.push_str(&format!(" LIMIT {limit}"));

@@ -11,6 +11,8 @@ mod common;
 mod dedup;
 mod delivery;
 mod demo;
+mod edition;
+mod email;
 mod safety;
 mod serve;
 mod tags;

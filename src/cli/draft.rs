@@ -1,0 +1,176 @@
+//! `boletin draft`: writes or updates an edition file with this week's candidates.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use boletin::curate;
+use boletin::edition::{self, DraftMeta, Edition};
+use boletin::i18n;
+use boletin::pipeline;
+use boletin::store::Store;
+use boletin::when;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+
+use super::{Context, code, fail};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Candidates from this far back (7d) or since a date [default: 7d].
+    #[arg(long, conflicts_with = "week")]
+    since: Option<String>,
+    /// Candidates from one ISO week, Monday to Sunday (e.g. 2026-W47).
+    #[arg(long)]
+    week: Option<String>,
+    /// Pin "today" (YYYY-MM-DD = through the end of that day, or RFC 3339).
+    #[arg(long)]
+    now: Option<String>,
+    /// The edition file to write or update [default: editions/<week>.toml].
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Monday 00:00 to the next Monday 00:00, Mexico City time, of an ISO week `2026-W47`.
+fn week_window(text: &str) -> Result<(DateTime<Utc>, DateTime<Utc>, NaiveDate), String> {
+    let bad = || format!("`{text}` is not an ISO week (example: 2026-W47)");
+    let (year, week) = text.trim().split_once("-W").ok_or_else(bad)?;
+    let year: i32 = year.parse().map_err(|_| bad())?;
+    let week: u32 = week.parse().map_err(|_| bad())?;
+    let monday = NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(bad)?;
+    let tz = chrono_tz::America::Mexico_City;
+    let start = monday
+        .and_time(NaiveTime::MIN)
+        .and_local_timezone(tz)
+        .earliest()
+        .ok_or_else(bad)?
+        .with_timezone(&Utc);
+    Ok((start, start + Duration::days(7), monday + Duration::days(6)))
+}
+
+fn iso_week(date: NaiveDate) -> String {
+    let w = date.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+/// One more than the highest `number` among the other edition files beside `path`.
+fn next_number(path: &Path) -> u32 {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let dir = dir.unwrap_or(Path::new("."));
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 1;
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p != path)
+        .filter_map(|p| Edition::load(&p).ok().and_then(|e| e.number))
+        .max()
+        .map_or(1, |n| n + 1)
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
+    let config = ctx.load_config()?;
+    let now = match &args.now {
+        Some(n) => when::parse_now(n).map_err(|e| super::usage(&e))?,
+        None => Utc::now(),
+    };
+    let tz = chrono_tz::America::Mexico_City;
+    let (since, until, date, week) = match &args.week {
+        Some(w) => {
+            let (since, until, sunday) = week_window(w).map_err(|e| super::usage(&e))?;
+            (since, until, sunday, w.trim().to_string())
+        }
+        None => {
+            let since = when::parse_since(args.since.as_deref().unwrap_or("7d"), now)
+                .map_err(|e| super::usage(&e))?;
+            // "Today" as a reader sees it is the last instant of the window.
+            let today = (now - Duration::seconds(1)).with_timezone(&tz).date_naive();
+            (since, now, today, iso_week(today))
+        }
+    };
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("editions").join(format!("{week}.toml")));
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(fail(
+                code::CONFIG_OR_DB,
+                &WriteError(path.display().to_string(), e),
+            ));
+        }
+    };
+    let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let items =
+        pipeline::window_items(&store, since, until).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let candidates = curate::candidates(&config, items);
+    let languages = config.newsletter.languages.clone();
+    let long_date = date
+        .and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN))
+        .and_local_timezone(tz)
+        .earliest()
+        .map(|d| i18n::long_dates(d, &languages))
+        .unwrap_or_else(|| date.to_string());
+    let meta = DraftMeta {
+        week: week.clone(),
+        number: next_number(&path),
+        date,
+        languages,
+        subject: format!("{} · {long_date}", config.newsletter.title),
+        preheader: String::new(),
+        intro: config.newsletter.description.clone(),
+    };
+    let (text, report) = edition::draft(existing.as_deref(), &path, &meta, &config, &candidates)
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    write_atomically(&path, &text).map_err(|e| {
+        fail(
+            code::CONFIG_OR_DB,
+            &WriteError(path.display().to_string(), e),
+        )
+    })?;
+    if ctx.json {
+        super::print_json(&serde_json::json!({
+            "path": path, "week": week, "added": report.added, "kept": report.kept,
+            "since": since.to_rfc3339(), "until": until.to_rfc3339(),
+        }))?;
+    } else if !ctx.quiet {
+        println!(
+            "{}: {} new candidates, {} kept as edited. Edit it, then: boletin compose {}",
+            path.display(),
+            report.added,
+            report.kept,
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes beside the target and renames, so an interrupted draft never leaves half a file.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_extension("toml.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {0}: {1}")]
+struct WriteError(String, std::io::Error);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_weeks_run_monday_to_sunday_in_mexico_city() {
+        let (since, until, sunday) = week_window("2026-W47").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(since.to_rfc3339(), "2026-11-16T06:00:00+00:00");
+        assert_eq!(until.to_rfc3339(), "2026-11-23T06:00:00+00:00");
+        assert_eq!(sunday.to_string(), "2026-11-22");
+        assert_eq!(iso_week(sunday), "2026-W47");
+        assert!(week_window("semana 47").is_err());
+    }
+}

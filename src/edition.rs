@@ -1,0 +1,601 @@
+//! The edition file (`editions/2026-W47.toml`): what the editor writes, read back and
+//! checked, and how `draft` adds candidates to it without losing a single edit.
+//!
+//! Reading goes through serde with spans, so every error names the file and line.
+//! Writing goes through `toml_edit`: a second `draft` parses the file the editor touched,
+//! inserts only items it does not already list (in date order among the others) and
+//! leaves every other key, value, order and comment as it was. Hands [`Edition`] to
+//! `render` and `archive`.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use toml::Spanned;
+use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
+
+use crate::config::{Config, Lang};
+use crate::curate::SectionCandidates;
+use crate::store::StoredItem;
+
+/// Why an edition file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum EditionError {
+    /// The file could not be read.
+    #[error("{path}: cannot read edition: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has an unknown key or a wrong type.
+    #[error("{path}:{line}: {message}")]
+    Syntax {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    /// A value names something that does not exist (section, item) or is repeated.
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum LangSpec {
+    One(Lang),
+    Many(Vec<Lang>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditionSpec {
+    week: Option<String>,
+    number: Option<u32>,
+    date: Spanned<String>,
+    language: Option<Spanned<LangSpec>>,
+    subject: String,
+    #[serde(default)]
+    preheader: String,
+    #[serde(default)]
+    intro: String,
+    #[serde(default, rename = "section")]
+    sections: Vec<SectionSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SectionSpec {
+    id: Spanned<String>,
+    /// Shown in the file only, to orient the editor; the config's title is what renders.
+    #[serde(default)]
+    #[allow(
+        dead_code,
+        reason = "read to accept the key; the config's title renders"
+    )]
+    title: Option<String>,
+    #[serde(default, rename = "item")]
+    items: Vec<EntrySpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntrySpec {
+    id: Spanned<i64>,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    link: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "shown to the editor and used to place new items")]
+    date: Option<String>,
+    #[serde(default = "yes")]
+    include: bool,
+    #[serde(default)]
+    blurb: Option<String>,
+    #[serde(default)]
+    title_override: Option<String>,
+    #[serde(default)]
+    also: Vec<Spanned<i64>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A parsed edition file. Item ids are not yet checked against the store: see
+/// [`Edition::validate`].
+#[derive(Debug, Clone)]
+pub struct Edition {
+    pub path: PathBuf,
+    /// The slug of this edition's folders and URLs, e.g. `2026-W47` (default: the file
+    /// name without `.toml`).
+    pub week: String,
+    pub number: Option<u32>,
+    pub date: NaiveDate,
+    /// Empty = the config's languages.
+    pub languages: Vec<Lang>,
+    pub subject: String,
+    pub preheader: String,
+    /// Markdown.
+    pub intro: String,
+    pub sections: Vec<EditionSection>,
+}
+
+/// A section as the edition lists it.
+#[derive(Debug, Clone)]
+pub struct EditionSection {
+    pub id: String,
+    pub line: usize,
+    pub entries: Vec<Entry>,
+}
+
+/// One candidate item, as the editor left it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: i64,
+    pub line: usize,
+    pub title: String,
+    pub source: String,
+    pub link: Option<String>,
+    pub include: bool,
+    /// The editor's note (Markdown).
+    pub blurb: Option<String>,
+    pub title_override: Option<String>,
+    /// Ids of the other copies of this story (folded duplicates).
+    pub also: Vec<i64>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+impl Edition {
+    /// Reads and parses the edition at `path`.
+    pub fn load(path: &Path) -> Result<Edition, EditionError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EditionError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Edition::parse(&text, path)
+    }
+
+    /// Parses edition text as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Edition, EditionError> {
+        let shown = path.display().to_string();
+        let spec: EditionSpec = toml::from_str(text).map_err(|e| EditionError::Syntax {
+            path: shown.clone(),
+            line: e.span().map_or(0, |s| line_of(text, s.start)),
+            message: e.message().trim().replace('\n', " "),
+        })?;
+        let invalid = |span: std::ops::Range<usize>, message: String| EditionError::Invalid {
+            path: shown.clone(),
+            line: line_of(text, span.start),
+            message,
+        };
+        let date =
+            NaiveDate::parse_from_str(spec.date.get_ref().trim(), "%Y-%m-%d").map_err(|_| {
+                invalid(
+                    spec.date.span(),
+                    format!(
+                        "`date`: `{}` is not a date (YYYY-MM-DD)",
+                        spec.date.get_ref()
+                    ),
+                )
+            })?;
+        let languages = match spec.language {
+            None => Vec::new(),
+            Some(l) => {
+                let span = l.span();
+                let langs = match l.into_inner() {
+                    LangSpec::One(l) => vec![l],
+                    LangSpec::Many(v) => v,
+                };
+                if langs.is_empty() {
+                    return Err(invalid(span, "`language`: give at least one".into()));
+                }
+                langs
+            }
+        };
+        let week = spec.week.unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "edition".into())
+        });
+        if week.is_empty()
+            || !week
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(EditionError::Invalid {
+                path: shown.clone(),
+                line: 1,
+                message: format!(
+                    "`week`: `{week}` must use only letters, digits, `-` and `_` (it names a folder)"
+                ),
+            });
+        }
+        let mut seen: HashMap<i64, usize> = HashMap::new();
+        let mut sections = Vec::new();
+        for s in spec.sections {
+            let mut entries = Vec::new();
+            for e in s.items {
+                let line = line_of(text, e.id.span().start);
+                for (id, at) in std::iter::once((*e.id.get_ref(), line)).chain(
+                    e.also
+                        .iter()
+                        .map(|a| (*a.get_ref(), line_of(text, a.span().start))),
+                ) {
+                    if let Some(first) = seen.insert(id, at) {
+                        return Err(EditionError::Invalid {
+                            path: shown.clone(),
+                            line: at,
+                            message: format!("item {id} is already listed on line {first}"),
+                        });
+                    }
+                }
+                entries.push(Entry {
+                    id: *e.id.get_ref(),
+                    line,
+                    title: e.title,
+                    source: e.source,
+                    link: e.link,
+                    include: e.include,
+                    blurb: e.blurb.filter(|b| !b.trim().is_empty()),
+                    title_override: e.title_override.filter(|t| !t.trim().is_empty()),
+                    also: e.also.iter().map(|a| *a.get_ref()).collect(),
+                });
+            }
+            sections.push(EditionSection {
+                line: line_of(text, s.id.span().start),
+                id: s.id.into_inner(),
+                entries,
+            });
+        }
+        Ok(Edition {
+            path: path.to_path_buf(),
+            week,
+            number: spec.number,
+            date,
+            languages,
+            subject: spec.subject,
+            preheader: spec.preheader,
+            intro: spec.intro,
+            sections,
+        })
+    }
+
+    /// The edition's languages, or the config's when the file sets none.
+    pub fn languages(&self, config: &Config) -> Vec<Lang> {
+        if self.languages.is_empty() {
+            config.newsletter.languages.clone()
+        } else {
+            self.languages.clone()
+        }
+    }
+
+    /// Every item id the file names (entries and their folded copies).
+    pub fn item_ids(&self) -> Vec<i64> {
+        self.sections
+            .iter()
+            .flat_map(|s| s.entries.iter())
+            .flat_map(|e| std::iter::once(e.id).chain(e.also.iter().copied()))
+            .collect()
+    }
+
+    /// Checks the file against the config and the stored items: every section exists in
+    /// the config and every item id is in `items`. The error names the line.
+    pub fn validate(
+        &self,
+        config: &Config,
+        items: &HashMap<i64, StoredItem>,
+    ) -> Result<(), EditionError> {
+        let shown = self.path.display().to_string();
+        let mut seen_sections = HashSet::new();
+        for s in &self.sections {
+            if !config.sections.iter().any(|c| c.id == s.id) {
+                let known: Vec<&str> = config.sections.iter().map(|c| c.id.as_str()).collect();
+                return Err(EditionError::Invalid {
+                    path: shown,
+                    line: s.line,
+                    message: format!(
+                        "unknown section `{}` (the config has: {})",
+                        s.id,
+                        known.join(", ")
+                    ),
+                });
+            }
+            if !seen_sections.insert(s.id.as_str()) {
+                return Err(EditionError::Invalid {
+                    path: shown,
+                    line: s.line,
+                    message: format!("section `{}` is listed twice", s.id),
+                });
+            }
+            for e in &s.entries {
+                if let Some(missing) = std::iter::once(&e.id)
+                    .chain(e.also.iter())
+                    .find(|id| !items.contains_key(id))
+                {
+                    return Err(EditionError::Invalid {
+                        path: shown,
+                        line: e.line,
+                        message: format!(
+                            "unknown item id {missing}: it is not in the database (see `boletin items --json`)"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The top of a new edition file.
+#[derive(Debug, Clone)]
+pub struct DraftMeta {
+    pub week: String,
+    pub number: u32,
+    pub date: NaiveDate,
+    pub languages: Vec<Lang>,
+    pub subject: String,
+    pub preheader: String,
+    pub intro: String,
+}
+
+/// What a draft run did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DraftReport {
+    /// Items added to the file by this run.
+    pub added: usize,
+    /// Items the file already listed (left as the editor had them).
+    pub kept: usize,
+}
+
+const HEADER: &str = "\
+# boletin edition. Edit freely: running `boletin draft` again adds new candidates and
+# keeps every edit and comment; `boletin compose <this file>` renders it and
+# `boletin preview <this file>` shows it while you edit.
+#
+# intro and blurb are Markdown. For each item: include = true|false; blurb = \"\"\"the
+# editor's note\"\"\"; title_override = \"a better title\". `also` lists the ids of other
+# copies of the same story (they are credited, not repeated).
+";
+
+fn str_value(s: &str) -> toml_edit::Item {
+    value(s.to_string())
+}
+
+/// The text of a new, empty edition (meta and one `[[section]]` per config section).
+fn new_document(meta: &DraftMeta, config: &Config) -> String {
+    let mut out = String::from(HEADER);
+    out.push('\n');
+    let kv = |k: &str, v: toml_edit::Item| format!("{k} = {}\n", v.to_string().trim());
+    out.push_str(&kv("week", str_value(&meta.week)));
+    out.push_str(&kv("number", value(i64::from(meta.number))));
+    out.push_str(&kv(
+        "date",
+        str_value(&meta.date.format("%Y-%m-%d").to_string()),
+    ));
+    let langs = meta.languages.iter().map(|l| l.code()).collect::<Vec<_>>();
+    if langs.len() == 1 {
+        out.push_str(&kv("language", str_value(langs[0])));
+    } else {
+        let arr: toml_edit::Array = langs.iter().copied().collect();
+        out.push_str(&kv("language", value(arr)));
+    }
+    out.push_str(&kv("subject", str_value(&meta.subject)));
+    out.push_str(&kv("preheader", str_value(&meta.preheader)));
+    out.push_str(&format!(
+        "intro = \"\"\"\n{}\n\"\"\"\n",
+        escape_multiline(&meta.intro)
+    ));
+    for s in &config.sections {
+        out.push_str(&format!(
+            "\n[[section]]\nid = {}\ntitle = {}\n",
+            str_value(&s.id).to_string().trim(),
+            str_value(&s.title).to_string().trim()
+        ));
+    }
+    out
+}
+
+/// Text safe inside a TOML `"""` string.
+fn escape_multiline(text: &str) -> String {
+    text.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"")
+}
+
+fn entry_table(c: &crate::curate::Candidate, source_name: &str) -> Table {
+    let mut t = Table::new();
+    t.insert("id", value(c.item.id));
+    t.insert("title", str_value(&c.item.title));
+    t.insert("source", str_value(source_name));
+    t.insert(
+        "date",
+        str_value(&c.item.date.format("%Y-%m-%d").to_string()),
+    );
+    if let Some(link) = &c.item.link {
+        t.insert("link", str_value(link));
+    }
+    t.insert("include", value(true));
+    if !c.also.is_empty() {
+        let arr: toml_edit::Array = c.also.iter().map(|i| i.id).collect();
+        t.insert("also", value(arr));
+    }
+    t
+}
+
+/// Adds `candidates` to the edition text `existing` (or to a new file made from `meta`):
+/// items already listed anywhere in the file are skipped; a new item goes before the
+/// first listed item of its section that is older. Everything else is left untouched.
+pub fn draft(
+    existing: Option<&str>,
+    path: &Path,
+    meta: &DraftMeta,
+    config: &Config,
+    candidates: &[SectionCandidates],
+) -> Result<(String, DraftReport), EditionError> {
+    let text = match existing {
+        Some(t) => t.to_string(),
+        None => new_document(meta, config),
+    };
+    let shown = path.display().to_string();
+    let mut doc: DocumentMut =
+        text.parse()
+            .map_err(|e: toml_edit::TomlError| EditionError::Syntax {
+                path: shown.clone(),
+                line: e.span().map_or(0, |s| line_of(&text, s.start)),
+                message: e.message().trim().replace('\n', " "),
+            })?;
+    // Parse once with the strict reader too, so a draft never builds on a broken file.
+    Edition::parse(&text, path)?;
+
+    let mut listed: HashSet<i64> = HashSet::new();
+    let mut report = DraftReport::default();
+    if let Some(sections) = doc.get("section").and_then(Item::as_array_of_tables) {
+        for s in sections.iter() {
+            if let Some(items) = s.get("item").and_then(Item::as_array_of_tables) {
+                for t in items.iter() {
+                    if let Some(id) = t.get("id").and_then(Item::as_integer) {
+                        listed.insert(id);
+                        report.kept += 1;
+                    }
+                    if let Some(also) = t.get("also").and_then(Item::as_array) {
+                        listed.extend(also.iter().filter_map(|v| v.as_integer()));
+                    }
+                }
+            }
+        }
+    }
+    for sc in candidates {
+        let fresh: Vec<&crate::curate::Candidate> = sc
+            .candidates
+            .iter()
+            .filter(|c| {
+                !listed.contains(&c.item.id) && !c.also.iter().any(|a| listed.contains(&a.id))
+            })
+            .collect();
+        if fresh.is_empty() {
+            continue;
+        }
+        let sections = doc
+            .entry("section")
+            .or_insert_with(|| Item::ArrayOfTables(ArrayOfTables::new()));
+        let Some(sections) = sections.as_array_of_tables_mut() else {
+            return Err(EditionError::Invalid {
+                path: shown,
+                line: 1,
+                message: "`section` must be an array of tables ([[section]])".into(),
+            });
+        };
+        let found = sections
+            .iter()
+            .position(|t| t.get("id").and_then(Item::as_str) == Some(sc.section.as_str()));
+        let index = match found {
+            Some(i) => i,
+            None => {
+                let mut t = Table::new();
+                t.insert("id", str_value(&sc.section));
+                if let Some(c) = config.sections.iter().find(|c| c.id == sc.section) {
+                    t.insert("title", str_value(&c.title));
+                }
+                sections.push(t);
+                sections.len() - 1
+            }
+        };
+        let Some(section) = sections.get_mut(index) else {
+            continue;
+        };
+        let items = section
+            .entry("item")
+            .or_insert_with(|| Item::ArrayOfTables(ArrayOfTables::new()));
+        let Some(items) = items.as_array_of_tables_mut() else {
+            return Err(EditionError::Invalid {
+                path: shown,
+                line: 1,
+                message: format!(
+                    "`item` in section `{}` must be an array of tables ([[section.item]])",
+                    sc.section
+                ),
+            });
+        };
+        let mut tables: Vec<Table> = items.iter().cloned().collect();
+        for c in fresh {
+            let date = c.item.date.format("%Y-%m-%d").to_string();
+            let source = config
+                .sources
+                .iter()
+                .find(|s| s.id == c.item.source_id)
+                .map_or(c.item.source_id.as_str(), |s| s.name.as_str());
+            let at = tables
+                .iter()
+                .position(|t| {
+                    t.get("date")
+                        .and_then(Item::as_str)
+                        .is_some_and(|d| d < date.as_str())
+                })
+                .unwrap_or(tables.len());
+            tables.insert(at, entry_table(c, source));
+            listed.insert(c.item.id);
+            report.added += 1;
+        }
+        items.clear();
+        for t in tables {
+            items.push(t);
+        }
+    }
+    Ok((doc.to_string(), report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = r#"
+week = "2026-W47"
+date = "2026-11-21"
+subject = "Boletín"
+
+[[section]]
+id = "urgent"
+
+[[section.item]]
+id = 3
+include = true
+
+[[section.item]]
+id = 3
+"#;
+
+    #[test]
+    fn a_repeated_item_names_both_lines() {
+        let err = Edition::parse(FILE, Path::new("e.toml"))
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("e.toml:14: item 3 is already listed on line 10")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_name_their_line() {
+        let text = "date = \"2026-11-21\"\nsubject = \"x\"\ncolour = 1\n";
+        let err = Edition::parse(text, Path::new("e.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("e.toml:3: unknown field `colour`"), "{err}");
+    }
+}
