@@ -129,7 +129,8 @@ impl Fetcher {
         let client = reqwest::Client::builder()
             .user_agent(settings.user_agent.clone())
             .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
+            // The whole-request limit is applied around redirects and body in `fetch`, so
+            // that it reports as `Timeout` rather than as a transport error.
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(settings.per_host)
             .build()
@@ -168,18 +169,20 @@ impl Fetcher {
     }
 
     /// Fetches `url`, sending the validators for a conditional GET. The caller holds a
-    /// [`Fetcher::slot`] while this runs.
+    /// [`Fetcher::slot`] while this runs. `now` is the clock that Retry-After seconds and
+    /// max-age are counted from (pinned in tests).
     pub async fn fetch(
         &self,
         url: &Url,
         validators: &Validators,
         accept: &str,
+        now: DateTime<Utc>,
     ) -> Result<Response, FetchError> {
         if url.scheme() == "file" {
             return self.read_file(url);
         }
         let total = self.settings.timeout;
-        match tokio::time::timeout(total, self.fetch_http(url, validators, accept)).await {
+        match tokio::time::timeout(total, self.fetch_http(url, validators, accept, now)).await {
             Ok(result) => result,
             Err(_) => Err(FetchError::Timeout(total)),
         }
@@ -216,7 +219,9 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
         accept: &str,
+        now: DateTime<Utc>,
     ) -> Result<Response, FetchError> {
+        let stall = self.settings.stall_timeout;
         let mut current = url.clone();
         let mut seen = vec![current.clone()];
         let mut all_permanent = true;
@@ -231,7 +236,11 @@ impl Fetcher {
             if let Some(lm) = &validators.last_modified {
                 request = request.header(header::IF_MODIFIED_SINCE, lm);
             }
-            let response = request.send().await.map_err(transport_error)?;
+            // A server that accepts the connection and then says nothing is stalled too.
+            let response = tokio::time::timeout(stall, request.send())
+                .await
+                .map_err(|_| FetchError::Stalled(stall))?
+                .map_err(transport_error)?;
             let status = response.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 break response;
@@ -261,7 +270,6 @@ impl Fetcher {
 
         let status = response.status();
         let headers = response.headers().clone();
-        let now = Utc::now();
         if status.is_client_error() || status.is_server_error() {
             return Err(FetchError::Status {
                 code: status.as_u16(),
@@ -305,8 +313,9 @@ impl Fetcher {
             return Err(FetchError::TooLarge(cap));
         }
         let stall = self.settings.stall_timeout;
+        let expected = response.content_length().unwrap_or(0).min(cap);
         let mut stream = response.bytes_stream();
-        let mut body = Vec::new();
+        let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         loop {
             match tokio::time::timeout(stall, stream.next()).await {
                 Err(_) => return Err(FetchError::Stalled(stall)),
