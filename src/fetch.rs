@@ -116,6 +116,24 @@ pub struct Response {
     pub body: Option<Vec<u8>>,
 }
 
+/// The permits one fetch holds; see [`Fetcher::slot`].
+#[derive(Debug)]
+pub struct Slot {
+    host: Option<OwnedSemaphorePermit>,
+    global: Option<OwnedSemaphorePermit>,
+    gate: Option<OwnedSemaphorePermit>,
+}
+
+impl Slot {
+    /// The request is over: frees the host and global slots for the next request and keeps
+    /// the gate's permit, to be dropped when the document has been stored.
+    pub fn into_gate(self) -> Option<OwnedSemaphorePermit> {
+        drop(self.host);
+        drop(self.global);
+        self.gate
+    }
+}
+
 /// The shared HTTP client plus the concurrency limits.
 pub struct Fetcher {
     client: reqwest::Client,
@@ -143,14 +161,17 @@ impl Fetcher {
         })
     }
 
-    /// Waits for a slot for `url`'s host, then a global slot. Host first, so a task
-    /// queued behind a busy host never holds a global slot others could use.
-    pub async fn slot(
-        &self,
-        url: &Url,
-    ) -> (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>) {
+    /// Waits for a slot for `url`'s host, then a permit from the caller's `gate` (which
+    /// bounds work in progress: fetched documents not yet stored), then a global slot.
+    /// Host first, so a task queued behind a busy host never holds a permit others could
+    /// use. `file://` sources only take the gate.
+    pub async fn slot(&self, url: &Url, gate: &Arc<Semaphore>) -> Slot {
         if url.scheme() == "file" {
-            return (None, None);
+            return Slot {
+                host: None,
+                global: None,
+                gate: gate.clone().acquire_owned().await.ok(),
+            };
         }
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let sem = {
@@ -163,9 +184,10 @@ impl Fetcher {
                 .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_host)))
                 .clone()
         };
-        let host_permit = sem.acquire_owned().await.ok();
-        let global_permit = self.global.clone().acquire_owned().await.ok();
-        (host_permit, global_permit)
+        let host = sem.acquire_owned().await.ok();
+        let gate = gate.clone().acquire_owned().await.ok();
+        let global = self.global.clone().acquire_owned().await.ok();
+        Slot { host, global, gate }
     }
 
     /// Fetches `url`, sending the validators for a conditional GET. The caller holds a

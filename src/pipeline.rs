@@ -90,6 +90,9 @@ struct Done {
     index: usize,
     outcome: Outcome,
     ms: u64,
+    /// Held until the outcome is stored: bounds how many fetched documents (bodies and
+    /// parsed items) wait in memory when the writer is slower than the network.
+    _gate: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 fn body_hash(body: &[u8]) -> String {
@@ -138,7 +141,8 @@ fn effective_url(source: &Source, state: Option<&SourceState>) -> url::Url {
         .unwrap_or_else(|| source.url.clone())
 }
 
-async fn fetch_one(
+/// Everything one source's task needs.
+struct Job {
     fetcher: Arc<Fetcher>,
     source: Arc<Source>,
     url: url::Url,
@@ -146,11 +150,33 @@ async fn fetch_one(
     prior_hash: Option<String>,
     cancel: Arc<AtomicBool>,
     now: DateTime<Utc>,
-) -> (Outcome, u64) {
-    let slot = fetcher.slot(&url).await;
-    if cancel.load(Ordering::SeqCst) {
-        return (Outcome::Interrupted, 0);
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+/// Waits for the source's turn, then fetches and processes it. Thousands of these wait at
+/// once, so the waiting future is kept small: the request and parsing futures (kilobytes
+/// each) are boxed and allocated only when the turn comes.
+async fn fetch_one(job: Job) -> (Outcome, u64, Option<tokio::sync::OwnedSemaphorePermit>) {
+    let slot = job.fetcher.slot(&job.url, &job.gate).await;
+    if job.cancel.load(Ordering::SeqCst) {
+        return (Outcome::Interrupted, 0, None);
     }
+    Box::pin(fetch_and_process(job, slot)).await
+}
+
+async fn fetch_and_process(
+    job: Job,
+    slot: fetch::Slot,
+) -> (Outcome, u64, Option<tokio::sync::OwnedSemaphorePermit>) {
+    let Job {
+        fetcher,
+        source,
+        url,
+        prior,
+        prior_hash,
+        now,
+        ..
+    } = job;
     let started = Instant::now();
     let accept = match source.kind {
         SourceKind::Feed => fetch::ACCEPT_FEED,
@@ -158,7 +184,7 @@ async fn fetch_one(
     };
     let fetched = fetcher.fetch(&url, &prior, accept, now).await;
     // Parsing is CPU work: the host and global slots go to the next request meanwhile.
-    drop(slot);
+    let gate = slot.into_gate();
     let outcome = match fetched {
         Err(e) => {
             let status = e.http_status().map(u64::from);
@@ -201,7 +227,7 @@ async fn fetch_one(
             }
         },
     };
-    (outcome, started.elapsed().as_millis() as u64)
+    (outcome, started.elapsed().as_millis() as u64, gate)
 }
 
 /// Fetches every due source, stores what was found and reports on each source.
@@ -225,6 +251,11 @@ pub async fn fetch_sources(
 
     let mut reports: HashMap<usize, SourceReport> = HashMap::new();
     let (tx, mut rx) = mpsc::channel::<Done>(64);
+    // Requests in flight plus a few documents parsing or waiting for the writer.
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let gate = Arc::new(tokio::sync::Semaphore::new(
+        config.settings.concurrency.saturating_add(cores),
+    ));
     for &(index, source) in &selected {
         let state = states.get(&source.id);
         let now = options.now();
@@ -265,11 +296,27 @@ pub async fn fetch_sources(
         let source = Arc::new(source.clone());
         let cancel = options.cancel.clone();
         let pinned = options.now;
+        let gate = gate.clone();
         tokio::spawn(async move {
-            let now = pinned.unwrap_or_else(Utc::now);
-            let (outcome, ms) =
-                fetch_one(fetcher, source, url, validators, prior_hash, cancel, now).await;
-            let _ = tx.send(Done { index, outcome, ms }).await;
+            let job = Job {
+                fetcher,
+                source,
+                url,
+                prior: validators,
+                prior_hash,
+                cancel,
+                now: pinned.unwrap_or_else(Utc::now),
+                gate,
+            };
+            let (outcome, ms, gate) = fetch_one(job).await;
+            let _ = tx
+                .send(Done {
+                    index,
+                    outcome,
+                    ms,
+                    _gate: gate,
+                })
+                .await;
         });
     }
     drop(tx);

@@ -46,7 +46,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         LockError::Io { .. } => fail(code::CONFIG_OR_DB, &e),
     })?;
     let mut store = Store::open(&db).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    // Parsing runs on the blocking pool and is CPU-bound: more threads than cores would only
+    // add memory (one malloc arena each) and contention.
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(cores)
         .enable_all()
         .build()
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
