@@ -243,21 +243,21 @@ fn feed(n: usize) -> String {
         for p in 0..3 {
             let es = ES[(n + i + p) % ES.len()];
             let en = EN[(n + i + p * 3) % EN.len()];
-            let _ = write!(
+            let _ = writeln!(
                 out,
                 "<p><strong>{es}</strong> {en} <a href=\"/{year}/11/{day:02}/relacionado-{p}/\" \
-                 title=\"Más información\">Leer más / Read more</a></p>\n",
+                 title=\"Más información\">Leer más / Read more</a></p>",
                 year = 2026
             );
         }
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<figure><img src=\"https://org{n}.example.org/wp-content/uploads/2026/11/foto-{i}.jpg\" \
              alt=\"Asamblea comunitaria en la Sierra Norte\" width=\"800\" height=\"533\" onerror=\"alert(1)\">\
              <figcaption>Foto: Colectivo de comunicación</figcaption></figure>\
              <blockquote>{es}</blockquote><ul><li>{en}</li><li>{es}</li></ul>\
              <p>Firma la petición / Sign the petition: <a href=\"https://org{n}.example.org/firma\">aquí</a>.</p>\
-             ]]></content:encoded></item>\n"
+             ]]></content:encoded></item>"
         );
     }
     out.push_str("</channel></rss>\n");
