@@ -4,7 +4,7 @@
 //! [`scrape`] → [`normalize`] (sanitize) → [`store`], one transaction per source.
 //! compose: [`store`] → [`render`] → files.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -250,12 +250,7 @@ pub async fn fetch_sources(
         .collect();
 
     let mut reports: HashMap<usize, SourceReport> = HashMap::new();
-    let (tx, mut rx) = mpsc::channel::<Done>(64);
-    // Requests in flight plus a few documents parsing or waiting for the writer.
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let gate = Arc::new(tokio::sync::Semaphore::new(
-        config.settings.concurrency.saturating_add(cores),
-    ));
+    let mut due: Vec<usize> = Vec::with_capacity(selected.len());
     for &(index, source) in &selected {
         let state = states.get(&source.id);
         let now = options.now();
@@ -279,35 +274,44 @@ pub async fn fetch_sources(
                 continue;
             }
         }
+        due.push(index);
+    }
+
+    // Tasks are started lazily, a window at a time, hosts taken in turn: memory stays flat
+    // however many sources there are, and no host's queue can fill the window while other
+    // hosts have work.
+    let mut pending = interleave_by_host(&config.sources, due);
+    let window = config.settings.concurrency.saturating_mul(4).max(8);
+    let (tx, mut rx) = mpsc::channel::<Done>(window);
+    let mut tx = Some(tx);
+    // Requests in flight plus a few documents parsing or waiting for the writer.
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let gate = Arc::new(tokio::sync::Semaphore::new(
+        config.settings.concurrency.saturating_add(cores),
+    ));
+    let start = |index: usize, tx: &mpsc::Sender<Done>| {
+        let source = &config.sources[index];
+        let state = states.get(&source.id);
         let same_url = state.is_some_and(|s| s.url == source.url.as_str());
-        let validators = match state {
-            Some(s) if same_url && !options.force => Validators {
-                etag: s.etag.clone(),
-                last_modified: s.last_modified.clone(),
+        let fresh = same_url && !options.force;
+        let job = Job {
+            fetcher: fetcher.clone(),
+            source: Arc::new(source.clone()),
+            url: effective_url(source, state),
+            prior: match state {
+                Some(s) if fresh => Validators {
+                    etag: s.etag.clone(),
+                    last_modified: s.last_modified.clone(),
+                },
+                _ => Validators::default(),
             },
-            _ => Validators::default(),
+            prior_hash: state.filter(|_| fresh).and_then(|s| s.body_hash.clone()),
+            cancel: options.cancel.clone(),
+            now: options.now(),
+            gate: gate.clone(),
         };
-        let prior_hash = state
-            .filter(|_| same_url && !options.force)
-            .and_then(|s| s.body_hash.clone());
-        let url = effective_url(source, state);
         let tx = tx.clone();
-        let fetcher = fetcher.clone();
-        let source = Arc::new(source.clone());
-        let cancel = options.cancel.clone();
-        let pinned = options.now;
-        let gate = gate.clone();
         tokio::spawn(async move {
-            let job = Job {
-                fetcher,
-                source,
-                url,
-                prior: validators,
-                prior_hash,
-                cancel,
-                now: pinned.unwrap_or_else(Utc::now),
-                gate,
-            };
             let (outcome, ms, gate) = fetch_one(job).await;
             let _ = tx
                 .send(Done {
@@ -318,11 +322,28 @@ pub async fn fetch_sources(
                 })
                 .await;
         });
-    }
-    drop(tx);
+    };
+    let mut start_more = |n: usize, tx: &mut Option<mpsc::Sender<Done>>| {
+        for _ in 0..n {
+            match (pending.pop_front(), tx.as_ref()) {
+                (Some(index), Some(sender)) => start(index, sender),
+                _ => break,
+            }
+        }
+        if pending.is_empty() {
+            // The last task holds the last sender: the loop below ends when it is done.
+            *tx = None;
+        }
+    };
+    start_more(window, &mut tx);
 
     let mut failure: Option<StoreError> = None;
     while let Some(done) = rx.recv().await {
+        if options.cancel.load(Ordering::SeqCst) {
+            tx = None;
+        } else {
+            start_more(1, &mut tx);
+        }
         let source = &config.sources[done.index];
         let prior = states.get(&source.id);
         let report = match apply(store, source, prior, done.outcome, done.ms, options.now()) {
@@ -336,6 +357,14 @@ pub async fn fetch_sources(
         };
         on_source(&report);
         reports.insert(done.index, report);
+    }
+    drop(start_more);
+    // Never started because the run was interrupted.
+    for index in pending {
+        let source = &config.sources[index];
+        let r = SourceReport::new(&source.id, source.url.as_str(), Status::Interrupted);
+        on_source(&r);
+        reports.insert(index, r);
     }
     if let Some(e) = failure {
         return Err(e.into());
@@ -353,6 +382,32 @@ pub async fn fetch_sources(
         interrupted: options.cancel.load(Ordering::SeqCst),
         sources,
     })
+}
+
+/// Source indices reordered so hosts take turns: a, b, c, a, b, a … (first-seen host order,
+/// config order within a host).
+fn interleave_by_host(sources: &[Source], due: Vec<usize>) -> VecDeque<usize> {
+    let mut queues: Vec<VecDeque<usize>> = Vec::new();
+    let mut by_host: HashMap<&str, usize> = HashMap::new();
+    for index in due {
+        let host = sources[index].url.host_str().unwrap_or_default();
+        let q = *by_host.entry(host).or_insert_with(|| {
+            queues.push(VecDeque::new());
+            queues.len() - 1
+        });
+        queues[q].push_back(index);
+    }
+    let mut out = VecDeque::new();
+    while !queues.is_empty() {
+        queues.retain_mut(|q| match q.pop_front() {
+            Some(index) => {
+                out.push_back(index);
+                true
+            }
+            None => false,
+        });
+    }
+    out
 }
 
 /// Turns one source's outcome into its new state, commits it with its items, and reports.
