@@ -358,7 +358,6 @@ pub async fn fetch_sources(
         on_source(&report);
         reports.insert(done.index, report);
     }
-    drop(start_more);
     // Never started because the run was interrupted.
     for index in pending {
         let source = &config.sources[index];
