@@ -356,12 +356,19 @@ impl Fetcher {
 }
 
 fn transport_error(e: reqwest::Error) -> FetchError {
-    let mut message = e.to_string();
+    // reqwest's own message only repeats the URL the report already names; the causes say
+    // what happened ("tcp connect error: Connection refused", "dns error: …").
+    let mut causes = Vec::new();
     let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {
-        message = format!("{message}: {cause}");
+        causes.push(cause.to_string());
         source = cause.source();
     }
+    let message = if causes.is_empty() {
+        e.to_string()
+    } else {
+        causes.join(": ")
+    };
     if e.is_timeout() {
         FetchError::Transport(format!("timeout: {message}"))
     } else if e.is_connect() {

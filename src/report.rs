@@ -79,8 +79,8 @@ impl RunReport {
     }
 
     /// The sources that need a person, as a tail for the summary line:
-    /// `; failed: a, b; gone: c; moved: d` (empty when all is well). Details are in
-    /// `boletin sources`.
+    /// `; failed: a, b; gone: c; moved (update feeds.toml): d -> URL` (empty when all is
+    /// well). Details are in `boletin sources`.
     pub fn attention(&self) -> String {
         let ids = |pick: &dyn Fn(&SourceReport) -> bool| -> Vec<&str> {
             self.sources
@@ -93,11 +93,21 @@ impl RunReport {
         for (label, list) in [
             ("failed", ids(&|s| s.status == Status::Failed)),
             ("gone", ids(&|s| s.status == Status::Gone)),
-            ("moved", ids(&|s| s.moved_to.is_some())),
         ] {
             if !list.is_empty() {
                 tail.push_str(&format!("; {label}: {}", list.join(", ")));
             }
+        }
+        let moved: Vec<String> = self
+            .sources
+            .iter()
+            .filter_map(|s| Some(format!("{} -> {}", s.id, s.moved_to.as_ref()?)))
+            .collect();
+        if !moved.is_empty() {
+            tail.push_str(&format!(
+                "; moved (update feeds.toml): {}",
+                moved.join(", ")
+            ));
         }
         tail
     }
@@ -148,7 +158,10 @@ mod tests {
                 SourceReport::new("z", "http://z/", Status::Gone),
             ],
         };
-        assert_eq!(report.attention(), "; failed: x, y; gone: z; moved: a");
+        assert_eq!(
+            report.attention(),
+            "; failed: x, y; gone: z; moved (update feeds.toml): a -> http://b/"
+        );
         assert_eq!(report.failures(), 3);
         assert!(
             report

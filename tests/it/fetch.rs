@@ -482,7 +482,12 @@ fn permanent_redirects_are_remembered_and_temporary_ones_are_not() {
     assert_eq!(server.hits("/new"), 2);
     assert_eq!(server.hits("/temp"), 2);
     assert_eq!(server.hits("/mixed"), 2);
-    assert!(run.stdout.contains("moved: moved"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("moved (update feeds.toml): moved -> {new_url}")),
+        "{}",
+        run.stdout
+    );
     let text = s.run(&["sources"]).ok();
     assert!(
         text.stdout
