@@ -461,7 +461,9 @@ fn apply(
             ));
         }
         Outcome::NotModified(response) | Outcome::SameBody(response) => {
-            succeeded(&mut state, response, None);
+            // Nothing was parsed: the feed's <ttl> is the one it had last time.
+            let ttl = state.ttl_minutes;
+            succeeded(&mut state, response, ttl);
             report.status = Status::NotModified;
             report.bytes = response.body.as_ref().map_or(0, |b| b.len() as u64);
         }
@@ -473,6 +475,7 @@ fn apply(
             bytes,
         } => {
             succeeded(&mut state, response, *ttl_minutes);
+            state.ttl_minutes = *ttl_minutes;
             state.body_hash = Some(body_hash.clone());
             report.bytes = *bytes;
             items = found;

@@ -5,7 +5,8 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sources (
     id            TEXT PRIMARY KEY,
     url           TEXT NOT NULL,
@@ -42,7 +43,12 @@ CREATE TABLE items (
     UNIQUE (source_id, key)
 );
 CREATE INDEX items_sort_at ON items (sort_at);
-"#];
+"#,
+    // Issue 3: the feed's RSS <ttl>, so it is still honoured after a 304 (nothing parsed).
+    r#"
+ALTER TABLE sources ADD COLUMN ttl_minutes INTEGER;
+"#,
+];
 
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

@@ -615,6 +615,11 @@ fn freshness_hints_delay_the_next_request_up_to_a_week() {
     assert_eq!(server.hits("/max-age"), 1);
     assert_eq!(server.hits("/ttl"), 2);
     assert_eq!(server.hits("/no-cache"), 2);
+    // Nothing was parsed this time, yet the feed's <ttl> still holds.
+    assert_eq!(
+        time(&report(&json, "ttl")["next_attempt"]),
+        at("2026-11-21T15:15:00Z")
+    );
 }
 
 #[test]
