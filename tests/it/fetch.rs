@@ -313,7 +313,7 @@ fn stalled_trickling_and_silent_servers_are_cut_off() {
             pause: Duration::from_millis(2500),
         })
     });
-    // Never pauses long enough to stall, but would take 20 s: the 4 s total timeout ends it.
+    // Never pauses long enough to stall, but would take 10 s: the 4 s total timeout ends it.
     server.fixed("/trickle-long", || {
         let body = rss("long", 2, "").into_bytes();
         let parts = body
@@ -322,7 +322,7 @@ fn stalled_trickling_and_silent_servers_are_cut_off() {
             .collect();
         Reply::ok("application/rss+xml", "").body(Body::Trickle {
             parts,
-            pause: Duration::from_millis(400),
+            pause: Duration::from_millis(200),
         })
     });
     // Headers, half a body, then nothing.
@@ -880,11 +880,11 @@ fn sigterm_stores_what_was_fetched_and_the_next_run_completes() {
     let s = five_slow_sources(&server);
     let child = spawn_fetch(&s);
     wait_until("third request", || server.requests().len() >= 3);
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&child),
+        rustix::process::Signal::TERM,
+    )
+    .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
