@@ -970,3 +970,31 @@ fn a_second_run_exits_3_while_the_first_holds_the_lock() {
     assert_eq!(third.code, 0, "{}", third.stderr);
     assert_eq!(items(&s, "slow").len(), 2);
 }
+
+#[test]
+fn a_terminal_gets_a_progress_bar_and_failures_as_they_happen() {
+    let server = Server::start();
+    server.fixed("/ok", || feed("terminal", 2));
+    server.fixed("/broken", || Reply::new(500));
+    let s = setup(&[("ok", server.url("/ok")), ("broken", server.url("/broken"))]);
+    // `script` (util-linux, essential on Debian) runs the command on a pseudo-terminal.
+    let command = format!(
+        "'{}' --config '{}' fetch",
+        env!("CARGO_BIN_EXE_boletin"),
+        s.config().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("BOLETIN_DB")
+        .env_remove("BOLETIN_LOG")
+        .current_dir(s.path())
+        .output()
+        .expect("run script");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("/2"), "no progress bar: {text}");
+    assert!(text.contains("broken: HTTP 500"), "{text}");
+    assert!(text.contains("2 sources: 1 ok"), "{text}");
+    // The one-line cron tail is for logs, not for a person at a terminal.
+    assert!(!text.contains("; failed: broken"), "{text}");
+}
