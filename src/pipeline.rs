@@ -183,6 +183,14 @@ async fn fetch_and_process(
         SourceKind::Page(_) => fetch::ACCEPT_PAGE,
     };
     let fetched = fetcher.fetch(&url, &prior, accept, now).await;
+    // `BOLETIN_LOG=debug boletin fetch` shows every request.
+    match &fetched {
+        Ok(r) => tracing::debug!(
+            source = %source.id, %url, status = r.status, ms = started.elapsed().as_millis() as u64,
+            bytes = r.body.as_ref().map_or(0, Vec::len), "fetched"
+        ),
+        Err(e) => tracing::debug!(source = %source.id, %url, error = %e, "fetch failed"),
+    }
     // Parsing is CPU work: the host and global slots go to the next request meanwhile.
     let gate = slot.into_gate();
     let outcome = match fetched {
