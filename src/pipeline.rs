@@ -529,3 +529,36 @@ pub fn window_items(
         ..Default::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_take_turns() {
+        let mut toml = String::from(
+            "[newsletter]\ntitle = \"t\"\nfrom = \"b@example.org\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n",
+        );
+        for (id, host) in [
+            ("a1", "a"),
+            ("a2", "a"),
+            ("a3", "a"),
+            ("b1", "b"),
+            ("c1", "c"),
+            ("b2", "b"),
+        ] {
+            toml.push_str(&format!(
+                "[[source]]\nid = \"{id}\"\nname = \"{id}\"\nurl = \"https://{host}.example.org/{id}\"\nsection = \"s\"\n"
+            ));
+        }
+        let config = crate::config::parse(&toml, std::path::Path::new("feeds.toml"));
+        let Ok(config) = config else {
+            panic!("{config:?}");
+        };
+        let order: Vec<&str> = interleave_by_host(&config.sources, (0..6).collect())
+            .into_iter()
+            .map(|i| config.sources[i].id.as_str())
+            .collect();
+        assert_eq!(order, ["a1", "b1", "c1", "a2", "b2", "a3"]);
+    }
+}
