@@ -998,3 +998,18 @@ fn a_terminal_gets_a_progress_bar_and_failures_as_they_happen() {
     // The one-line cron tail is for logs, not for a person at a terminal.
     assert!(!text.contains("; failed: broken"), "{text}");
 }
+
+#[test]
+fn a_user_agent_with_accents_is_a_config_error() {
+    let s = setup_with(
+        "user_agent = \"boletín/1 (+https://boletin.example.org/)\"\n",
+        &[("x", "http://127.0.0.1:9/feed".to_string())],
+    );
+    let run = s.run(&["check"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("settings.user_agent") && run.stderr.contains("ASCII"),
+        "{}",
+        run.stderr
+    );
+}
