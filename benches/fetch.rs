@@ -255,7 +255,7 @@ fn feed(n: usize) -> String {
             "<figure><img src=\"https://org{n}.example.org/wp-content/uploads/2026/11/foto-{i}.jpg\" \
              alt=\"Asamblea comunitaria en la Sierra Norte\" width=\"800\" height=\"533\" onerror=\"alert(1)\">\
              <figcaption>Foto: Colectivo de comunicación</figcaption></figure>\
-             <blockquote>{es}</blockquote><ul><li>{en}</li><li>{es}</li></ul>\
+             <blockquote>{es}</blockquote>\
              <p>Firma la petición / Sign the petition: <a href=\"https://org{n}.example.org/firma\">aquí</a>.</p>\
              ]]></content:encoded></item>"
         );
