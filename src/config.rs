@@ -98,7 +98,7 @@ struct NewsletterSpec {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SettingsSpec {
-    user_agent: Option<String>,
+    user_agent: Option<Spanned<String>>,
     timeout_secs: Option<Spanned<u64>>,
     connect_timeout_secs: Option<Spanned<u64>>,
     stall_timeout_secs: Option<Spanned<u64>>,
@@ -319,6 +319,8 @@ pub struct Settings {
     pub concurrency: usize,
     pub per_host: usize,
     pub max_body_bytes: u64,
+    /// True when `user_agent` was not configured (it then names the newsletter's contact).
+    pub user_agent_is_default: bool,
 }
 
 impl Default for Settings {
@@ -331,7 +333,33 @@ impl Default for Settings {
             concurrency: 16,
             per_host: 2,
             max_body_bytes: 15 * 1024 * 1024,
+            user_agent_is_default: true,
         }
+    }
+}
+
+/// A User-Agent that tells a site's admin who is asking and how to reach them:
+/// `boletin/0.1 (+<archive_url>; mailto:<from address>)`. Header values must be ASCII,
+/// so only the address part of `from` is used.
+fn contact_user_agent(newsletter: &Newsletter) -> String {
+    let from = newsletter.from.as_str();
+    let email = match (from.rfind('<'), from.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &from[a + 1..b],
+        _ => from,
+    }
+    .trim();
+    let site = newsletter
+        .archive_url
+        .as_ref()
+        .map_or("https://github.com/boletin/boletin", Url::as_str);
+    let ua = format!(
+        "boletin/{} (+{site}; mailto:{email})",
+        env!("CARGO_PKG_VERSION")
+    );
+    if ua.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        ua
+    } else {
+        default_user_agent()
     }
 }
 
@@ -495,7 +523,10 @@ impl Checker<'_> {
             dir
         };
         let newsletter = self.newsletter(spec.newsletter, dir)?;
-        let settings = self.settings(spec.settings)?;
+        let mut settings = self.settings(spec.settings)?;
+        if settings.user_agent_is_default {
+            settings.user_agent = contact_user_agent(&newsletter);
+        }
         let delivery = self.delivery(spec.delivery, dir, &newsletter)?;
 
         let mut sections = Vec::new();
@@ -667,8 +698,21 @@ impl Checker<'_> {
             }
             Some(v) => v.into_inner().saturating_mul(1024 * 1024),
         };
+        if let Some(ua) = &s.user_agent
+            && !ua.get_ref().bytes().all(|b| (0x20..0x7f).contains(&b))
+        {
+            return self.invalid(
+                ua.span(),
+                "settings.user_agent",
+                format!(
+                    "`{}`: a User-Agent must be plain ASCII (no accents)",
+                    ua.get_ref()
+                ),
+            );
+        }
         Ok(Settings {
-            user_agent: s.user_agent.unwrap_or(d.user_agent),
+            user_agent_is_default: s.user_agent.is_none(),
+            user_agent: s.user_agent.map_or(d.user_agent, Spanned::into_inner),
             timeout: secs(s.timeout_secs, "settings.timeout_secs", d.timeout)?,
             connect_timeout: secs(
                 s.connect_timeout_secs,

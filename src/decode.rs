@@ -43,19 +43,30 @@ fn label(name: &str) -> Option<&'static Encoding> {
     Some(enc.output_encoding())
 }
 
-/// The encoding named by an XML declaration or an HTML `<meta>` within the first 4 KiB.
+/// How far into an HTML document `<meta charset>` is looked for when `</head>` does not
+/// come first: WordPress heads full of inline styles and scripts run long.
+const HEAD_LIMIT: usize = 256 * 1024;
+
+/// The encoding named by the XML declaration, or for HTML by a `<meta>` anywhere in the head.
 fn declared_in_document(bytes: &[u8]) -> Option<&'static Encoding> {
-    let head = &bytes[..bytes.len().min(4096)];
+    let start = &bytes[..bytes.len().min(1024)];
     // The head is ASCII-compatible in every encoding that matters here.
-    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
-    let head = head.trim_start();
-    if head.starts_with("<?xml") {
-        let end = head.find("?>").unwrap_or(head.len());
-        if let Some(value) = attribute_value(&head[..end], "encoding") {
+    let start = String::from_utf8_lossy(start).to_ascii_lowercase();
+    let start = start.trim_start();
+    if start.starts_with("<?xml") {
+        let end = start.find("?>").unwrap_or(start.len());
+        if let Some(value) = attribute_value(&start[..end], "encoding") {
             return label(value);
         }
     }
-    let mut rest = head;
+    if is_feed(start) {
+        // A feed's content may quote whole HTML pages, `<meta>` and all: not its own label.
+        return None;
+    }
+    let head = &bytes[..bytes.len().min(HEAD_LIMIT)];
+    let head_end = find_ascii_ci(head, b"</head").unwrap_or(head.len());
+    let head = String::from_utf8_lossy(&head[..head_end]).to_ascii_lowercase();
+    let mut rest = head.as_str();
     while let Some(pos) = rest.find("<meta") {
         rest = &rest[pos + 5..];
         let end = rest.find('>').unwrap_or(rest.len());
@@ -71,6 +82,36 @@ fn declared_in_document(bytes: &[u8]) -> Option<&'static Encoding> {
         }
     }
     None
+}
+
+/// Whether the first element (after the prolog, comments and doctype) is a feed's root.
+fn is_feed(start: &str) -> bool {
+    let mut rest = start;
+    loop {
+        rest = rest.trim_start();
+        let skip_to = if rest.starts_with("<?") {
+            rest.find("?>").map(|i| i + 2)
+        } else if rest.starts_with("<!--") {
+            rest.find("-->").map(|i| i + 3)
+        } else if rest.starts_with("<!") {
+            rest.find('>').map(|i| i + 1)
+        } else {
+            break;
+        };
+        match skip_to {
+            Some(i) => rest = &rest[i..],
+            None => return false,
+        }
+    }
+    ["<rss", "<feed", "<rdf:rdf", "<rdf"]
+        .iter()
+        .any(|root| rest.starts_with(root))
+}
+
+/// Byte offset of `needle` (lowercase ASCII) in `hay`, ignoring ASCII case.
+fn find_ascii_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// The value of `name=...` inside a tag, quoted or not.
@@ -167,6 +208,26 @@ mod tests {
             )
             .contains("Cañada")
         );
+    }
+
+    #[test]
+    fn meta_charset_found_after_a_long_head() {
+        let styles = "<style>.x{color:red}</style>".repeat(400); // ~11 KB before the meta
+        let page = format!(
+            "<!DOCTYPE html><html><head>{styles}<meta charset=\"iso-8859-1\"></head><body>Acci\u{f3}n</body></html>"
+        );
+        let mut bytes = page.replace('\u{f3}', "").into_bytes();
+        let at = bytes.len() - "n</body></html>".len();
+        bytes.insert(at, 0xf3);
+        // Declared Latin-1 wins over the HTTP header's wrong UTF-8.
+        assert!(decode(&bytes, Some("text/html; charset=utf-8")).contains("Acción"));
+    }
+
+    #[test]
+    fn a_feed_quoting_a_page_is_not_labelled_by_the_quoted_meta() {
+        let feed = "<rss><channel><item><description><![CDATA[<meta charset=\"koi8-r\">]]>\
+                    Sesi\u{f3}n</description></item></channel></rss>";
+        assert!(decode(feed.as_bytes(), None).contains("Sesión"));
     }
 
     #[test]

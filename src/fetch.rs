@@ -116,6 +116,24 @@ pub struct Response {
     pub body: Option<Vec<u8>>,
 }
 
+/// The permits one fetch holds; see [`Fetcher::slot`].
+#[derive(Debug)]
+pub struct Slot {
+    host: Option<OwnedSemaphorePermit>,
+    global: Option<OwnedSemaphorePermit>,
+    gate: Option<OwnedSemaphorePermit>,
+}
+
+impl Slot {
+    /// The request is over: frees the host and global slots for the next request and keeps
+    /// the gate's permit, to be dropped when the document has been stored.
+    pub fn into_gate(self) -> Option<OwnedSemaphorePermit> {
+        drop(self.host);
+        drop(self.global);
+        self.gate
+    }
+}
+
 /// The shared HTTP client plus the concurrency limits.
 pub struct Fetcher {
     client: reqwest::Client,
@@ -129,7 +147,8 @@ impl Fetcher {
         let client = reqwest::Client::builder()
             .user_agent(settings.user_agent.clone())
             .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
+            // The whole-request limit is applied around redirects and body in `fetch`, so
+            // that it reports as `Timeout` rather than as a transport error.
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(settings.per_host)
             .build()
@@ -142,14 +161,17 @@ impl Fetcher {
         })
     }
 
-    /// Waits for a slot for `url`'s host, then a global slot. Host first, so a task
-    /// queued behind a busy host never holds a global slot others could use.
-    pub async fn slot(
-        &self,
-        url: &Url,
-    ) -> (Option<OwnedSemaphorePermit>, Option<OwnedSemaphorePermit>) {
+    /// Waits for a slot for `url`'s host, then a permit from the caller's `gate` (which
+    /// bounds work in progress: fetched documents not yet stored), then a global slot.
+    /// Host first, so a task queued behind a busy host never holds a permit others could
+    /// use. `file://` sources only take the gate.
+    pub async fn slot(&self, url: &Url, gate: &Arc<Semaphore>) -> Slot {
         if url.scheme() == "file" {
-            return (None, None);
+            return Slot {
+                host: None,
+                global: None,
+                gate: gate.clone().acquire_owned().await.ok(),
+            };
         }
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
         let sem = {
@@ -162,24 +184,27 @@ impl Fetcher {
                 .or_insert_with(|| Arc::new(Semaphore::new(self.settings.per_host)))
                 .clone()
         };
-        let host_permit = sem.acquire_owned().await.ok();
-        let global_permit = self.global.clone().acquire_owned().await.ok();
-        (host_permit, global_permit)
+        let host = sem.acquire_owned().await.ok();
+        let gate = gate.clone().acquire_owned().await.ok();
+        let global = self.global.clone().acquire_owned().await.ok();
+        Slot { host, global, gate }
     }
 
     /// Fetches `url`, sending the validators for a conditional GET. The caller holds a
-    /// [`Fetcher::slot`] while this runs.
+    /// [`Fetcher::slot`] while this runs. `now` is the clock that Retry-After seconds and
+    /// max-age are counted from (pinned in tests).
     pub async fn fetch(
         &self,
         url: &Url,
         validators: &Validators,
         accept: &str,
+        now: DateTime<Utc>,
     ) -> Result<Response, FetchError> {
         if url.scheme() == "file" {
             return self.read_file(url);
         }
         let total = self.settings.timeout;
-        match tokio::time::timeout(total, self.fetch_http(url, validators, accept)).await {
+        match tokio::time::timeout(total, self.fetch_http(url, validators, accept, now)).await {
             Ok(result) => result,
             Err(_) => Err(FetchError::Timeout(total)),
         }
@@ -216,7 +241,9 @@ impl Fetcher {
         url: &Url,
         validators: &Validators,
         accept: &str,
+        now: DateTime<Utc>,
     ) -> Result<Response, FetchError> {
+        let stall = self.settings.stall_timeout;
         let mut current = url.clone();
         let mut seen = vec![current.clone()];
         let mut all_permanent = true;
@@ -231,7 +258,11 @@ impl Fetcher {
             if let Some(lm) = &validators.last_modified {
                 request = request.header(header::IF_MODIFIED_SINCE, lm);
             }
-            let response = request.send().await.map_err(transport_error)?;
+            // A server that accepts the connection and then says nothing is stalled too.
+            let response = tokio::time::timeout(stall, request.send())
+                .await
+                .map_err(|_| FetchError::Stalled(stall))?
+                .map_err(transport_error)?;
             let status = response.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 break response;
@@ -261,7 +292,6 @@ impl Fetcher {
 
         let status = response.status();
         let headers = response.headers().clone();
-        let now = Utc::now();
         if status.is_client_error() || status.is_server_error() {
             return Err(FetchError::Status {
                 code: status.as_u16(),
@@ -305,8 +335,9 @@ impl Fetcher {
             return Err(FetchError::TooLarge(cap));
         }
         let stall = self.settings.stall_timeout;
+        let expected = response.content_length().unwrap_or(0).min(cap);
         let mut stream = response.bytes_stream();
-        let mut body = Vec::new();
+        let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         loop {
             match tokio::time::timeout(stall, stream.next()).await {
                 Err(_) => return Err(FetchError::Stalled(stall)),
@@ -325,12 +356,19 @@ impl Fetcher {
 }
 
 fn transport_error(e: reqwest::Error) -> FetchError {
-    let mut message = e.to_string();
+    // reqwest's own message only repeats the URL the report already names; the causes say
+    // what happened ("tcp connect error: Connection refused", "dns error: …").
+    let mut causes = Vec::new();
     let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {
-        message = format!("{message}: {cause}");
+        causes.push(cause.to_string());
         source = cause.source();
     }
+    let message = if causes.is_empty() {
+        e.to_string()
+    } else {
+        causes.join(": ")
+    };
     if e.is_timeout() {
         FetchError::Transport(format!("timeout: {message}"))
     } else if e.is_connect() {

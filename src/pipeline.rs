@@ -4,7 +4,7 @@
 //! [`scrape`] → [`normalize`] (sanitize) → [`store`], one transaction per source.
 //! compose: [`store`] → [`render`] → files.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -60,6 +60,15 @@ pub struct FetchOptions {
     pub only: Vec<String>,
     /// Set from a signal handler: start no more requests.
     pub cancel: Arc<AtomicBool>,
+    /// A pinned clock (`fetch --now`): every due check, backoff and hint is counted from it,
+    /// so tests can let hours pass without sleeping.
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl FetchOptions {
+    fn now(&self) -> DateTime<Utc> {
+        self.now.unwrap_or_else(Utc::now)
+    }
 }
 
 /// What the concurrent part hands to the writer for one source.
@@ -81,6 +90,9 @@ struct Done {
     index: usize,
     outcome: Outcome,
     ms: u64,
+    /// Held until the outcome is stored: bounds how many fetched documents (bodies and
+    /// parsed items) wait in memory when the writer is slower than the network.
+    _gate: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 fn body_hash(body: &[u8]) -> String {
@@ -129,24 +141,59 @@ fn effective_url(source: &Source, state: Option<&SourceState>) -> url::Url {
         .unwrap_or_else(|| source.url.clone())
 }
 
-async fn fetch_one(
+/// Everything one source's task needs.
+struct Job {
     fetcher: Arc<Fetcher>,
     source: Arc<Source>,
     url: url::Url,
     prior: Validators,
     prior_hash: Option<String>,
     cancel: Arc<AtomicBool>,
-) -> (Outcome, u64) {
-    let _slot = fetcher.slot(&url).await;
-    if cancel.load(Ordering::SeqCst) {
-        return (Outcome::Interrupted, 0);
+    now: DateTime<Utc>,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+/// Waits for the source's turn, then fetches and processes it. Thousands of these wait at
+/// once, so the waiting future is kept small: the request and parsing futures (kilobytes
+/// each) are boxed and allocated only when the turn comes.
+async fn fetch_one(job: Job) -> (Outcome, u64, Option<tokio::sync::OwnedSemaphorePermit>) {
+    let slot = job.fetcher.slot(&job.url, &job.gate).await;
+    if job.cancel.load(Ordering::SeqCst) {
+        return (Outcome::Interrupted, 0, None);
     }
+    Box::pin(fetch_and_process(job, slot)).await
+}
+
+async fn fetch_and_process(
+    job: Job,
+    slot: fetch::Slot,
+) -> (Outcome, u64, Option<tokio::sync::OwnedSemaphorePermit>) {
+    let Job {
+        fetcher,
+        source,
+        url,
+        prior,
+        prior_hash,
+        now,
+        ..
+    } = job;
     let started = Instant::now();
     let accept = match source.kind {
         SourceKind::Feed => fetch::ACCEPT_FEED,
         SourceKind::Page(_) => fetch::ACCEPT_PAGE,
     };
-    let outcome = match fetcher.fetch(&url, &prior, accept).await {
+    let fetched = fetcher.fetch(&url, &prior, accept, now).await;
+    // `BOLETIN_LOG=debug boletin fetch` shows every request.
+    match &fetched {
+        Ok(r) => tracing::debug!(
+            source = %source.id, %url, status = r.status, ms = started.elapsed().as_millis() as u64,
+            bytes = r.body.as_ref().map_or(0, Vec::len), "fetched"
+        ),
+        Err(e) => tracing::debug!(source = %source.id, %url, error = %e, "fetch failed"),
+    }
+    // Parsing is CPU work: the host and global slots go to the next request meanwhile.
+    let gate = slot.into_gate();
+    let outcome = match fetched {
         Err(e) => {
             let status = e.http_status().map(u64::from);
             Outcome::Failed(e.into(), status)
@@ -188,7 +235,7 @@ async fn fetch_one(
             }
         },
     };
-    (outcome, started.elapsed().as_millis() as u64)
+    (outcome, started.elapsed().as_millis() as u64, gate)
 }
 
 /// Fetches every due source, stores what was found and reports on each source.
@@ -199,7 +246,7 @@ pub async fn fetch_sources(
     options: &FetchOptions,
     on_source: &mut dyn FnMut(&SourceReport),
 ) -> Result<RunReport, PipelineError> {
-    let started = Utc::now();
+    let started = options.now();
     let clock = Instant::now();
     let states = store.source_states()?;
     let fetcher = Arc::new(Fetcher::new(&config.settings)?);
@@ -211,10 +258,10 @@ pub async fn fetch_sources(
         .collect();
 
     let mut reports: HashMap<usize, SourceReport> = HashMap::new();
-    let (tx, mut rx) = mpsc::channel::<Done>(64);
+    let mut due: Vec<usize> = Vec::with_capacity(selected.len());
     for &(index, source) in &selected {
         let state = states.get(&source.id);
-        let now = Utc::now();
+        let now = options.now();
         if !options.force
             && let Some(state) = state
         {
@@ -222,6 +269,7 @@ pub async fn fetch_sources(
                 let mut r = SourceReport::new(&source.id, source.url.as_str(), Status::Gone);
                 r.error = state.last_error.clone();
                 r.http_status = state.last_status;
+                on_source(&r);
                 reports.insert(index, r);
                 continue;
             }
@@ -229,39 +277,84 @@ pub async fn fetch_sources(
                 let mut r = SourceReport::new(&source.id, source.url.as_str(), Status::Waiting);
                 r.next_attempt = state.next_attempt;
                 r.error = state.last_error.clone();
+                on_source(&r);
                 reports.insert(index, r);
                 continue;
             }
         }
-        let same_url = state.is_some_and(|s| s.url == source.url.as_str());
-        let validators = match state {
-            Some(s) if same_url && !options.force => Validators {
-                etag: s.etag.clone(),
-                last_modified: s.last_modified.clone(),
-            },
-            _ => Validators::default(),
-        };
-        let prior_hash = state
-            .filter(|_| same_url && !options.force)
-            .and_then(|s| s.body_hash.clone());
-        let url = effective_url(source, state);
-        let tx = tx.clone();
-        let fetcher = fetcher.clone();
-        let source = Arc::new(source.clone());
-        let cancel = options.cancel.clone();
-        tokio::spawn(async move {
-            let (outcome, ms) =
-                fetch_one(fetcher, source, url, validators, prior_hash, cancel).await;
-            let _ = tx.send(Done { index, outcome, ms }).await;
-        });
+        due.push(index);
     }
-    drop(tx);
+
+    // Tasks are started lazily, a window at a time, hosts taken in turn: memory stays flat
+    // however many sources there are, and no host's queue can fill the window while other
+    // hosts have work.
+    let mut pending = interleave_by_host(&config.sources, due);
+    let window = config.settings.concurrency.saturating_mul(4).max(8);
+    let (tx, mut rx) = mpsc::channel::<Done>(window);
+    let mut tx = Some(tx);
+    // Requests in flight plus a few documents parsing or waiting for the writer.
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let gate = Arc::new(tokio::sync::Semaphore::new(
+        config.settings.concurrency.saturating_add(cores),
+    ));
+    let start = |index: usize, tx: &mpsc::Sender<Done>| {
+        let source = &config.sources[index];
+        let state = states.get(&source.id);
+        let same_url = state.is_some_and(|s| s.url == source.url.as_str());
+        let fresh = same_url && !options.force;
+        let job = Job {
+            fetcher: fetcher.clone(),
+            source: Arc::new(source.clone()),
+            url: effective_url(source, state),
+            prior: match state {
+                Some(s) if fresh => Validators {
+                    etag: s.etag.clone(),
+                    last_modified: s.last_modified.clone(),
+                },
+                _ => Validators::default(),
+            },
+            prior_hash: state.filter(|_| fresh).and_then(|s| s.body_hash.clone()),
+            cancel: options.cancel.clone(),
+            now: options.now(),
+            gate: gate.clone(),
+        };
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let (outcome, ms, gate) = fetch_one(job).await;
+            let _ = tx
+                .send(Done {
+                    index,
+                    outcome,
+                    ms,
+                    _gate: gate,
+                })
+                .await;
+        });
+    };
+    let mut start_more = |n: usize, tx: &mut Option<mpsc::Sender<Done>>| {
+        for _ in 0..n {
+            match (pending.pop_front(), tx.as_ref()) {
+                (Some(index), Some(sender)) => start(index, sender),
+                _ => break,
+            }
+        }
+        if pending.is_empty() {
+            // The last task holds the last sender: the loop below ends when it is done.
+            *tx = None;
+        }
+    };
+    start_more(window, &mut tx);
 
     let mut failure: Option<StoreError> = None;
     while let Some(done) = rx.recv().await {
+        if options.cancel.load(Ordering::SeqCst) {
+            tx = None;
+        } else {
+            start_more(1, &mut tx);
+        }
         let source = &config.sources[done.index];
         let prior = states.get(&source.id);
-        let report = match apply(store, source, prior, done.outcome, done.ms) {
+        let report = match apply(store, source, prior, done.outcome, done.ms, options.now()) {
             Ok(r) => r,
             Err(e) => {
                 // Stop starting new work; what was committed stays committed.
@@ -272,6 +365,13 @@ pub async fn fetch_sources(
         };
         on_source(&report);
         reports.insert(done.index, report);
+    }
+    // Never started because the run was interrupted.
+    for index in pending {
+        let source = &config.sources[index];
+        let r = SourceReport::new(&source.id, source.url.as_str(), Status::Interrupted);
+        on_source(&r);
+        reports.insert(index, r);
     }
     if let Some(e) = failure {
         return Err(e.into());
@@ -291,6 +391,32 @@ pub async fn fetch_sources(
     })
 }
 
+/// Source indices reordered so hosts take turns: a, b, c, a, b, a … (first-seen host order,
+/// config order within a host).
+fn interleave_by_host(sources: &[Source], due: Vec<usize>) -> VecDeque<usize> {
+    let mut queues: Vec<VecDeque<usize>> = Vec::new();
+    let mut by_host: HashMap<&str, usize> = HashMap::new();
+    for index in due {
+        let host = sources[index].url.host_str().unwrap_or_default();
+        let q = *by_host.entry(host).or_insert_with(|| {
+            queues.push(VecDeque::new());
+            queues.len() - 1
+        });
+        queues[q].push_back(index);
+    }
+    let mut out = VecDeque::new();
+    while !queues.is_empty() {
+        queues.retain_mut(|q| match q.pop_front() {
+            Some(index) => {
+                out.push_back(index);
+                true
+            }
+            None => false,
+        });
+    }
+    out
+}
+
 /// Turns one source's outcome into its new state, commits it with its items, and reports.
 fn apply(
     store: &mut Store,
@@ -298,8 +424,8 @@ fn apply(
     prior: Option<&SourceState>,
     outcome: Outcome,
     ms: u64,
+    now: DateTime<Utc>,
 ) -> Result<SourceReport, StoreError> {
-    let now = Utc::now();
     let mut state = match prior {
         Some(p) if p.url == source.url.as_str() => p.clone(),
         _ => SourceState {
@@ -343,7 +469,9 @@ fn apply(
             ));
         }
         Outcome::NotModified(response) | Outcome::SameBody(response) => {
-            succeeded(&mut state, response, None);
+            // Nothing was parsed: the feed's <ttl> is the one it had last time.
+            let ttl = state.ttl_minutes;
+            succeeded(&mut state, response, ttl);
             report.status = Status::NotModified;
             report.bytes = response.body.as_ref().map_or(0, |b| b.len() as u64);
         }
@@ -355,6 +483,7 @@ fn apply(
             bytes,
         } => {
             succeeded(&mut state, response, *ttl_minutes);
+            state.ttl_minutes = *ttl_minutes;
             state.body_hash = Some(body_hash.clone());
             report.bytes = *bytes;
             items = found;
@@ -399,4 +528,37 @@ pub fn window_items(
         until: Some(until),
         ..Default::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_take_turns() {
+        let mut toml = String::from(
+            "[newsletter]\ntitle = \"t\"\nfrom = \"b@example.org\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n",
+        );
+        for (id, host) in [
+            ("a1", "a"),
+            ("a2", "a"),
+            ("a3", "a"),
+            ("b1", "b"),
+            ("c1", "c"),
+            ("b2", "b"),
+        ] {
+            toml.push_str(&format!(
+                "[[source]]\nid = \"{id}\"\nname = \"{id}\"\nurl = \"https://{host}.example.org/{id}\"\nsection = \"s\"\n"
+            ));
+        }
+        let config = crate::config::parse(&toml, std::path::Path::new("feeds.toml"));
+        let Ok(config) = config else {
+            panic!("{config:?}");
+        };
+        let order: Vec<&str> = interleave_by_host(&config.sources, (0..6).collect())
+            .into_iter()
+            .map(|i| config.sources[i].id.as_str())
+            .collect();
+        assert_eq!(order, ["a1", "b1", "c1", "a2", "b2", "a3"]);
+    }
 }

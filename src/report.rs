@@ -78,6 +78,40 @@ impl RunReport {
         self.count(Status::Failed) + self.count(Status::Gone)
     }
 
+    /// The sources that need a person, as a tail for the summary line:
+    /// `; failed: a, b; gone: c; moved (update feeds.toml): d -> URL` (empty when all is
+    /// well). Details are in `boletin sources`.
+    pub fn attention(&self) -> String {
+        let ids = |pick: &dyn Fn(&SourceReport) -> bool| -> Vec<&str> {
+            self.sources
+                .iter()
+                .filter(|s| pick(s))
+                .map(|s| s.id.as_str())
+                .collect()
+        };
+        let mut tail = String::new();
+        for (label, list) in [
+            ("failed", ids(&|s| s.status == Status::Failed)),
+            ("gone", ids(&|s| s.status == Status::Gone)),
+        ] {
+            if !list.is_empty() {
+                tail.push_str(&format!("; {label}: {}", list.join(", ")));
+            }
+        }
+        let moved: Vec<String> = self
+            .sources
+            .iter()
+            .filter_map(|s| Some(format!("{} -> {}", s.id, s.moved_to.as_ref()?)))
+            .collect();
+        if !moved.is_empty() {
+            tail.push_str(&format!(
+                "; moved (update feeds.toml): {}",
+                moved.join(", ")
+            ));
+        }
+        tail
+    }
+
     /// One line for cron's mail and the terminal.
     pub fn summary(&self) -> String {
         let new: usize = self.sources.iter().map(|s| s.new).sum();
@@ -101,5 +135,38 @@ impl RunReport {
             ));
         }
         line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attention_names_failed_gone_and_moved_sources() {
+        let mut moved = SourceReport::new("a", "http://a/", Status::Ok);
+        moved.moved_to = Some("http://b/".into());
+        let report = RunReport {
+            started: Utc::now(),
+            ms: 1200,
+            interrupted: false,
+            sources: vec![
+                moved,
+                SourceReport::new("ok", "http://ok/", Status::NotModified),
+                SourceReport::new("x", "http://x/", Status::Failed),
+                SourceReport::new("y", "http://y/", Status::Failed),
+                SourceReport::new("z", "http://z/", Status::Gone),
+            ],
+        };
+        assert_eq!(
+            report.attention(),
+            "; failed: x, y; gone: z; moved (update feeds.toml): a -> http://b/"
+        );
+        assert_eq!(report.failures(), 3);
+        assert!(
+            report
+                .summary()
+                .starts_with("5 sources: 1 ok, 1 not modified")
+        );
     }
 }

@@ -20,9 +20,17 @@ pub struct Args {
     /// Only this source (repeatable).
     #[arg(long = "source", value_name = "ID")]
     sources: Vec<String>,
+    /// Pin the clock (RFC 3339 or YYYY-MM-DD): backoff, Retry-After and freshness are
+    /// counted from it and it is stored as the attempt time. For tests and replaying.
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
+    let now = match &args.now {
+        Some(n) => Some(boletin::when::parse_now(n).map_err(|e| super::usage(&e))?),
+        None => None,
+    };
     let config = ctx.load_config()?;
     for id in &args.sources {
         if !config.sources.iter().any(|s| &s.id == id) {
@@ -41,7 +49,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         LockError::Io { .. } => fail(code::CONFIG_OR_DB, &e),
     })?;
     let mut store = Store::open(&db).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    // Parsing runs on the blocking pool and is CPU-bound: more threads than cores would only
+    // add memory (one malloc arena each) and contention.
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(cores)
         .enable_all()
         .build()
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
@@ -51,15 +63,22 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         force: args.force,
         only: args.sources,
         cancel: cancel.clone(),
+        now,
+    };
+    let selected = if options.only.is_empty() {
+        config.sources.len()
+    } else {
+        options.only.len()
     };
     let bar = ctx.interactive().then(|| {
-        let bar = ProgressBar::new(config.sources.len() as u64);
+        let bar = ProgressBar::new(selected as u64);
         bar.set_style(
             ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
     });
+    let mut announced = std::collections::HashSet::new();
     let result = runtime.block_on(async {
         tokio::spawn(watch_signals(cancel));
         let mut on_source = |r: &boletin::report::SourceReport| {
@@ -67,6 +86,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
                 bar.inc(1);
                 bar.set_message(r.id.clone());
                 if matches!(r.status, Status::Failed | Status::Gone) {
+                    announced.insert(r.id.clone());
                     bar.println(format!(
                         "{}: {}",
                         r.id,
@@ -89,18 +109,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
 
     if ctx.json {
         super::print_json(&report)?;
-    } else if !ctx.quiet {
+    } else if bar.is_some() {
+        // On a terminal: failures were printed above the bar as they happened.
         for s in &report.sources {
-            match s.status {
-                Status::Failed | Status::Gone if bar.is_none() => {
-                    eprintln!(
-                        "{}: {} ({})",
-                        s.id,
-                        s.error.as_deref().unwrap_or("failed"),
-                        s.url
-                    );
-                }
-                _ => {}
+            if s.status == Status::Gone && !announced.contains(&s.id) {
+                eprintln!("{}: gone (410); not fetched until --force", s.id);
             }
             if let Some(new_url) = &s.moved_to {
                 eprintln!(
@@ -111,6 +124,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
             }
         }
         println!("{}", report.summary());
+    } else if !ctx.quiet {
+        // Under cron: one line, naming the sources that need a look.
+        println!("{}{}", report.summary(), report.attention());
     }
     let exit = if report.interrupted {
         code::INTERRUPTED

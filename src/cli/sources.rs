@@ -9,7 +9,12 @@ use serde::Serialize;
 use super::{Context, code, fail};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Pin the clock (RFC 3339 or YYYY-MM-DD) that "failing for more than 7 days" is
+    /// measured from.
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+}
 
 /// Failing longer than this stands out.
 const LONG_FAILURE: Duration = Duration::days(7);
@@ -19,7 +24,9 @@ struct Health {
     id: String,
     name: String,
     url: String,
+    last_attempt: Option<DateTime<Utc>>,
     last_success: Option<DateTime<Utc>>,
+    last_status: Option<u16>,
     last_error: Option<String>,
     errors_in_a_row: u32,
     failing_since: Option<DateTime<Utc>>,
@@ -31,7 +38,11 @@ struct Health {
     gone: bool,
 }
 
-pub fn run(ctx: &Context, _args: Args) -> Result<ExitCode, ExitCode> {
+pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
+    let now = match &args.now {
+        Some(n) => boletin::when::parse_now(n).map_err(|e| super::usage(&e))?,
+        None => Utc::now(),
+    };
     let config = ctx.load_config()?;
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let states = store
@@ -40,7 +51,6 @@ pub fn run(ctx: &Context, _args: Args) -> Result<ExitCode, ExitCode> {
     let stats = store
         .source_stats()
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let now = Utc::now();
     let rows: Vec<Health> = config
         .sources
         .iter()
@@ -52,7 +62,9 @@ pub fn run(ctx: &Context, _args: Args) -> Result<ExitCode, ExitCode> {
                 id: s.id.clone(),
                 name: s.name.clone(),
                 url: s.url.to_string(),
+                last_attempt: st.and_then(|st| st.last_attempt),
                 last_success: st.and_then(|st| st.last_success),
+                last_status: st.and_then(|st| st.last_status),
                 last_error: st.and_then(|st| st.last_error.clone()),
                 errors_in_a_row: st.map_or(0, |st| st.error_count),
                 failing_since,

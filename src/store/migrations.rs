@@ -118,6 +118,10 @@ CREATE TABLE send_journal (
 );
 CREATE INDEX send_journal_state ON send_journal (edition, state);
 "#,
+    // Issue 3: the feed's RSS <ttl>, so it is still honoured after a 304 (nothing parsed).
+    r#"
+ALTER TABLE sources ADD COLUMN ttl_minutes INTEGER;
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {

@@ -73,6 +73,8 @@ pub struct SourceState {
     pub gone: bool,
     /// Where a chain of permanent redirects led: the URL to put in feeds.toml.
     pub moved_to: Option<String>,
+    /// The feed's last RSS `<ttl>` in minutes.
+    pub ttl_minutes: Option<u32>,
 }
 
 /// How a source's items changed in one fetch.
@@ -182,7 +184,8 @@ impl Store {
     pub fn source_states(&self) -> Result<HashMap<String, SourceState>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT id, url, etag, last_modified, body_hash, last_attempt, last_success, last_status,
-                    last_error, error_count, failing_since, next_attempt, gone, moved_to FROM sources",
+                    last_error, error_count, failing_since, next_attempt, gone, moved_to, ttl_minutes
+             FROM sources",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(SourceState {
@@ -200,6 +203,7 @@ impl Store {
                 next_attempt: from_ts(r.get(11)?),
                 gone: r.get(12)?,
                 moved_to: r.get(13)?,
+                ttl_minutes: r.get(14)?,
             })
         })?;
         let mut out = HashMap::new();
@@ -220,14 +224,15 @@ impl Store {
         let tx = self.conn.transaction()?;
         tx.execute(
             "INSERT INTO sources (id, url, etag, last_modified, body_hash, last_attempt, last_success, last_status,
-                                  last_error, error_count, failing_since, next_attempt, gone, moved_to)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                                  last_error, error_count, failing_since, next_attempt, gone, moved_to, ttl_minutes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT(id) DO UPDATE SET url = excluded.url, etag = excluded.etag,
                  last_modified = excluded.last_modified, body_hash = excluded.body_hash,
                  last_attempt = excluded.last_attempt, last_success = excluded.last_success,
                  last_status = excluded.last_status, last_error = excluded.last_error,
                  error_count = excluded.error_count, failing_since = excluded.failing_since,
-                 next_attempt = excluded.next_attempt, gone = excluded.gone, moved_to = excluded.moved_to",
+                 next_attempt = excluded.next_attempt, gone = excluded.gone, moved_to = excluded.moved_to,
+                 ttl_minutes = excluded.ttl_minutes",
             params![
                 state.id,
                 state.url,
@@ -243,6 +248,7 @@ impl Store {
                 ts(state.next_attempt),
                 state.gone,
                 state.moved_to,
+                state.ttl_minutes,
             ],
         )?;
         let mut counts = Counts::default();

@@ -13,6 +13,8 @@ mod delivery;
 mod demo;
 mod edition;
 mod email;
+mod fetch;
 mod safety;
 mod serve;
+mod server;
 mod tags;
