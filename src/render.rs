@@ -189,8 +189,9 @@ fn html_text(html: &str) -> String {
 /// The widest an image may be inside the 600 px card (600 minus the padding).
 const IMAGE_WIDTH: u32 = 536;
 
-/// Groups `items` (newest first) by their source's section, in config order: the digest
-/// of a window, for `compose --since`.
+/// The digest of a window, for `compose --since`: `items` grouped into sections by the
+/// same rules `draft` uses (`curate::candidates`), each story once (copies folded into
+/// their primary and credited under it), newest first.
 pub fn digest_view(
     config: &Config,
     items: &[StoredItem],
@@ -199,27 +200,28 @@ pub fn digest_view(
 ) -> DigestView {
     let tz: Tz = chrono_tz::America::Mexico_City;
     let langs = [lang];
-    let mut sections: Vec<SectionView> = config
-        .sections
-        .iter()
-        .map(|s| SectionView {
-            id: s.id.clone(),
-            title: s.title.clone(),
-            items: Vec::new(),
-        })
-        .collect();
-    for item in items {
-        let Some(source) = config.sources.iter().find(|s| s.id == item.source_id) else {
+    let mut sections = Vec::new();
+    for section in crate::curate::candidates(config, items.to_vec()) {
+        let Some(cs) = config.sections.iter().find(|c| c.id == section.section) else {
             continue;
         };
-        let Some(section) = sections.iter_mut().find(|s| s.id == source.section) else {
-            continue;
-        };
-        if let Some(view) = item_view(config, item, &langs, IMAGE_WIDTH) {
-            section.items.push(view);
+        let views: Vec<ItemView> = section
+            .candidates
+            .iter()
+            .filter_map(|c| {
+                let mut view = item_view(config, &c.item, &langs, IMAGE_WIDTH)?;
+                view.also = also_names(config, &c.item, c.also.iter());
+                Some(view)
+            })
+            .collect();
+        if !views.is_empty() {
+            sections.push(SectionView {
+                id: section.section,
+                title: cs.title_for(&langs),
+                items: views,
+            });
         }
     }
-    sections.retain(|s| !s.items.is_empty());
     let preheader = default_preheader(&sections);
     let date = i18n::long_date(now.with_timezone(&tz), lang);
     DigestView {
@@ -241,11 +243,33 @@ pub fn digest_view(
         unsubscribe_url: None,
         number: None,
         week: None,
-        item_count: items.len(),
+        item_count: sections.iter().map(|s| s.items.len()).sum(),
         sections,
         labels: i18n::labels_for(&langs),
         why: i18n::label_each("why", &langs),
     }
+}
+
+/// The names of the other sources that published `item`'s story: those of `copies` (the
+/// copies folded into it here) and those the store links to it (`also_by`), each once,
+/// never its own source.
+fn also_names<'a>(
+    config: &Config,
+    item: &StoredItem,
+    copies: impl Iterator<Item = &'a StoredItem>,
+) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let ids = copies
+        .map(|c| c.source_id.as_str())
+        .chain(item.also_by.iter().map(String::as_str));
+    for id in ids.filter(|id| *id != item.source_id) {
+        if let Some(source) = config.sources.iter().find(|s| s.id == id)
+            && !names.contains(&source.name)
+        {
+            names.push(source.name.clone());
+        }
+    }
+    names
 }
 
 /// The first three titles, joined: what an inbox shows after the subject.
@@ -456,21 +480,7 @@ pub fn edition_view(
                 ));
                 view.blurb_text = markdown_text(blurb, &base);
             }
-            for id in &e.also {
-                let name = items.get(id).and_then(|a| {
-                    config
-                        .sources
-                        .iter()
-                        .find(|src| src.id == a.source_id)
-                        .map(|src| src.name.clone())
-                });
-                if let Some(name) = name
-                    && name != view.source
-                    && !view.also.contains(&name)
-                {
-                    view.also.push(name);
-                }
-            }
+            view.also = also_names(config, item, e.also.iter().filter_map(|id| items.get(id)));
             views.push(view);
         }
         if !views.is_empty() {
@@ -613,11 +623,6 @@ impl Renderer {
             html: inline_css(&html)?,
             text: self.render("email.txt", view)?,
         })
-    }
-
-    /// The digest of a window (`compose --since`): the same email templates.
-    pub fn digest(&self, view: &DigestView) -> Result<Rendered, RenderError> {
-        self.email(view)
     }
 
     /// The edition's page in the web archive.

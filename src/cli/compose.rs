@@ -122,8 +122,9 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
             subject: &rendered.subject,
             date: sent_at.into(),
             id_seed: &format!("{}/{}", config.newsletter.title, edition.week),
-            list_name: &config.newsletter.title,
+            list_id: &mime::list_id(&config.newsletter.title, &config.delivery.list_id),
             unsubscribe_url: Some(&unsubscribe),
+            language: Some(&view.langs.join(", ")),
         },
         &rendered.text,
         &rendered.html,
@@ -213,7 +214,7 @@ fn run_window(ctx: &Context, args: &Args) -> Result<ExitCode, ExitCode> {
     // "Today" as a reader sees it is the last instant of the window.
     let view = render::digest_view(&config, &items, now - chrono::Duration::seconds(1), lang);
     let rendered = Renderer::new(&config.newsletter.templates)
-        .digest(&view)
+        .email(&view)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let html = args.out.join("newsletter.html");
     let text = args.out.join("newsletter.txt");

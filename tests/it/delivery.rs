@@ -132,16 +132,34 @@ pub fn setup_url(smtp_url: &str, extra: &str) -> Scratch {
     s
 }
 
+/// Edition `id` as an editor gets it: `boletin draft` for the two weeks up to `date`,
+/// then made bilingual and numbered by hand (what the README tells editors to do).
 pub fn edition(s: &Scratch, id: &str, number: u32, date: &str) -> String {
-    s.write(
-        &format!("editions/{id}.toml"),
-        &format!(
-            "number = {number}\ndate = \"{date}\"\nlanguage = [\"es\", \"en\"]\n\
-             [subject]\nes = \"Boletín n.º {number}: acciones urgentes en Oaxaca y Chiapas\"\n\
-             en = \"Newsletter No. {number}: urgent actions in Oaxaca and Chiapas\"\n"
-        ),
-    );
-    format!("editions/{id}.toml")
+    let path = format!("editions/{id}.toml");
+    run(
+        s,
+        &[
+            "--quiet", "draft", "--since", "14d", "--now", date, "--out", &path,
+        ],
+    )
+    .ok();
+    let text = std::fs::read_to_string(s.path().join(&path)).expect("draft wrote the edition");
+    assert!(text.contains(&format!("week = \"{id}\"")), "{text}");
+    let edited: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("language = ") {
+                "language = [\"es\", \"en\"]".to_string()
+            } else if l.starts_with("number = ") {
+                format!("number = {number}")
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    s.write(&path, &edited);
+    path
 }
 
 /// A temp folder, an SMTP server in it, and the demo set up to send through it.
