@@ -5,8 +5,8 @@
 //! templates autoescape, and the only values marked safe are sanitized HTML (item
 //! summaries from the store, the editor's Markdown after `sanitize`). The email HTML then
 //! has its CSS inlined (css-inline), keeping the `@media` rules for narrow screens and
-//! dark mode. [`edition_email`] is the one call delivery needs: the subject, HTML and
-//! text of an edition for one subscriber's unsubscribe URL.
+//! dark mode. `compose`, `preview` and `send` render an edition the same way:
+//! [`checked_items`], [`edition_view`], [`Renderer::email`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -426,10 +426,7 @@ pub fn edition_url(config: &Config, week: &str) -> Option<String> {
 }
 
 /// The stored items an edition names, by id.
-pub fn edition_items(
-    store: &Store,
-    edition: &Edition,
-) -> Result<HashMap<i64, StoredItem>, StoreError> {
+fn edition_items(store: &Store, edition: &Edition) -> Result<HashMap<i64, StoredItem>, StoreError> {
     if edition.item_ids().is_empty() {
         return Ok(HashMap::new());
     }
@@ -540,21 +537,17 @@ pub fn edition_view(
     }
 }
 
-/// The email of `edition` in `langs` (`&[Lang::Es]`, `&[Lang::En]`, or both for a
-/// bilingual email; empty = the edition's languages) with `unsubscribe_url` in its footer:
-/// validates the edition against the config and the store, then renders with the
-/// configured templates. This is the stable entry point for delivery.
-pub fn edition_email(
+/// The stored items `edition` names, once the edition is checked against the config and
+/// them (an unknown section or a missing item is an error naming the file and line).
+/// `compose`, `preview` and `send` all start here, then render with [`edition_view`].
+pub fn checked_items(
     config: &Config,
     store: &Store,
     edition: &Edition,
-    langs: &[Lang],
-    unsubscribe_url: &str,
-) -> Result<Rendered, RenderError> {
+) -> Result<HashMap<i64, StoredItem>, RenderError> {
     let items = edition_items(store, edition)?;
     edition.validate(config, &items)?;
-    let view = edition_view(config, edition, &items, langs, unsubscribe_url);
-    Renderer::new(&config.newsletter.templates).email(&view)
+    Ok(items)
 }
 
 /// A template environment over the built-in templates and `dir`'s overrides.

@@ -90,10 +90,7 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
     let config = ctx.load_config()?;
     let edition = Edition::load(path).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let items =
-        render::edition_items(&store, &edition).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    edition
-        .validate(&config, &items)
+    let items = render::checked_items(&config, &store, &edition)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let langs = match lang_arg(args.lang.as_deref()) {
         Some(l) => vec![l],

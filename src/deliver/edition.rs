@@ -64,10 +64,7 @@ pub fn personalize(version: &EditionVersion, url: &str) -> (String, String) {
 /// edition gives an `es` and an `en` version; each subscriber gets theirs).
 pub fn load(config: &Config, store: &Store, path: &Path) -> Result<OutgoingEdition, DeliverError> {
     let edition = Edition::load(path).map_err(render::RenderError::from)?;
-    let items = render::edition_items(store, &edition).map_err(render::RenderError::from)?;
-    edition
-        .validate(config, &items)
-        .map_err(render::RenderError::from)?;
+    let items = render::checked_items(config, store, &edition)?;
     let renderer = Renderer::new(&config.newsletter.templates);
     let mut by_lang = Vec::new();
     let mut count = 0;

@@ -862,3 +862,153 @@ fn starttls_and_smtps_with_the_login_from_the_environment() {
     assert_eq!(r.json()["sent"], 3, "{}", r.stdout);
     assert_eq!(smtps.count(), 3);
 }
+
+/// The `href`s of the HTML part that point at partners' sites.
+fn partner_links(html: &str) -> Vec<String> {
+    let mut links: Vec<String> = html
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|l| {
+            [
+                "colectivo-oaxaca",
+                "defensoras-network",
+                "cdh-altos",
+                "frontera-digna",
+                "asamblea-istmo",
+                "colectivo-solidario",
+            ]
+            .iter()
+            .any(|p| l.contains(&format!("{p}.example.org")))
+        })
+        .map(str::to_string)
+        .collect();
+    links.sort();
+    links
+}
+
+/// Edition text with the `[[section.item]]` whose link is `link` rewritten by `edit`.
+fn edit_item(text: &str, link: &str, edit: &dyn Fn(&str) -> String) -> String {
+    let blocks: Vec<&str> = text.split("[[section.item]]").collect();
+    let mut hit = 0;
+    let out: Vec<String> = blocks
+        .iter()
+        .map(|b| {
+            if b.contains(&format!("link = \"{link}\"")) {
+                hit += 1;
+                edit(b)
+            } else {
+                b.to_string()
+            }
+        })
+        .collect();
+    assert_eq!(hit, 1, "{link} in {text}");
+    out.join("[[section.item]]")
+}
+
+#[test]
+fn send_delivers_the_edited_edition_compose_renders_in_each_readers_language() {
+    let (_tmp, smtp, s) = world(0, 0.0, "");
+    import(&s, 4, &[]);
+    let path = s.path().join("editions/2026-W47.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let tapachula =
+        "https://frontera-digna.example.org/en/2026/11/tapachula-comar-appointments-suspended/";
+    let pedro = "https://cdh-altos.example.org/acciones-urgentes/2026/pedro-gomez-santiz";
+    let text = edit_item(&text, tapachula, &|b| {
+        b.replace("include = true", "include = false")
+    });
+    let text = edit_item(&text, pedro, &|b| {
+        format!(
+            "{}title_override = \"Libertad para Pedro Gómez Sántiz\"\n\
+             blurb = \"Firma la **carta** antes del viernes.\"\n\n",
+            b.trim_end_matches('\n').to_string() + "\n"
+        )
+    });
+    // The cross-posted urgent action: draft folded the repost into the original.
+    assert!(
+        text.contains("also = ["),
+        "draft lists the folded copy: {text}"
+    );
+    std::fs::write(&path, &text).unwrap();
+
+    run(&s, &["send", "editions/2026-W47.toml"]).ok();
+    run(
+        &s,
+        &[
+            "--quiet",
+            "compose",
+            "editions/2026-W47.toml",
+            "--lang",
+            "es",
+            "--out",
+            "out",
+        ],
+    )
+    .ok();
+    let composed = std::fs::read_to_string(s.path().join("out/2026-W47/email.html")).unwrap();
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 4);
+    for (rcpt, raw) in &messages {
+        assert!(
+            header(raw, "Message-ID").unwrap().contains(".2026-W47@"),
+            "one edition id: the week"
+        );
+        let body = qp_decoded(raw);
+        let html = &body[body.find("Content-Type: text/html").expect("HTML part")..];
+        assert!(
+            html.contains("Libertad para Pedro Gómez Sántiz")
+                && html.contains("<strong>carta</strong>"),
+            "{rcpt}: the editor's title and blurb"
+        );
+        assert!(!html.contains(tapachula), "{rcpt}: excluded item sent");
+        assert_eq!(
+            html.matches("Acción urgente: amenazas contra defensora")
+                .count(),
+            1,
+            "{rcpt}: a cross-post once"
+        );
+        assert!(
+            html.contains("Frontera Digna"),
+            "{rcpt}: the copy is credited"
+        );
+        let english = rcpt == "lector003@example.org";
+        assert_eq!(
+            header(raw, "Content-Language").unwrap(),
+            if english { "en" } else { "es" }
+        );
+        assert_eq!(html.contains("Also in"), english, "{rcpt}");
+        assert_eq!(html.contains("También en"), !english, "{rcpt}");
+        if !english {
+            assert_eq!(
+                partner_links(html),
+                partner_links(&composed),
+                "{rcpt}: the sent edition is the composed one"
+            );
+        }
+    }
+
+    // A Spanish-only edition goes to everyone in Spanish.
+    run(
+        &s,
+        &[
+            "--quiet",
+            "draft",
+            "--since",
+            "14d",
+            "--now",
+            "2026-11-28",
+            "--out",
+            "editions/2026-W48.toml",
+        ],
+    )
+    .ok();
+    let dry = run(
+        &s,
+        &["--json", "send", "editions/2026-W48.toml", "--dry-run"],
+    )
+    .ok()
+    .json();
+    assert_eq!(dry["edition"], "2026-W48");
+    assert_eq!(dry["by_language"], serde_json::json!({"es": 4}), "{dry}");
+}
