@@ -51,23 +51,6 @@ pub struct Headers<'a> {
     pub language: Option<&'a str>,
 }
 
-/// What goes into one `compose` message besides its parts.
-#[derive(Debug, Clone)]
-pub struct Envelope<'a> {
-    /// `Name <address>` or a bare address.
-    pub from: &'a str,
-    pub to: &'a str,
-    pub subject: &'a str,
-    pub date: SystemTime,
-    /// Stable for one edition and recipient: the local part of the Message-ID is derived
-    /// from it (so re-composing an edition gives the same id).
-    pub id_seed: &'a str,
-    /// The whole `List-Id` value, from [`list_id`].
-    pub list_id: &'a str,
-    pub unsubscribe_url: Option<&'a str>,
-    pub language: Option<&'a str>,
-}
-
 /// The bare address in `Name <address>` (or the whole text when there are no brackets).
 pub fn address_of(from: &str) -> &str {
     match (from.rfind('<'), from.rfind('>')) {
@@ -196,36 +179,26 @@ pub fn alternative(text: &str, html: &str, seed: &str) -> Result<MultiPart, Mime
         .singlepart(qp(ContentType::TEXT_HTML, html)?))
 }
 
-/// Builds the whole `compose` message: the list's own address as To, a Message-ID
-/// derived from `id_seed`, the footer's link as `List-Unsubscribe`.
-pub fn message(envelope: &Envelope<'_>, text: &str, html: &str) -> Result<Vec<u8>, MimeError> {
-    let from = mailbox(envelope.from)?;
-    let to = mailbox(envelope.to)?;
-    let message_id = format!(
-        "{}.boletin@{}",
-        short_hash(envelope.id_seed),
-        from.email.domain()
-    );
-    let (url, mailto) = match envelope.unsubscribe_url {
-        Some(u) if u.starts_with("mailto:") => (None, Some(address_of(&u["mailto:".len()..]))),
-        other => (other, None),
-    };
-    let mailto = mailto.map(|m| m.split('?').next().unwrap_or(m));
-    let message = builder(&Headers {
-        from: &from,
-        to: &to,
-        subject: envelope.subject,
-        date: envelope.date,
-        message_id: &message_id,
-        list_id: envelope.list_id,
-        unsubscribe_url: url,
-        one_click: false,
-        unsubscribe_mailto: mailto,
-        language: envelope.language,
-    })
-    .multipart(alternative(text, html, envelope.id_seed)?)
-    .map_err(|e| MimeError::Build(e.to_string()))?;
-    Ok(message.formatted())
+/// The whole message: [`builder`]'s headers over [`alternative`]'s parts.
+pub fn build(headers: &Headers<'_>, text: &str, html: &str) -> Result<lettre::Message, MimeError> {
+    builder(headers)
+        .multipart(alternative(text, html, headers.message_id)?)
+        .map_err(|e| MimeError::Build(e.to_string()))
+}
+
+/// A Message-ID (without brackets) stable for `seed`, in the domain of `from`: re-composing
+/// an edition gives the same id.
+pub fn message_id(seed: &str, from: &Mailbox) -> String {
+    format!("{}.boletin@{}", short_hash(seed), from.email.domain())
+}
+
+/// Splits an unsubscribe link into `List-Unsubscribe` targets: an https URL, or the
+/// address of a `mailto:` link.
+pub fn unsubscribe_targets(link: &str) -> (Option<&str>, Option<&str>) {
+    match link.strip_prefix("mailto:") {
+        Some(rest) => (None, Some(rest.split('?').next().unwrap_or(rest))),
+        None => (Some(link), None),
+    }
 }
 
 /// The size of `body` once quoted-printable encoded: what a mail client downloads and

@@ -111,22 +111,33 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
         .and_local_timezone(chrono_tz::America::Mexico_City)
         .earliest()
         .map_or_else(Utc::now, |d| d.with_timezone(&Utc));
-    let list_address = mime::address_of(&config.newsletter.from).to_string();
-    let eml = mime::message(
-        &mime::Envelope {
-            from: &config.newsletter.from,
-            to: &list_address,
+    let fail_mime = |e: mime::MimeError| fail(code::CONFIG_OR_DB, &e);
+    let from = mime::mailbox(&config.newsletter.from).map_err(fail_mime)?;
+    // The .eml is addressed to the list itself: it shows what every subscriber gets.
+    let to = mime::mailbox(mime::address_of(&config.newsletter.from)).map_err(fail_mime)?;
+    let (unsubscribe_url, unsubscribe_mailto) = mime::unsubscribe_targets(&unsubscribe);
+    let eml = mime::build(
+        &mime::Headers {
+            from: &from,
+            to: &to,
             subject: &rendered.subject,
             date: sent_at.into(),
-            id_seed: &format!("{}/{}", config.newsletter.title, edition.week),
+            message_id: &mime::message_id(
+                &format!("{}/{}", config.newsletter.title, edition.week),
+                &from,
+            ),
             list_id: &mime::list_id(&config.newsletter.title, &config.delivery.list_id),
-            unsubscribe_url: Some(&unsubscribe),
+            unsubscribe_url,
+            // Only `boletin serve`'s endpoint takes one-click POSTs; `send` adds it.
+            one_click: false,
+            unsubscribe_mailto,
             language: Some(&view.langs.join(", ")),
         },
         &rendered.text,
         &rendered.html,
     )
-    .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    .map_err(fail_mime)?
+    .formatted();
 
     let dir = args.out.join(&edition.week);
     let record = EditionRecord {

@@ -38,12 +38,8 @@ pub fn build(
     html: &str,
     dkim: Option<&DkimConfig>,
 ) -> Result<Message, DeliverError> {
-    let failed = |err: String| DeliverError::Message(format!("{}: {err}", headers.to.email));
-    let body =
-        mime::alternative(text, html, headers.message_id).map_err(|e| failed(e.to_string()))?;
-    let mut message = mime::builder(headers)
-        .multipart(body)
-        .map_err(|e| failed(e.to_string()))?;
+    let mut message = mime::build(headers, text, html)
+        .map_err(|e| DeliverError::Message(format!("{}: {e}", headers.to.email)))?;
     if let Some(dkim) = dkim {
         message.sign(dkim);
     }
