@@ -59,12 +59,6 @@ pub fn address_of(from: &str) -> &str {
     }
 }
 
-/// The domain of an address (`boletin@example.org` → `example.org`).
-pub fn domain_of(from: &str) -> &str {
-    let address = address_of(from);
-    address.rsplit_once('@').map_or(address, |(_, d)| d)
-}
-
 /// A subject with control characters (CR, LF, tabs…) replaced by spaces, whitespace
 /// folded and length capped with an ellipsis.
 pub fn clean_subject(subject: &str) -> String {
@@ -230,7 +224,6 @@ mod tests {
             address_of("Boletín <boletin@example.org>"),
             "boletin@example.org"
         );
-        assert_eq!(domain_of("boletin@example.org"), "example.org");
         assert_eq!(
             list_id("Boletín Solidaridad Oaxaca–Chiapas", "boletin.example.org"),
             "\"Boletin Solidaridad Oaxaca-Chiapas\" <boletin.example.org>"

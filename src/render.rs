@@ -285,7 +285,7 @@ pub fn default_preheader(sections: &[SectionView]) -> String {
 /// The base relative links in the editor's Markdown resolve against.
 fn markdown_base(config: &Config) -> Url {
     config.newsletter.archive_url.clone().unwrap_or_else(|| {
-        let domain = crate::mime::domain_of(&config.newsletter.from);
+        let domain = crate::config::address_domain(&config.newsletter.from).unwrap_or("localhost");
         Url::parse(&format!("https://{domain}/"))
             .or_else(|_| Url::parse("https://localhost/"))
             .unwrap_or_else(|_| unreachable!("a constant URL parses"))
