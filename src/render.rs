@@ -57,11 +57,6 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
-/// The names of the built-in templates (each can be overridden by a file).
-pub fn template_names() -> impl Iterator<Item = &'static str> {
-    BUILTIN.iter().map(|(n, _)| *n)
-}
-
 /// A rendered email: what delivery puts in the message.
 #[derive(Debug, Clone)]
 pub struct Rendered {
