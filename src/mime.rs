@@ -3,7 +3,7 @@
 //!
 //! The one place that writes a boletin message's headers and parts: `compose` (the
 //! `.eml` beside an edition) and `deliver` (each subscriber's message, then DKIM-signed)
-//! both build through [`builder`] and [`alternative`]. Exactly one each of From, To,
+//! both build through [`build`] ([`builder`] + [`alternative`]). Exactly one each of From, To,
 //! Date, Message-ID and Subject; the subject has its control characters stripped and its
 //! length capped; `List-Id` names the list; `List-Unsubscribe` carries the footer's link
 //! (and a `mailto:`), with `List-Unsubscribe-Post` when the link is a one-click endpoint.
@@ -121,11 +121,23 @@ fn header(name: &'static str, value: String) -> HeaderValue {
     }
 }
 
+/// `m` without control characters in its name: a line break in a display name (a
+/// spreadsheet cell) would make lettre panic or a header split.
+fn clean_mailbox(m: &Mailbox) -> Mailbox {
+    let name = m
+        .name
+        .as_deref()
+        .map(|n| n.chars().filter(|c| !c.is_control()).collect::<String>())
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    Mailbox::new(name, m.email.clone())
+}
+
 /// The headers of a message, ready for its body.
 pub fn builder(h: &Headers<'_>) -> MessageBuilder {
     let mut builder = lettre::Message::builder()
-        .from(h.from.clone())
-        .to(h.to.clone())
+        .from(clean_mailbox(h.from))
+        .to(clean_mailbox(h.to))
         .subject(clean_subject(h.subject))
         .date(h.date)
         .message_id(Some(format!(
@@ -216,6 +228,55 @@ mod tests {
         let cut = clean_subject(&long);
         assert_eq!(cut.chars().count(), MAX_SUBJECT_CHARS);
         assert!(cut.ends_with('…'));
+    }
+
+    #[test]
+    fn one_of_each_header_and_no_injected_lines() {
+        let from = mailbox("Boletín <boletin@example.org>").unwrap_or_else(|e| panic!("{e}"));
+        // What a Mailbox built from a spreadsheet's name column may hold.
+        let to = Mailbox::new(
+            Some("Ana\r\nBcc: x@evil.example".into()),
+            "ana@example.org".parse().unwrap_or_else(|e| panic!("{e}")),
+        );
+        let h = Headers {
+            from: &from,
+            to: &to,
+            subject: "Hola\r\nBcc: x@evil.example",
+            date: SystemTime::UNIX_EPOCH,
+            message_id: "a.2026-W47@example.org\r\nX-Evil: 1",
+            list_id: &list_id("Boletín", "boletin.example.org"),
+            unsubscribe_url: Some("https://boletin.example.org/unsubscribe?token=1.x"),
+            one_click: true,
+            unsubscribe_mailto: Some("baja@example.org"),
+            language: Some("es"),
+        };
+        let raw = String::from_utf8(
+            build(&h, "texto", "<p>texto</p>")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .formatted(),
+        )
+        .unwrap_or_default();
+        let head = &raw[..raw.find("\r\n\r\n").unwrap_or(raw.len())];
+        for name in [
+            "From",
+            "To",
+            "Date",
+            "Message-ID",
+            "Subject",
+            "List-Id",
+            "List-Unsubscribe",
+            "List-Unsubscribe-Post",
+        ] {
+            let n = head
+                .split("\r\n")
+                .filter(|l| l.starts_with(&format!("{name}: ")))
+                .count();
+            assert_eq!(n, 1, "{name} in {head}");
+        }
+        assert!(
+            !head.contains("\r\nBcc:") && !head.contains("\r\nX-Evil:"),
+            "{head}"
+        );
     }
 
     #[test]
