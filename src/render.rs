@@ -504,7 +504,7 @@ pub fn edition_view(
         lang: codes.first().copied().unwrap_or("es"),
         langs: codes,
         title: config.newsletter.title.clone(),
-        subject: edition.subject.trim().to_string(),
+        subject: edition.subject_for(&langs),
         intro: markdown_text(intro, &base),
         intro_html: (!intro.is_empty())
             .then(|| Value::from_safe_string(markdown_html(intro, &base).into_string())),

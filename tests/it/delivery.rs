@@ -133,7 +133,7 @@ pub fn setup_url(smtp_url: &str, extra: &str) -> Scratch {
 }
 
 /// Edition `id` as an editor gets it: `boletin draft` for the two weeks up to `date`,
-/// then made bilingual and numbered by hand (what the README tells editors to do).
+/// then made bilingual, numbered and given a subject per language by hand.
 pub fn edition(s: &Scratch, id: &str, number: u32, date: &str) -> String {
     let path = format!("editions/{id}.toml");
     run(
@@ -152,6 +152,11 @@ pub fn edition(s: &Scratch, id: &str, number: u32, date: &str) -> String {
                 "language = [\"es\", \"en\"]".to_string()
             } else if l.starts_with("number = ") {
                 format!("number = {number}")
+            } else if l.starts_with("subject = ") {
+                format!(
+                    "subject = {{ es = \"Boletín n.º {number}: acciones urgentes en Oaxaca y Chiapas\", \
+                     en = \"Newsletter No. {number}: urgent actions in Oaxaca and Chiapas\" }}"
+                )
             } else {
                 l.to_string()
             }
@@ -977,6 +982,15 @@ fn send_delivers_the_edited_edition_compose_renders_in_each_readers_language() {
             header(raw, "Content-Language").unwrap(),
             if english { "en" } else { "es" }
         );
+        let subject = header(raw, "Subject").unwrap();
+        if english {
+            assert_eq!(
+                subject,
+                "Newsletter No. 47: urgent actions in Oaxaca and Chiapas"
+            );
+        } else {
+            assert!(subject.contains("acciones urgentes en Oaxaca"), "{subject}");
+        }
         assert_eq!(html.contains("Also in"), english, "{rcpt}");
         assert_eq!(html.contains("También en"), !english, "{rcpt}");
         if !english {
