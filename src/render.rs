@@ -396,18 +396,21 @@ fn remove_attr(tag: &str, name: &str) -> String {
     }
 }
 
-/// Where subscribers unsubscribe when delivery gives no per-subscriber link (compose,
-/// preview, the archive): the archive's `unsubscribe/` page, else a mail to the sender.
+/// The address that unsubscribes by mail: `[delivery] unsubscribe_mailto`, else the
+/// sender. `send` lists it in `List-Unsubscribe` beside the personal link.
+pub fn unsubscribe_address(config: &Config) -> String {
+    config
+        .delivery
+        .unsubscribe_mailto
+        .clone()
+        .unwrap_or_else(|| crate::mime::address_of(&config.newsletter.from).to_string())
+}
+
+/// Where subscribers unsubscribe when there is no per-subscriber link (compose, preview,
+/// the web archive): a mail to [`unsubscribe_address`]. (`boletin serve` only answers
+/// personal links, so there is no public web page to point to.)
 pub fn default_unsubscribe_url(config: &Config) -> String {
-    match &config.newsletter.archive_url {
-        Some(archive) => archive
-            .join("unsubscribe/")
-            .map_or_else(|_| archive.to_string(), |u| u.to_string()),
-        None => format!(
-            "mailto:{}?subject=unsubscribe",
-            crate::mime::address_of(&config.newsletter.from)
-        ),
-    }
+    format!("mailto:{}?subject=unsubscribe", unsubscribe_address(config))
 }
 
 /// The public address of an edition's web page: `out/archive/` is published at

@@ -103,10 +103,7 @@ impl<'a> Sender<'a> {
         Ok(Sender {
             edition,
             list_id: crate::mime::list_id(&config.newsletter.title, &d.list_id),
-            unsubscribe_mailto: d
-                .unsubscribe_mailto
-                .clone()
-                .or_else(|| Some(from.email.to_string())),
+            unsubscribe_mailto: Some(crate::render::unsubscribe_address(config)),
             from,
             unsubscribe_url: d.unsubscribe_url.clone(),
             secret,
