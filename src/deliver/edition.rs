@@ -10,8 +10,7 @@
 use std::path::Path;
 
 use super::DeliverError;
-use crate::config::Config;
-use crate::config::Lang;
+use crate::config::{Config, Lang};
 use crate::edition::Edition;
 use crate::render::{self, Renderer};
 use crate::store::Store;
