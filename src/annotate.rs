@@ -153,12 +153,3 @@ impl Annotator {
         Ok(report)
     }
 }
-
-/// Annotates what the last fetch stored, with `config`'s gazetteer and settings.
-pub fn annotate_pending(
-    config: &Config,
-    store: &mut Store,
-) -> Result<AnnotateReport, AnnotateError> {
-    let annotator = Annotator::from_config(config)?;
-    Ok(annotator.run(store)?)
-}

@@ -102,7 +102,7 @@ pub fn feed_url(config: &Config) -> Option<String> {
 
 /// An Atom feed of `records` (newest first), one entry per edition.
 pub fn atom_feed(config: &Config, records: &[EditionRecord]) -> String {
-    let domain = crate::mime::domain_of(&config.newsletter.from);
+    let domain = crate::config::address_domain(&config.newsletter.from).unwrap_or("localhost");
     let updated = records
         .first()
         .map_or_else(|| "1970-01-01".to_string(), |r| r.date.clone());

@@ -273,11 +273,7 @@ pub fn parse_rate(text: &str) -> Option<f64> {
 
 /// The domain of an address written as `Name <user@domain>` or `user@domain`.
 pub fn address_domain(from: &str) -> Option<&str> {
-    let addr = match (from.rfind('<'), from.rfind('>')) {
-        (Some(a), Some(b)) if a < b => &from[a + 1..b],
-        _ => from,
-    };
-    let domain = addr.rsplit_once('@')?.1.trim();
+    let domain = crate::mime::address_of(from).rsplit_once('@')?.1.trim();
     (!domain.is_empty()).then_some(domain)
 }
 

@@ -3,12 +3,17 @@
 //!
 //! Pure functions over [`StoredItem`]s and the [`Config`]: section rules (source, tag,
 //! keyword; the first matching section in config order wins, else the source's own
-//! `section`), duplicates folded behind [`fold_duplicates`], newest first. Hands
-//! [`SectionCandidates`] to `edition` (the draft file) and nothing else.
+//! `section`), duplicates folded behind [`fold_duplicates`], newest first. The store is
+//! the one source of truth on duplicates: `annotate` links each copy of another partner's
+//! story to its primary (`duplicate_of`: same link, same title within days, or
+//! near-identical text; see `dedup`), and curate only groups by that link, so `draft`,
+//! `compose --since` and `items` fold exactly the same stories. Hands
+//! [`SectionCandidates`] to `edition` (the draft file) and `render` (the window digest).
 
 use std::collections::HashMap;
 
 use crate::config::Config;
+use crate::fold::fold;
 use crate::store::StoredItem;
 
 /// One story offered to the editor, with the other copies of it folded in.
@@ -57,75 +62,27 @@ pub fn section_for<'c>(config: &'c Config, item: &StoredItem) -> Option<&'c str>
     Some(by_rule.map_or(source.section.as_str(), |s| s.id.as_str()))
 }
 
-/// Lowercase without accents, whitespace folded: how rules and duplicate titles compare.
-fn fold(text: &str) -> String {
-    let mapped: String = text
-        .chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'á' | 'à' | 'ä' | 'â' => 'a',
-            'é' | 'è' | 'ë' | 'ê' => 'e',
-            'í' | 'ì' | 'ï' | 'î' => 'i',
-            'ó' | 'ò' | 'ö' | 'ô' => 'o',
-            'ú' | 'ù' | 'ü' | 'û' => 'u',
-            'ñ' => 'n',
-            c => c,
-        })
-        .collect();
-    mapped.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// A link reduced to what identifies the page: no scheme, `www.`, fragment, trailing
-/// slash or `utm_*` parameters.
-fn canonical_link(link: &str) -> Option<String> {
-    let mut url = url::Url::parse(link.trim()).ok()?;
-    url.set_fragment(None);
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| !k.starts_with("utm_"))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    if kept.is_empty() {
-        url.set_query(None);
-    } else {
-        url.query_pairs_mut().clear().extend_pairs(kept);
-    }
-    let host = url.host_str()?.trim_start_matches("www.").to_lowercase();
-    let path = url.path().trim_end_matches('/');
-    let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
-    Some(format!("{host}{path}{query}"))
-}
-
-/// Groups copies of one story: the same canonical link, or the same title (folded).
-/// Each group is led by its oldest item (the original post); groups keep the order of
-/// their leaders in `items`.
-///
-/// This is the one place that decides what counts as a duplicate, so that it can later
-/// read the store's cross-partner duplicate data instead.
+/// Groups copies of one story as the store linked them (`duplicate_of`). Each group is
+/// led by the story's primary (the original post, as the store chose it) when it is among
+/// `items`, else by its oldest copy; groups keep the order in which `items` first names
+/// one of their members.
 pub fn fold_duplicates(items: Vec<StoredItem>) -> Vec<Candidate> {
-    let mut group_of_key: HashMap<String, usize> = HashMap::new();
-    let mut groups: Vec<Vec<StoredItem>> = Vec::new();
+    let mut group_of: HashMap<i64, usize> = HashMap::new();
+    let mut groups: Vec<(i64, Vec<StoredItem>)> = Vec::new();
     for item in items {
-        let mut keys = vec![format!("title:{}", fold(&item.title))];
-        if let Some(link) = item.link.as_deref().and_then(canonical_link) {
-            keys.push(format!("link:{link}"));
-        }
-        let found = keys.iter().find_map(|k| group_of_key.get(k).copied());
-        let index = found.unwrap_or_else(|| {
-            groups.push(Vec::new());
+        let story = item.duplicate_of.unwrap_or(item.id);
+        let index = *group_of.entry(story).or_insert_with(|| {
+            groups.push((story, Vec::new()));
             groups.len() - 1
         });
-        for k in keys {
-            group_of_key.entry(k).or_insert(index);
-        }
-        if let Some(group) = groups.get_mut(index) {
+        if let Some((_, group)) = groups.get_mut(index) {
             group.push(item);
         }
     }
     let mut out = Vec::with_capacity(groups.len());
-    for mut group in groups {
-        // The original is the oldest copy; ties go to the lower id (stored first).
-        group.sort_by_key(|i| (i.date, i.id));
+    for (story, mut group) in groups {
+        // The primary first, then the copies oldest first; ties go to the lower id.
+        group.sort_by_key(|i| (i.id != story, i.date, i.id));
         let mut it = group.into_iter();
         if let Some(item) = it.next() {
             out.push(Candidate {
@@ -200,40 +157,60 @@ mod tests {
     }
 
     #[test]
-    fn same_link_or_title_folds_into_the_oldest_copy() {
+    fn copies_fold_into_their_primary_as_the_store_linked_them() {
+        let mut repost = item(
+            2,
+            "frontera",
+            "Acción urgente: amenazas",
+            "https://a.example.org/accion/",
+            18,
+        );
+        repost.duplicate_of = Some(1);
+        let mut later = item(
+            4,
+            "istmo",
+            "Amenazas en Ixtepec",
+            "https://c.example.org/x",
+            19,
+        );
+        later.duplicate_of = Some(1);
+        // Same title, but the store did not call it a copy: not folded here either.
+        let lookalike = item(
+            5,
+            "otro",
+            "Acción urgente: amenazas",
+            "https://d.example.org/y",
+            2,
+        );
         let items = vec![
-            item(
-                2,
-                "frontera",
-                "Acción urgente: amenazas",
-                "https://a.example.org/accion/?utm_source=x",
-                18,
-            ),
+            later,
+            repost,
             item(3, "otro", "Otra nota", "https://b.example.org/otra", 18),
             item(
                 1,
                 "oaxaca",
-                "Accion urgente:  amenazas",
-                "https://www.a.example.org/accion",
+                "Accion urgente",
+                "https://a.example.org/accion",
                 17,
             ),
+            lookalike,
         ];
         let folded = fold_duplicates(items);
-        assert_eq!(folded.len(), 2);
-        assert_eq!(folded[0].item.id, 1, "the original leads");
-        assert_eq!(folded[0].also.len(), 1);
-        assert_eq!(folded[0].also[0].id, 2);
+        assert_eq!(folded.len(), 3);
+        assert_eq!(folded[0].item.id, 1, "the primary leads");
+        let also: Vec<i64> = folded[0].also.iter().map(|i| i.id).collect();
+        assert_eq!(also, [2, 4], "copies oldest first");
+        assert_eq!(folded[2].item.id, 5);
     }
 
     #[test]
-    fn canonical_links_ignore_tracking_and_slashes() {
-        assert_eq!(
-            canonical_link("https://www.Example.org/a/?utm_medium=x&id=3#top"),
-            canonical_link("http://example.org/a?id=3")
-        );
-        assert_ne!(
-            canonical_link("https://example.org/a"),
-            canonical_link("https://example.org/b")
-        );
+    fn copies_whose_primary_is_outside_the_window_still_fold_together() {
+        let mut a = item(7, "a", "Nota", "https://a.example.org/n", 19);
+        a.duplicate_of = Some(1);
+        let mut b = item(8, "b", "Nota", "https://b.example.org/n", 18);
+        b.duplicate_of = Some(1);
+        let folded = fold_duplicates(vec![a, b]);
+        assert_eq!(folded.len(), 1);
+        assert_eq!((folded[0].item.id, folded[0].also[0].id), (8, 7));
     }
 }

@@ -51,6 +51,22 @@ enum LangSpec {
     Many(Vec<Lang>),
 }
 
+/// `subject = "…"`, or `subject = { es = "…", en = "…" }` for a bilingual edition sent
+/// to each reader in their language.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SubjectSpec {
+    One(String),
+    ByLang(SubjectByLang),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubjectByLang {
+    es: Option<String>,
+    en: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EditionSpec {
@@ -58,7 +74,7 @@ struct EditionSpec {
     number: Option<u32>,
     date: Spanned<String>,
     language: Option<Spanned<LangSpec>>,
-    subject: String,
+    subject: Spanned<SubjectSpec>,
     #[serde(default)]
     preheader: String,
     #[serde(default)]
@@ -121,7 +137,8 @@ pub struct Edition {
     pub date: NaiveDate,
     /// Empty = the config's languages.
     pub languages: Vec<Lang>,
-    pub subject: String,
+    /// One subject for every version, or one per language (see [`Edition::subject_for`]).
+    pub subject: Vec<(Option<Lang>, String)>,
     pub preheader: String,
     /// Markdown.
     pub intro: String,
@@ -226,6 +243,20 @@ impl Edition {
                 ),
             });
         }
+        let subject_span = spec.subject.span();
+        let subject: Vec<(Option<Lang>, String)> = match spec.subject.into_inner() {
+            SubjectSpec::One(s) => vec![(None, s)],
+            SubjectSpec::ByLang(b) => [(Lang::Es, b.es), (Lang::En, b.en)]
+                .into_iter()
+                .filter_map(|(l, s)| s.map(|s| (Some(l), s)))
+                .collect(),
+        };
+        if subject.iter().all(|(_, s)| s.trim().is_empty()) {
+            return Err(invalid(
+                subject_span,
+                "`subject`: write one (a string, or `{ es = \"…\", en = \"…\" }`)".into(),
+            ));
+        }
         let mut seen: HashMap<i64, usize> = HashMap::new();
         let mut sections = Vec::new();
         for s in spec.sections {
@@ -269,7 +300,7 @@ impl Edition {
             number: spec.number,
             date,
             languages,
-            subject: spec.subject,
+            subject,
             preheader: spec.preheader,
             intro: spec.intro,
             sections,
@@ -282,6 +313,32 @@ impl Edition {
             config.newsletter.languages.clone()
         } else {
             self.languages.clone()
+        }
+    }
+
+    /// The subject for a version in `langs`: the one subject, or the subjects of those
+    /// languages (joined ` / ` for a bilingual email), else the first one written.
+    pub fn subject_for(&self, langs: &[Lang]) -> String {
+        let mut picked: Vec<&str> = Vec::new();
+        for lang in langs {
+            if let Some((_, s)) = self
+                .subject
+                .iter()
+                .find(|(l, s)| l.is_none_or(|l| l == *lang) && !s.trim().is_empty())
+                && !picked.contains(&s.trim())
+            {
+                picked.push(s.trim());
+            }
+        }
+        if picked.is_empty() {
+            self.subject
+                .iter()
+                .map(|(_, s)| s.trim())
+                .find(|s| !s.is_empty())
+                .unwrap_or_default()
+                .to_string()
+        } else {
+            picked.join(" / ")
         }
     }
 
@@ -597,5 +654,39 @@ id = 3
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.starts_with("e.toml:3: unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn subjects_per_language_pick_the_version_s_own() {
+        let text =
+            "date = \"2026-11-21\"\nsubject = { es = \"Boletín 47\", en = \"Newsletter 47\" }\n";
+        let e = Edition::parse(text, Path::new("e.toml")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(e.subject_for(&[Lang::Es]), "Boletín 47");
+        assert_eq!(e.subject_for(&[Lang::En]), "Newsletter 47");
+        assert_eq!(
+            e.subject_for(&[Lang::Es, Lang::En]),
+            "Boletín 47 / Newsletter 47"
+        );
+        let one = Edition::parse(
+            "date = \"2026-11-21\"\nsubject = \"Boletín\"\n",
+            Path::new("e.toml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(one.subject_for(&[Lang::En]), "Boletín");
+        let es_only = "date = \"2026-11-21\"\nsubject = { es = \"Boletín 47\" }\n";
+        let e = Edition::parse(es_only, Path::new("e.toml")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            e.subject_for(&[Lang::En]),
+            "Boletín 47",
+            "falls back to the first"
+        );
+        for bad in ["subject = \"  \"", "subject = { fr = \"Bulletin\" }"] {
+            let text = format!("date = \"2026-11-21\"\n{bad}\n");
+            let err = Edition::parse(&text, Path::new("e.toml"))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.starts_with("e.toml:2: "), "{bad}: {err}");
+        }
     }
 }

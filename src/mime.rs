@@ -1,16 +1,17 @@
 //! The complete message (`.eml`) of a rendered edition: RFC 5322 headers and a
 //! `multipart/alternative` body, text first then HTML, both UTF-8 and quoted-printable.
 //!
-//! Built with lettre's `Message` builder, which delivery uses too. Exactly one each of
-//! From, To, Date, Message-ID (`<…@domain of From>`) and Subject; the subject has its
-//! control characters stripped and its length capped; `List-Id` names the list and
-//! `List-Unsubscribe` carries the footer's link.
+//! The one place that writes a boletin message's headers and parts: `compose` (the
+//! `.eml` beside an edition) and `deliver` (each subscriber's message, then DKIM-signed)
+//! both build through [`build`] ([`builder`] + [`alternative`]). Exactly one each of From, To,
+//! Date, Message-ID and Subject; the subject has its control characters stripped and its
+//! length capped; `List-Id` names the list; `List-Unsubscribe` carries the footer's link
+//! (and a `mailto:`), with `List-Unsubscribe-Post` when the link is a one-click endpoint.
 
 use std::time::SystemTime;
 
-use lettre::Message;
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
-use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
+use lettre::message::{Body, Mailbox, MessageBuilder, MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
 
 /// Why a message could not be built.
@@ -28,20 +29,26 @@ pub enum MimeError {
 /// that no client or filter chokes.
 pub const MAX_SUBJECT_CHARS: usize = 150;
 
-/// What goes into one message besides its parts.
+/// The headers of one message.
 #[derive(Debug, Clone)]
-pub struct Envelope<'a> {
-    /// `Name <address>` or a bare address.
-    pub from: &'a str,
-    pub to: &'a str,
+pub struct Headers<'a> {
+    pub from: &'a Mailbox,
+    pub to: &'a Mailbox,
+    /// As the editor wrote it: [`builder`] cleans and caps it.
     pub subject: &'a str,
     pub date: SystemTime,
-    /// Stable for one edition and recipient: the local part of the Message-ID is derived
-    /// from it (so re-composing an edition gives the same id).
-    pub id_seed: &'a str,
-    /// The list's name, for `List-Id`.
-    pub list_name: &'a str,
+    /// Without angle brackets: `local@domain`.
+    pub message_id: &'a str,
+    /// The whole `List-Id` value, from [`list_id`].
+    pub list_id: &'a str,
+    /// The unsubscribe link (footer and `List-Unsubscribe`).
     pub unsubscribe_url: Option<&'a str>,
+    /// The link accepts RFC 8058 one-click POSTs (`List-Unsubscribe-Post`).
+    pub one_click: bool,
+    /// An address that unsubscribes by mail, as a second `List-Unsubscribe` target.
+    pub unsubscribe_mailto: Option<&'a str>,
+    /// `Content-Language` (`es`, `en`, `es, en`), or none.
+    pub language: Option<&'a str>,
 }
 
 /// The bare address in `Name <address>` (or the whole text when there are no brackets).
@@ -50,12 +57,6 @@ pub fn address_of(from: &str) -> &str {
         (Some(a), Some(b)) if a < b => from[a + 1..b].trim(),
         _ => from.trim(),
     }
-}
-
-/// The domain of an address (`boletin@example.org` → `example.org`).
-pub fn domain_of(from: &str) -> &str {
-    let address = address_of(from);
-    address.rsplit_once('@').map_or(address, |(_, d)| d)
 }
 
 /// A subject with control characters (CR, LF, tabs…) replaced by spaces, whitespace
@@ -75,7 +76,8 @@ pub fn clean_subject(subject: &str) -> String {
     cut
 }
 
-fn mailbox(text: &str) -> Result<Mailbox, MimeError> {
+/// Parses `Name <user@domain>` or `user@domain` (control characters dropped).
+pub fn mailbox(text: &str) -> Result<Mailbox, MimeError> {
     let cleaned: String = text.chars().filter(|c| !c.is_control()).collect();
     cleaned.parse::<Mailbox>().map_err(|e| MimeError::Address {
         address: text.to_string(),
@@ -88,34 +90,17 @@ fn short_hash(seed: &str) -> String {
     digest.iter().take(10).map(|b| format!("{b:02x}")).collect()
 }
 
-/// `List-Id: Name <local.domain>` (RFC 2919), from the From address.
-fn list_id(list_name: &str, from: &str) -> String {
-    let address = address_of(from);
-    let (local, domain) = address.rsplit_once('@').unwrap_or((address, "localhost"));
-    let id: String = format!("{local}.{domain}")
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
-        .collect();
+/// The `List-Id` value (RFC 2919): `"Title" <id>`, e.g.
+/// `"Boletin Solidaridad" <boletin.example.org>` (`[delivery] list_id`).
+pub fn list_id(title: &str, id: &str) -> String {
     // An ASCII phrase avoids RFC 2047 in a header filters read: accents are dropped.
-    let name: String = list_name
+    let name: String = crate::fold::ascii(title)
         .chars()
-        .map(|c| match c {
-            'á' | 'à' | 'ä' | 'â' => 'a',
-            'é' | 'è' | 'ë' | 'ê' => 'e',
-            'í' | 'ì' | 'ï' | 'î' => 'i',
-            'ó' | 'ò' | 'ö' | 'ô' => 'o',
-            'ú' | 'ù' | 'ü' | 'û' => 'u',
-            'ñ' => 'n',
-            'Á' => 'A',
-            'É' => 'E',
-            'Í' => 'I',
-            'Ó' => 'O',
-            'Ú' => 'U',
-            'Ñ' => 'N',
-            '–' | '—' => '-',
-            c => c,
-        })
         .filter(|c| c.is_ascii() && !c.is_ascii_control() && !matches!(c, '"' | '\\' | '<' | '>'))
+        .collect();
+    let id: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         .collect();
     if name.trim().is_empty() {
         format!("<{id}>")
@@ -124,43 +109,102 @@ fn list_id(list_name: &str, from: &str) -> String {
     }
 }
 
-/// Builds the whole message: text part first, then HTML, each UTF-8 quoted-printable.
-pub fn message(envelope: &Envelope<'_>, text: &str, html: &str) -> Result<Vec<u8>, MimeError> {
-    let from = mailbox(envelope.from)?;
-    let to = mailbox(envelope.to)?;
-    let domain = from.email.domain().to_string();
-    let seed_hash = short_hash(envelope.id_seed);
+/// A header whose value is printable ASCII without line breaks (URLs, ids) is written as
+/// is: folding it would risk splitting a URL.
+fn header(name: &'static str, value: String) -> HeaderValue {
+    let name = HeaderName::new_from_ascii_str(name);
+    let value: String = value.chars().filter(|c| !c.is_control()).collect();
+    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        HeaderValue::dangerous_new_pre_encoded(name, value.clone(), value)
+    } else {
+        HeaderValue::new(name, value)
+    }
+}
+
+/// `m` without control characters in its name: a line break in a display name (a
+/// spreadsheet cell) would make lettre panic or a header split.
+fn clean_mailbox(m: &Mailbox) -> Mailbox {
+    let name = m
+        .name
+        .as_deref()
+        .map(|n| n.chars().filter(|c| !c.is_control()).collect::<String>())
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    Mailbox::new(name, m.email.clone())
+}
+
+/// The headers of a message, ready for its body.
+pub fn builder(h: &Headers<'_>) -> MessageBuilder {
+    let mut builder = lettre::Message::builder()
+        .from(clean_mailbox(h.from))
+        .to(clean_mailbox(h.to))
+        .subject(clean_subject(h.subject))
+        .date(h.date)
+        .message_id(Some(format!(
+            "<{}>",
+            h.message_id
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect::<String>()
+        )))
+        .raw_header(header("List-Id", h.list_id.to_string()));
+    if let Some(lang) = h.language {
+        builder = builder.raw_header(header("Content-Language", lang.to_string()));
+    }
+    let mut targets = Vec::new();
+    if let Some(url) = h.unsubscribe_url {
+        targets.push(format!("<{url}>"));
+    }
+    if let Some(mailto) = h.unsubscribe_mailto {
+        targets.push(format!("<mailto:{mailto}?subject=unsubscribe>"));
+    }
+    if !targets.is_empty() {
+        builder = builder.raw_header(header("List-Unsubscribe", targets.join(", ")));
+    }
+    if h.one_click && h.unsubscribe_url.is_some() {
+        builder = builder.raw_header(header(
+            "List-Unsubscribe-Post",
+            "List-Unsubscribe=One-Click".into(),
+        ));
+    }
+    builder
+}
+
+/// The body: text part first, then HTML, each UTF-8 quoted-printable, between a boundary
+/// derived from `seed` (so one message always encodes the same).
+pub fn alternative(text: &str, html: &str, seed: &str) -> Result<MultiPart, MimeError> {
     let qp = |content_type: ContentType, body: &str| -> Result<SinglePart, MimeError> {
         let body =
             Body::new_with_encoding(body.to_string(), ContentTransferEncoding::QuotedPrintable)
                 .map_err(|_| MimeError::Build("body cannot be quoted-printable".into()))?;
         Ok(SinglePart::builder().header(content_type).body(body))
     };
-    let alternative = MultiPart::alternative()
-        .boundary(format!("boletin-{seed_hash}"))
+    Ok(MultiPart::alternative()
+        .boundary(format!("boletin-{}", short_hash(seed)))
         .singlepart(qp(ContentType::TEXT_PLAIN, text)?)
-        .singlepart(qp(ContentType::TEXT_HTML, html)?);
-    let mut builder = Message::builder()
-        .from(from)
-        .to(to)
-        .subject(clean_subject(envelope.subject))
-        .date(envelope.date)
-        .message_id(Some(format!("<{seed_hash}.boletin@{domain}>")))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Id"),
-            list_id(envelope.list_name, envelope.from),
-        ));
-    if let Some(url) = envelope.unsubscribe_url {
-        let url: String = url.chars().filter(|c| !c.is_control()).collect();
-        builder = builder.raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Unsubscribe"),
-            format!("<{url}>"),
-        ));
+        .singlepart(qp(ContentType::TEXT_HTML, html)?))
+}
+
+/// The whole message: [`builder`]'s headers over [`alternative`]'s parts.
+pub fn build(headers: &Headers<'_>, text: &str, html: &str) -> Result<lettre::Message, MimeError> {
+    builder(headers)
+        .multipart(alternative(text, html, headers.message_id)?)
+        .map_err(|e| MimeError::Build(e.to_string()))
+}
+
+/// A Message-ID (without brackets) stable for `seed`, in the domain of `from`: re-composing
+/// an edition gives the same id.
+pub fn message_id(seed: &str, from: &Mailbox) -> String {
+    format!("{}.boletin@{}", short_hash(seed), from.email.domain())
+}
+
+/// Splits an unsubscribe link into `List-Unsubscribe` targets: an https URL, or the
+/// address of a `mailto:` link.
+pub fn unsubscribe_targets(link: &str) -> (Option<&str>, Option<&str>) {
+    match link.strip_prefix("mailto:") {
+        Some(rest) => (None, Some(rest.split('?').next().unwrap_or(rest))),
+        None => (Some(link), None),
     }
-    let message = builder
-        .multipart(alternative)
-        .map_err(|e| MimeError::Build(e.to_string()))?;
-    Ok(message.formatted())
 }
 
 /// The size of `body` once quoted-printable encoded: what a mail client downloads and
@@ -187,17 +231,62 @@ mod tests {
     }
 
     #[test]
+    fn one_of_each_header_and_no_injected_lines() {
+        let from = mailbox("Boletín <boletin@example.org>").unwrap_or_else(|e| panic!("{e}"));
+        // What a Mailbox built from a spreadsheet's name column may hold.
+        let to = Mailbox::new(
+            Some("Ana\r\nBcc: x@evil.example".into()),
+            "ana@example.org".parse().unwrap_or_else(|e| panic!("{e}")),
+        );
+        let h = Headers {
+            from: &from,
+            to: &to,
+            subject: "Hola\r\nBcc: x@evil.example",
+            date: SystemTime::UNIX_EPOCH,
+            message_id: "a.2026-W47@example.org\r\nX-Evil: 1",
+            list_id: &list_id("Boletín", "boletin.example.org"),
+            unsubscribe_url: Some("https://boletin.example.org/unsubscribe?token=1.x"),
+            one_click: true,
+            unsubscribe_mailto: Some("baja@example.org"),
+            language: Some("es"),
+        };
+        let raw = String::from_utf8(
+            build(&h, "texto", "<p>texto</p>")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .formatted(),
+        )
+        .unwrap_or_default();
+        let head = &raw[..raw.find("\r\n\r\n").unwrap_or(raw.len())];
+        for name in [
+            "From",
+            "To",
+            "Date",
+            "Message-ID",
+            "Subject",
+            "List-Id",
+            "List-Unsubscribe",
+            "List-Unsubscribe-Post",
+        ] {
+            let n = head
+                .split("\r\n")
+                .filter(|l| l.starts_with(&format!("{name}: ")))
+                .count();
+            assert_eq!(n, 1, "{name} in {head}");
+        }
+        assert!(
+            !head.contains("\r\nBcc:") && !head.contains("\r\nX-Evil:"),
+            "{head}"
+        );
+    }
+
+    #[test]
     fn addresses_and_domains() {
         assert_eq!(
             address_of("Boletín <boletin@example.org>"),
             "boletin@example.org"
         );
-        assert_eq!(domain_of("boletin@example.org"), "example.org");
         assert_eq!(
-            list_id(
-                "Boletín Solidaridad Oaxaca–Chiapas",
-                "Boletín <boletin@example.org>"
-            ),
+            list_id("Boletín Solidaridad Oaxaca–Chiapas", "boletin.example.org"),
             "\"Boletin Solidaridad Oaxaca-Chiapas\" <boletin.example.org>"
         );
     }

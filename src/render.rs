@@ -5,8 +5,8 @@
 //! templates autoescape, and the only values marked safe are sanitized HTML (item
 //! summaries from the store, the editor's Markdown after `sanitize`). The email HTML then
 //! has its CSS inlined (css-inline), keeping the `@media` rules for narrow screens and
-//! dark mode. [`edition_email`] is the one call delivery needs: the subject, HTML and
-//! text of an edition for one subscriber's unsubscribe URL.
+//! dark mode. `compose`, `preview` and `send` render an edition the same way:
+//! [`checked_items`], [`edition_view`], [`Renderer::email`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -56,11 +56,6 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../templates/partials/section.html"),
     ),
 ];
-
-/// The names of the built-in templates (each can be overridden by a file).
-pub fn template_names() -> impl Iterator<Item = &'static str> {
-    BUILTIN.iter().map(|(n, _)| *n)
-}
 
 /// A rendered email: what delivery puts in the message.
 #[derive(Debug, Clone)]
@@ -189,8 +184,9 @@ fn html_text(html: &str) -> String {
 /// The widest an image may be inside the 600 px card (600 minus the padding).
 const IMAGE_WIDTH: u32 = 536;
 
-/// Groups `items` (newest first) by their source's section, in config order: the digest
-/// of a window, for `compose --since`.
+/// The digest of a window, for `compose --since`: `items` grouped into sections by the
+/// same rules `draft` uses (`curate::candidates`), each story once (copies folded into
+/// their primary and credited under it), newest first.
 pub fn digest_view(
     config: &Config,
     items: &[StoredItem],
@@ -199,27 +195,28 @@ pub fn digest_view(
 ) -> DigestView {
     let tz: Tz = chrono_tz::America::Mexico_City;
     let langs = [lang];
-    let mut sections: Vec<SectionView> = config
-        .sections
-        .iter()
-        .map(|s| SectionView {
-            id: s.id.clone(),
-            title: s.title.clone(),
-            items: Vec::new(),
-        })
-        .collect();
-    for item in items {
-        let Some(source) = config.sources.iter().find(|s| s.id == item.source_id) else {
+    let mut sections = Vec::new();
+    for section in crate::curate::candidates(config, items.to_vec()) {
+        let Some(cs) = config.sections.iter().find(|c| c.id == section.section) else {
             continue;
         };
-        let Some(section) = sections.iter_mut().find(|s| s.id == source.section) else {
-            continue;
-        };
-        if let Some(view) = item_view(config, item, &langs, IMAGE_WIDTH) {
-            section.items.push(view);
+        let views: Vec<ItemView> = section
+            .candidates
+            .iter()
+            .filter_map(|c| {
+                let mut view = item_view(config, &c.item, &langs, IMAGE_WIDTH)?;
+                view.also = also_names(config, &c.item, c.also.iter());
+                Some(view)
+            })
+            .collect();
+        if !views.is_empty() {
+            sections.push(SectionView {
+                id: section.section,
+                title: cs.title_for(&langs),
+                items: views,
+            });
         }
     }
-    sections.retain(|s| !s.items.is_empty());
     let preheader = default_preheader(&sections);
     let date = i18n::long_date(now.with_timezone(&tz), lang);
     DigestView {
@@ -241,11 +238,33 @@ pub fn digest_view(
         unsubscribe_url: None,
         number: None,
         week: None,
-        item_count: items.len(),
+        item_count: sections.iter().map(|s| s.items.len()).sum(),
         sections,
         labels: i18n::labels_for(&langs),
         why: i18n::label_each("why", &langs),
     }
+}
+
+/// The names of the other sources that published `item`'s story: those of `copies` (the
+/// copies folded into it here) and those the store links to it (`also_by`), each once,
+/// never its own source.
+fn also_names<'a>(
+    config: &Config,
+    item: &StoredItem,
+    copies: impl Iterator<Item = &'a StoredItem>,
+) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let ids = copies
+        .map(|c| c.source_id.as_str())
+        .chain(item.also_by.iter().map(String::as_str));
+    for id in ids.filter(|id| *id != item.source_id) {
+        if let Some(source) = config.sources.iter().find(|s| s.id == id)
+            && !names.contains(&source.name)
+        {
+            names.push(source.name.clone());
+        }
+    }
+    names
 }
 
 /// The first three titles, joined: what an inbox shows after the subject.
@@ -261,7 +280,7 @@ pub fn default_preheader(sections: &[SectionView]) -> String {
 /// The base relative links in the editor's Markdown resolve against.
 fn markdown_base(config: &Config) -> Url {
     config.newsletter.archive_url.clone().unwrap_or_else(|| {
-        let domain = crate::mime::domain_of(&config.newsletter.from);
+        let domain = crate::config::address_domain(&config.newsletter.from).unwrap_or("localhost");
         Url::parse(&format!("https://{domain}/"))
             .or_else(|_| Url::parse("https://localhost/"))
             .unwrap_or_else(|_| unreachable!("a constant URL parses"))
@@ -377,18 +396,21 @@ fn remove_attr(tag: &str, name: &str) -> String {
     }
 }
 
-/// Where subscribers unsubscribe when delivery gives no per-subscriber link (compose,
-/// preview, the archive): the archive's `unsubscribe/` page, else a mail to the sender.
+/// The address that unsubscribes by mail: `[delivery] unsubscribe_mailto`, else the
+/// sender. `send` lists it in `List-Unsubscribe` beside the personal link.
+pub fn unsubscribe_address(config: &Config) -> String {
+    config
+        .delivery
+        .unsubscribe_mailto
+        .clone()
+        .unwrap_or_else(|| crate::mime::address_of(&config.newsletter.from).to_string())
+}
+
+/// Where subscribers unsubscribe when there is no per-subscriber link (compose, preview,
+/// the web archive): a mail to [`unsubscribe_address`]. (`boletin serve` only answers
+/// personal links, so there is no public web page to point to.)
 pub fn default_unsubscribe_url(config: &Config) -> String {
-    match &config.newsletter.archive_url {
-        Some(archive) => archive
-            .join("unsubscribe/")
-            .map_or_else(|_| archive.to_string(), |u| u.to_string()),
-        None => format!(
-            "mailto:{}?subject=unsubscribe",
-            crate::mime::address_of(&config.newsletter.from)
-        ),
-    }
+    format!("mailto:{}?subject=unsubscribe", unsubscribe_address(config))
 }
 
 /// The public address of an edition's web page: `out/archive/` is published at
@@ -402,10 +424,7 @@ pub fn edition_url(config: &Config, week: &str) -> Option<String> {
 }
 
 /// The stored items an edition names, by id.
-pub fn edition_items(
-    store: &Store,
-    edition: &Edition,
-) -> Result<HashMap<i64, StoredItem>, StoreError> {
+fn edition_items(store: &Store, edition: &Edition) -> Result<HashMap<i64, StoredItem>, StoreError> {
     if edition.item_ids().is_empty() {
         return Ok(HashMap::new());
     }
@@ -456,21 +475,7 @@ pub fn edition_view(
                 ));
                 view.blurb_text = markdown_text(blurb, &base);
             }
-            for id in &e.also {
-                let name = items.get(id).and_then(|a| {
-                    config
-                        .sources
-                        .iter()
-                        .find(|src| src.id == a.source_id)
-                        .map(|src| src.name.clone())
-                });
-                if let Some(name) = name
-                    && name != view.source
-                    && !view.also.contains(&name)
-                {
-                    view.also.push(name);
-                }
-            }
+            view.also = also_names(config, item, e.also.iter().filter_map(|id| items.get(id)));
             views.push(view);
         }
         if !views.is_empty() {
@@ -502,7 +507,7 @@ pub fn edition_view(
         lang: codes.first().copied().unwrap_or("es"),
         langs: codes,
         title: config.newsletter.title.clone(),
-        subject: edition.subject.trim().to_string(),
+        subject: edition.subject_for(&langs),
         intro: markdown_text(intro, &base),
         intro_html: (!intro.is_empty())
             .then(|| Value::from_safe_string(markdown_html(intro, &base).into_string())),
@@ -530,21 +535,17 @@ pub fn edition_view(
     }
 }
 
-/// The email of `edition` in `langs` (`&[Lang::Es]`, `&[Lang::En]`, or both for a
-/// bilingual email; empty = the edition's languages) with `unsubscribe_url` in its footer:
-/// validates the edition against the config and the store, then renders with the
-/// configured templates. This is the stable entry point for delivery.
-pub fn edition_email(
+/// The stored items `edition` names, once the edition is checked against the config and
+/// them (an unknown section or a missing item is an error naming the file and line).
+/// `compose`, `preview` and `send` all start here, then render with [`edition_view`].
+pub fn checked_items(
     config: &Config,
     store: &Store,
     edition: &Edition,
-    langs: &[Lang],
-    unsubscribe_url: &str,
-) -> Result<Rendered, RenderError> {
+) -> Result<HashMap<i64, StoredItem>, RenderError> {
     let items = edition_items(store, edition)?;
     edition.validate(config, &items)?;
-    let view = edition_view(config, edition, &items, langs, unsubscribe_url);
-    Renderer::new(&config.newsletter.templates).email(&view)
+    Ok(items)
 }
 
 /// A template environment over the built-in templates and `dir`'s overrides.
@@ -613,11 +614,6 @@ impl Renderer {
             html: inline_css(&html)?,
             text: self.render("email.txt", view)?,
         })
-    }
-
-    /// The digest of a window (`compose --since`): the same email templates.
-    pub fn digest(&self, view: &DigestView) -> Result<Rendered, RenderError> {
-        self.email(view)
     }
 
     /// The edition's page in the web archive.

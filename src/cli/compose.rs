@@ -90,10 +90,7 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
     let config = ctx.load_config()?;
     let edition = Edition::load(path).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let items =
-        render::edition_items(&store, &edition).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    edition
-        .validate(&config, &items)
+    let items = render::checked_items(&config, &store, &edition)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let langs = match lang_arg(args.lang.as_deref()) {
         Some(l) => vec![l],
@@ -114,21 +111,33 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
         .and_local_timezone(chrono_tz::America::Mexico_City)
         .earliest()
         .map_or_else(Utc::now, |d| d.with_timezone(&Utc));
-    let list_address = mime::address_of(&config.newsletter.from).to_string();
-    let eml = mime::message(
-        &mime::Envelope {
-            from: &config.newsletter.from,
-            to: &list_address,
+    let fail_mime = |e: mime::MimeError| fail(code::CONFIG_OR_DB, &e);
+    let from = mime::mailbox(&config.newsletter.from).map_err(fail_mime)?;
+    // The .eml is addressed to the list itself: it shows what every subscriber gets.
+    let to = mime::mailbox(mime::address_of(&config.newsletter.from)).map_err(fail_mime)?;
+    let (unsubscribe_url, unsubscribe_mailto) = mime::unsubscribe_targets(&unsubscribe);
+    let eml = mime::build(
+        &mime::Headers {
+            from: &from,
+            to: &to,
             subject: &rendered.subject,
             date: sent_at.into(),
-            id_seed: &format!("{}/{}", config.newsletter.title, edition.week),
-            list_name: &config.newsletter.title,
-            unsubscribe_url: Some(&unsubscribe),
+            message_id: &mime::message_id(
+                &format!("{}/{}", config.newsletter.title, edition.week),
+                &from,
+            ),
+            list_id: &mime::list_id(&config.newsletter.title, &config.delivery.list_id),
+            unsubscribe_url,
+            // Only `boletin serve`'s endpoint takes one-click POSTs; `send` adds it.
+            one_click: false,
+            unsubscribe_mailto,
+            language: Some(&view.langs.join(", ")),
         },
         &rendered.text,
         &rendered.html,
     )
-    .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    .map_err(fail_mime)?
+    .formatted();
 
     let dir = args.out.join(&edition.week);
     let record = EditionRecord {
@@ -213,7 +222,7 @@ fn run_window(ctx: &Context, args: &Args) -> Result<ExitCode, ExitCode> {
     // "Today" as a reader sees it is the last instant of the window.
     let view = render::digest_view(&config, &items, now - chrono::Duration::seconds(1), lang);
     let rendered = Renderer::new(&config.newsletter.templates)
-        .digest(&view)
+        .email(&view)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let html = args.out.join("newsletter.html");
     let text = args.out.join("newsletter.txt");

@@ -99,10 +99,7 @@ fn render_all(
     let result = (|| -> Result<(String, String, String), String> {
         let edition = Edition::load(path).map_err(|e| e.to_string())?;
         let store = Store::open_existing(&ctx.db_path()).map_err(|e| e.to_string())?;
-        let items = render::edition_items(&store, &edition).map_err(|e| e.to_string())?;
-        edition
-            .validate(&config, &items)
-            .map_err(|e| e.to_string())?;
+        let items = render::checked_items(&config, &store, &edition).map_err(|e| e.to_string())?;
         let langs = lang.map_or_else(|| edition.languages(&config), |l| vec![l]);
         let unsubscribe = render::default_unsubscribe_url(&config);
         let view = render::edition_view(&config, &edition, &items, &langs, &unsubscribe);

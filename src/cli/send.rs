@@ -1,4 +1,5 @@
-//! `boletin send`: deliver an edition to every subscriber exactly once.
+//! `boletin send`: deliver an edition file (the one `compose` renders) to every
+//! subscriber exactly once.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +15,8 @@ use super::{Context, code, fail};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The edition file, e.g. editions/2026-W47.toml (its name is the edition's id).
+    /// The edition file from `boletin draft`, e.g. editions/2026-W47.toml: sent exactly as
+    /// `boletin compose` renders it, once per language; its `week` is the edition's id.
     edition: PathBuf,
     /// Render and build every message, report who would get which language; send nothing.
     #[arg(long)]

@@ -1,20 +1,19 @@
-//! Builds one subscriber's message: MIME text + HTML, a Message-ID, and the list headers
-//! that bulk-sender rules ask for (List-Id, List-Unsubscribe with an https URL and a
-//! mailto, List-Unsubscribe-Post for RFC 8058 one-click), optionally DKIM-signed with
-//! both unsubscribe headers among the signed ones.
-
-use std::str::FromStr;
+//! One subscriber's message: the headers and parts that `mime` writes for every boletin
+//! message (List-Id, List-Unsubscribe with the personal https URL and a mailto,
+//! List-Unsubscribe-Post for RFC 8058 one-click), optionally DKIM-signed with both
+//! unsubscribe headers among the signed ones.
 
 use lettre::Message;
+use lettre::message::Mailbox;
 use lettre::message::dkim::{
     DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
     DkimSigningKey,
 };
-use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::HeaderName;
 
 use super::DeliverError;
 use crate::config::{Dkim, DkimAlgorithm};
+use crate::mime;
 
 /// Header names signed by DKIM. Both unsubscribe headers are signed so that nobody on the
 /// way can swap the link (Gmail and Yahoo require this for one-click). Content-Type is not
@@ -32,67 +31,15 @@ pub const SIGNED_HEADERS: &[&str] = &[
     "List-Unsubscribe-Post",
 ];
 
-/// What goes into one message.
-#[derive(Debug, Clone)]
-pub struct Envelope<'a> {
-    pub from: &'a Mailbox,
-    pub to: Mailbox,
-    pub subject: &'a str,
-    pub html: String,
-    pub text: String,
-    /// Without angle brackets: `id@domain`.
-    pub message_id: &'a str,
-    /// The list's name and id, e.g. `Boletín <boletin.example.org>`.
-    pub list_id: &'a str,
-    /// The personal https unsubscribe URL.
-    pub unsubscribe_url: Option<&'a str>,
-    /// `mailto:` form of List-Unsubscribe.
-    pub unsubscribe_mailto: Option<&'a str>,
-    pub language: &'a str,
-}
-
-fn header(name: &'static str, value: String) -> HeaderValue {
-    let name = HeaderName::new_from_ascii_str(name);
-    // Every value passed here is printable ASCII without line breaks (URLs, ids), so the
-    // pre-encoded form is exact; folding it would risk splitting a URL.
-    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        HeaderValue::dangerous_new_pre_encoded(name, value.clone(), value)
-    } else {
-        HeaderValue::new(name, value)
-    }
-}
-
 /// The message, signed if `dkim` is given.
-pub fn build(e: &Envelope<'_>, dkim: Option<&DkimConfig>) -> Result<Message, DeliverError> {
-    let mut builder = Message::builder()
-        .from(e.from.clone())
-        .to(e.to.clone())
-        .subject(e.subject)
-        .message_id(Some(format!("<{}>", e.message_id)))
-        .raw_header(header("List-Id", e.list_id.to_string()))
-        .raw_header(header("Content-Language", e.language.to_string()));
-    let mut targets = Vec::new();
-    if let Some(url) = e.unsubscribe_url {
-        targets.push(format!("<{url}>"));
-    }
-    if let Some(mailto) = e.unsubscribe_mailto {
-        targets.push(format!("<mailto:{mailto}?subject=unsubscribe>"));
-    }
-    if !targets.is_empty() {
-        builder = builder.raw_header(header("List-Unsubscribe", targets.join(", ")));
-    }
-    if e.unsubscribe_url.is_some() {
-        builder = builder.raw_header(header(
-            "List-Unsubscribe-Post",
-            "List-Unsubscribe=One-Click".into(),
-        ));
-    }
-    let mut message = builder
-        .multipart(MultiPart::alternative_plain_html(
-            e.text.clone(),
-            e.html.clone(),
-        ))
-        .map_err(|err| DeliverError::Message(format!("{}: {err}", e.to.email)))?;
+pub fn build(
+    headers: &mime::Headers<'_>,
+    text: &str,
+    html: &str,
+    dkim: Option<&DkimConfig>,
+) -> Result<Message, DeliverError> {
+    let mut message = mime::build(headers, text, html)
+        .map_err(|e| DeliverError::Message(format!("{}: {e}", headers.to.email)))?;
     if let Some(dkim) = dkim {
         message.sign(dkim);
     }
@@ -138,8 +85,7 @@ pub fn dkim_from_key(selector: &str, domain: &str, key: DkimSigningKey) -> DkimC
 
 /// Parses `Name <user@domain>` or `user@domain`.
 pub fn mailbox(text: &str) -> Result<Mailbox, DeliverError> {
-    Mailbox::from_str(text.trim())
-        .map_err(|e| DeliverError::Message(format!("`{text}` is not a usable address: {e}")))
+    mime::mailbox(text.trim()).map_err(|e| DeliverError::Message(e.to_string()))
 }
 
 #[cfg(test)]
@@ -151,19 +97,25 @@ mod tests {
             mailbox("Boletín Solidaridad <boletin@example.org>").unwrap_or_else(|_| unreachable!());
         let to = mailbox("María Pérez <maria@example.org>").unwrap_or_else(|_| unreachable!());
         let url = "https://boletin.example.org/unsubscribe?token=7.AAAAAAAAAAAAAAAAAAAAAA";
-        let e = Envelope {
+        let h = mime::Headers {
             from: &from,
-            to,
+            to: &to,
             subject: "Boletín n.º 47 · 21 de noviembre de 2026",
-            html: "<p>Acción urgente en Oaxaca</p>".into(),
-            text: "Acción urgente en Oaxaca\n".into(),
+            date: std::time::SystemTime::UNIX_EPOCH,
             message_id: "abc.2026-W47@example.org",
-            list_id: "\"Boletín\" <boletin.example.org>",
+            list_id: "\"Boletin\" <boletin.example.org>",
             unsubscribe_url: Some(url),
+            one_click: true,
             unsubscribe_mailto: Some("baja@example.org"),
-            language: "es",
+            language: Some("es"),
         };
-        let m = build(&e, dkim).unwrap_or_else(|err| panic!("{err}"));
+        let m = build(
+            &h,
+            "Acción urgente en Oaxaca\n",
+            "<p>Acción urgente en Oaxaca</p>",
+            dkim,
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
         String::from_utf8_lossy(&m.formatted()).into_owned()
     }
 
@@ -173,7 +125,15 @@ mod tests {
         assert!(raw.contains("\r\nList-Unsubscribe: <https://boletin.example.org/unsubscribe?token=7.AAAAAAAAAAAAAAAAAAAAAA>, <mailto:baja@example.org?subject=unsubscribe>\r\n"), "{raw}");
         assert!(raw.contains("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
         assert!(raw.contains("Message-ID: <abc.2026-W47@example.org>\r\n"));
-        assert!(raw.contains("List-Id: "));
+        assert!(raw.contains("List-Id: \"Boletin\" <boletin.example.org>\r\n"));
+        for name in ["From", "To", "Date", "Message-ID", "Subject"] {
+            assert_eq!(
+                raw.matches(&format!("\r\n{name}: ")).count()
+                    + usize::from(raw.starts_with(&format!("{name}: "))),
+                1,
+                "{name}: {raw}"
+            );
+        }
     }
 
     #[test]

@@ -21,7 +21,6 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use chrono::Utc;
 use lettre::message::Mailbox;
 use lettre::message::dkim::DkimConfig;
@@ -38,9 +37,10 @@ use crate::token::{self, Secret};
 /// Why sending could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliverError {
-    /// The edition file is missing, malformed, or does not render.
-    #[error("{path}: {message}")]
-    Edition { path: String, message: String },
+    /// The edition file is missing, malformed, names what does not exist, or does not
+    /// render.
+    #[error(transparent)]
+    Edition(#[from] crate::render::RenderError),
     /// A message could not be built (bad address, bad header).
     #[error("cannot build message: {0}")]
     Message(String),
@@ -82,7 +82,7 @@ pub struct SendOptions {
 pub struct Sender<'a> {
     pub edition: &'a OutgoingEdition,
     pub from: Mailbox,
-    /// The whole List-Id header value, e.g. `"Boletín" <boletin.example.org>` (encoded).
+    /// The whole List-Id header value, e.g. `"Boletin" <boletin.example.org>`.
     pub list_id: String,
     pub unsubscribe_url: Option<Url>,
     pub unsubscribe_mailto: Option<String>,
@@ -102,11 +102,8 @@ impl<'a> Sender<'a> {
         let d = &config.delivery;
         Ok(Sender {
             edition,
-            list_id: list_id_header(&config.newsletter.title, &d.list_id),
-            unsubscribe_mailto: d
-                .unsubscribe_mailto
-                .clone()
-                .or_else(|| Some(from.email.to_string())),
+            list_id: crate::mime::list_id(&config.newsletter.title, &d.list_id),
+            unsubscribe_mailto: Some(crate::render::unsubscribe_address(config)),
             from,
             unsubscribe_url: d.unsubscribe_url.clone(),
             secret,
@@ -158,18 +155,20 @@ impl<'a> Sender<'a> {
             ),
         };
         let m = message::build(
-            &message::Envelope {
+            &crate::mime::Headers {
                 from: &self.from,
-                to,
+                to: &to,
                 subject: &version.subject,
-                html,
-                text,
+                date: std::time::SystemTime::now(),
                 message_id,
                 list_id: &self.list_id,
                 unsubscribe_url: link.as_deref(),
+                one_click: true,
                 unsubscribe_mailto: self.unsubscribe_mailto.as_deref(),
-                language: version.lang.code(),
+                language: Some(version.lang.code()),
             },
+            &text,
+            &html,
             self.dkim,
         )?;
         Ok((version.lang, m.formatted()))
@@ -190,40 +189,6 @@ fn recipient(email: &str, name: &str) -> Result<Mailbox, DeliverError> {
         (!name.is_empty()).then(|| name.to_string()),
         address,
     ))
-}
-
-/// `"Title" <id>`, with the title as an RFC 2047 encoded word when it is not plain ASCII.
-pub fn list_id_header(title: &str, id: &str) -> String {
-    let title = title.trim();
-    if title.is_empty() {
-        return format!("<{id}>");
-    }
-    if title
-        .chars()
-        .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\')
-    {
-        return format!("\"{title}\" <{id}>");
-    }
-    // Encoded words stay under 75 characters: 45 bytes of UTF-8 at most per word.
-    let mut words = Vec::new();
-    let mut chunk = String::new();
-    for c in title.chars() {
-        if chunk.len() + c.len_utf8() > 45 {
-            words.push(std::mem::take(&mut chunk));
-        }
-        chunk.push(c);
-    }
-    words.push(chunk);
-    let encoded: Vec<String> = words
-        .iter()
-        .map(|w| {
-            format!(
-                "=?utf-8?b?{}?=",
-                base64::engine::general_purpose::STANDARD.encode(w)
-            )
-        })
-        .collect();
-    format!("{} <{id}>", encoded.join(" "))
 }
 
 /// One finished attempt, for a progress bar.
@@ -736,17 +701,5 @@ mod tests {
         ] {
             assert_eq!(crate::config::parse_rate(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn list_id_encodes_non_ascii_titles() {
-        assert_eq!(
-            list_id_header("Solidarity News", "boletin.example.org"),
-            "\"Solidarity News\" <boletin.example.org>"
-        );
-        let v = list_id_header("Boletín Solidaridad Oaxaca–Chiapas", "boletin.example.org");
-        assert!(v.starts_with("=?utf-8?b?"), "{v}");
-        assert!(v.ends_with(" <boletin.example.org>"));
-        assert!(v.is_ascii());
     }
 }

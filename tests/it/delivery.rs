@@ -132,16 +132,39 @@ pub fn setup_url(smtp_url: &str, extra: &str) -> Scratch {
     s
 }
 
+/// Edition `id` as an editor gets it: `boletin draft` for the two weeks up to `date`,
+/// then made bilingual, numbered and given a subject per language by hand.
 pub fn edition(s: &Scratch, id: &str, number: u32, date: &str) -> String {
-    s.write(
-        &format!("editions/{id}.toml"),
-        &format!(
-            "number = {number}\ndate = \"{date}\"\nlanguage = [\"es\", \"en\"]\n\
-             [subject]\nes = \"Boletín n.º {number}: acciones urgentes en Oaxaca y Chiapas\"\n\
-             en = \"Newsletter No. {number}: urgent actions in Oaxaca and Chiapas\"\n"
-        ),
-    );
-    format!("editions/{id}.toml")
+    let path = format!("editions/{id}.toml");
+    run(
+        s,
+        &[
+            "--quiet", "draft", "--since", "14d", "--now", date, "--out", &path,
+        ],
+    )
+    .ok();
+    let text = std::fs::read_to_string(s.path().join(&path)).expect("draft wrote the edition");
+    assert!(text.contains(&format!("week = \"{id}\"")), "{text}");
+    let edited: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("language = ") {
+                "language = [\"es\", \"en\"]".to_string()
+            } else if l.starts_with("number = ") {
+                format!("number = {number}")
+            } else if l.starts_with("subject = ") {
+                format!(
+                    "subject = {{ es = \"Boletín n.º {number}: acciones urgentes en Oaxaca y Chiapas\", \
+                     en = \"Newsletter No. {number}: urgent actions in Oaxaca and Chiapas\" }}"
+                )
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    s.write(&path, &edited);
+    path
 }
 
 /// A temp folder, an SMTP server in it, and the demo set up to send through it.
@@ -843,4 +866,163 @@ fn starttls_and_smtps_with_the_login_from_the_environment() {
     let r = Run::from(cmd.output().unwrap()).ok();
     assert_eq!(r.json()["sent"], 3, "{}", r.stdout);
     assert_eq!(smtps.count(), 3);
+}
+
+/// The `href`s of the HTML part that point at partners' sites.
+fn partner_links(html: &str) -> Vec<String> {
+    let mut links: Vec<String> = html
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|l| {
+            [
+                "colectivo-oaxaca",
+                "defensoras-network",
+                "cdh-altos",
+                "frontera-digna",
+                "asamblea-istmo",
+                "colectivo-solidario",
+            ]
+            .iter()
+            .any(|p| l.contains(&format!("{p}.example.org")))
+        })
+        .map(str::to_string)
+        .collect();
+    links.sort();
+    links
+}
+
+/// Edition text with the `[[section.item]]` whose link is `link` rewritten by `edit`.
+fn edit_item(text: &str, link: &str, edit: &dyn Fn(&str) -> String) -> String {
+    let blocks: Vec<&str> = text.split("[[section.item]]").collect();
+    let mut hit = 0;
+    let out: Vec<String> = blocks
+        .iter()
+        .map(|b| {
+            if b.contains(&format!("link = \"{link}\"")) {
+                hit += 1;
+                edit(b)
+            } else {
+                b.to_string()
+            }
+        })
+        .collect();
+    assert_eq!(hit, 1, "{link} in {text}");
+    out.join("[[section.item]]")
+}
+
+#[test]
+fn send_delivers_the_edited_edition_compose_renders_in_each_readers_language() {
+    let (_tmp, smtp, s) = world(0, 0.0, "");
+    import(&s, 4, &[]);
+    let path = s.path().join("editions/2026-W47.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let tapachula =
+        "https://frontera-digna.example.org/en/2026/11/tapachula-comar-appointments-suspended/";
+    let pedro = "https://cdh-altos.example.org/acciones-urgentes/2026/pedro-gomez-santiz";
+    let text = edit_item(&text, tapachula, &|b| {
+        b.replace("include = true", "include = false")
+    });
+    let text = edit_item(&text, pedro, &|b| {
+        format!(
+            "{}title_override = \"Libertad para Pedro Gómez Sántiz\"\n\
+             blurb = \"Firma la **carta** antes del viernes.\"\n\n",
+            b.trim_end_matches('\n').to_string() + "\n"
+        )
+    });
+    // The cross-posted urgent action: draft folded the repost into the original.
+    assert!(
+        text.contains("also = ["),
+        "draft lists the folded copy: {text}"
+    );
+    std::fs::write(&path, &text).unwrap();
+
+    run(&s, &["send", "editions/2026-W47.toml"]).ok();
+    run(
+        &s,
+        &[
+            "--quiet",
+            "compose",
+            "editions/2026-W47.toml",
+            "--lang",
+            "es",
+            "--out",
+            "out",
+        ],
+    )
+    .ok();
+    let composed = std::fs::read_to_string(s.path().join("out/2026-W47/email.html")).unwrap();
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 4);
+    for (rcpt, raw) in &messages {
+        assert!(
+            header(raw, "Message-ID").unwrap().contains(".2026-W47@"),
+            "one edition id: the week"
+        );
+        let body = qp_decoded(raw);
+        let html = &body[body.find("Content-Type: text/html").expect("HTML part")..];
+        assert!(
+            html.contains("Libertad para Pedro Gómez Sántiz")
+                && html.contains("<strong>carta</strong>"),
+            "{rcpt}: the editor's title and blurb"
+        );
+        assert!(!html.contains(tapachula), "{rcpt}: excluded item sent");
+        assert_eq!(
+            html.matches("Acción urgente: amenazas contra defensora")
+                .count(),
+            1,
+            "{rcpt}: a cross-post once"
+        );
+        assert!(
+            html.contains("Frontera Digna"),
+            "{rcpt}: the copy is credited"
+        );
+        let english = rcpt == "lector003@example.org";
+        assert_eq!(
+            header(raw, "Content-Language").unwrap(),
+            if english { "en" } else { "es" }
+        );
+        let subject = header(raw, "Subject").unwrap();
+        if english {
+            assert_eq!(
+                subject,
+                "Newsletter No. 47: urgent actions in Oaxaca and Chiapas"
+            );
+        } else {
+            assert!(subject.contains("acciones urgentes en Oaxaca"), "{subject}");
+        }
+        assert_eq!(html.contains("Also in"), english, "{rcpt}");
+        assert_eq!(html.contains("También en"), !english, "{rcpt}");
+        if !english {
+            assert_eq!(
+                partner_links(html),
+                partner_links(&composed),
+                "{rcpt}: the sent edition is the composed one"
+            );
+        }
+    }
+
+    // A Spanish-only edition goes to everyone in Spanish.
+    run(
+        &s,
+        &[
+            "--quiet",
+            "draft",
+            "--since",
+            "14d",
+            "--now",
+            "2026-11-28",
+            "--out",
+            "editions/2026-W48.toml",
+        ],
+    )
+    .ok();
+    let dry = run(
+        &s,
+        &["--json", "send", "editions/2026-W48.toml", "--dry-run"],
+    )
+    .ok()
+    .json();
+    assert_eq!(dry["edition"], "2026-W48");
+    assert_eq!(dry["by_language"], serde_json::json!({"es": 4}), "{dry}");
 }

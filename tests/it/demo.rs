@@ -228,9 +228,28 @@ fn compose_renders_exactly_the_window() {
             "--json",
         ])
         .ok();
-    assert_eq!(run.json()["items"], 14);
+    // 14 items in the window, 12 stories: each cross-post once, under its original.
+    assert_eq!(run.json()["items"], 12);
     let html = std::fs::read_to_string(out.join("newsletter.html")).unwrap();
     let text = std::fs::read_to_string(out.join("newsletter.txt")).unwrap();
+    for (title, also) in [
+        (
+            "Acción urgente: amenazas contra defensora del albergue",
+            "También en: Frontera Digna",
+        ),
+        (
+            "Screening and conversation: Guardianas del territorio",
+            "También en: Red de Defensoras Mesoamericanas",
+        ),
+    ] {
+        assert_eq!(html.matches(title).count(), 1, "{title} shown once");
+        assert_eq!(text.matches(title).count(), 1, "{title} once in text");
+        let at = html.find(title).unwrap();
+        let credit = html[at..].find(also).expect("credited");
+        let next_item = html[at..].find("<h3").unwrap_or(usize::MAX);
+        assert!(credit < next_item, "{also} under {title}");
+        assert!(text.contains(also), "text credits {also}");
+    }
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
     assert!(html.contains(r#"<html lang="es""#));
     assert!(
@@ -255,6 +274,11 @@ fn compose_renders_exactly_the_window() {
     let events = html.find("Eventos y delegaciones").unwrap();
     assert!(urgent < news && news < events);
     assert!(html[events..].contains("node/493") && !html[urgent..news].contains("node/493"));
+    // The urgent action lives where its original (colectivo-oaxaca, news) puts it.
+    let accion = html
+        .find("Acción urgente: amenazas contra defensora")
+        .unwrap();
+    assert!(news < accion && accion < events);
     assert_inert(&html, "newsletter.html");
     assert!(!text.contains('<'), "plain text has markup: {text}");
 }

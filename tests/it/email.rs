@@ -360,7 +360,7 @@ fn the_eml_has_one_of_each_header_text_before_html_and_the_footer_in_both() {
     let text = unqp(mime_part(&eml, "text/plain"));
     let html = unqp(mime_part(&eml, "text/html"));
     for part in [&text, &html] {
-        assert!(part.contains("https://boletin.example.org/archivo/unsubscribe/"));
+        assert!(part.contains("mailto:boletin@example.org?subject=unsubscribe"));
         assert!(part.contains("https://boletin.example.org/2026-W47/"));
         assert!(part.contains("Recibes este boletín porque te suscribiste"));
         assert!(part.contains("Cancelar suscripción"));
