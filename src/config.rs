@@ -14,6 +14,8 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
+use crate::date::DayOrder;
+
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -122,6 +124,8 @@ struct SourceSpec {
     site: Option<Spanned<String>>,
     language: Option<Lang>,
     timezone: Option<Spanned<String>>,
+    /// How numeric dates such as `03/06/2024` read: "day-first" (default) or "month-first".
+    day_order: Option<Spanned<String>>,
     scrape: Option<Spanned<ScrapeSpec>>,
 }
 
@@ -142,6 +146,10 @@ struct ScrapeSpec {
     date: Option<Spanned<ExtractSpec>>,
     summary: Option<Spanned<ExtractSpec>>,
     author: Option<Spanned<ExtractSpec>>,
+    image: Option<Spanned<ExtractSpec>>,
+    content: Option<Spanned<ExtractSpec>>,
+    #[serde(default)]
+    follow: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,6 +165,7 @@ struct ExtractRuleSpec {
     selector: String,
     attr: Option<String>,
     format: Option<String>,
+    order: Option<String>,
 }
 
 /// The whole validated configuration.
@@ -241,6 +250,12 @@ pub struct ScrapeRules {
     pub date: Option<Extract>,
     pub summary: Option<Extract>,
     pub author: Option<Extract>,
+    /// The item's picture: `src` (or `data-src`, `srcset`) unless `attr` says otherwise.
+    pub image: Option<Extract>,
+    /// Full text: inside the item, or on the item's own page when `follow` is set.
+    pub content: Option<Extract>,
+    /// Fetch each item's own page for its content and, when needed, its date.
+    pub follow: bool,
 }
 
 /// One extraction: the first element matching `selector`, then its text or `attr`.
@@ -250,6 +265,8 @@ pub struct Extract {
     pub attr: Option<String>,
     /// A chrono format tried before the human-date parser (dates only).
     pub format: Option<String>,
+    /// Day/month order for numeric dates, overriding the source's (dates only).
+    pub order: Option<DayOrder>,
 }
 
 /// A validated source.
@@ -266,9 +283,27 @@ pub struct Source {
     pub site: Option<Url>,
     pub language: Option<Lang>,
     pub timezone: Tz,
+    /// How numeric dates read for this source.
+    pub day_order: DayOrder,
 }
 
 impl Source {
+    /// A source made up for a URL or file outside the config (`boletin inspect`, `add`).
+    pub fn adhoc(url: Url) -> Source {
+        Source {
+            id: "inspect".into(),
+            name: url.host_str().unwrap_or("local file").to_string(),
+            url,
+            kind: SourceKind::Feed,
+            section: String::new(),
+            tags: Vec::new(),
+            site: None,
+            language: None,
+            timezone: chrono_tz::America::Mexico_City,
+            day_order: DayOrder::DayFirst,
+        }
+    }
+
     /// The URL relative links in this source's documents resolve against.
     pub fn base_url(&self) -> &Url {
         match (&self.site, self.url.scheme()) {
@@ -576,6 +611,10 @@ impl Checker<'_> {
                 }
             }
         };
+        let day_order = match &s.day_order {
+            None => DayOrder::DayFirst,
+            Some(v) => self.day_order(v, "source.day_order")?,
+        };
         let kind = match (s.kind, s.scrape) {
             (SourceKindSpec::Feed, None) => SourceKind::Feed,
             (SourceKindSpec::Feed, Some(rules)) => {
@@ -612,6 +651,7 @@ impl Checker<'_> {
             site,
             language: s.language,
             timezone,
+            day_order,
         })
     }
 
@@ -643,19 +683,40 @@ impl Checker<'_> {
         })
     }
 
+    fn day_order(&self, v: &Spanned<String>, key: &str) -> Result<DayOrder, ConfigError> {
+        match v.get_ref().as_str() {
+            "day-first" | "dmy" => Ok(DayOrder::DayFirst),
+            "month-first" | "mdy" => Ok(DayOrder::MonthFirst),
+            other => self.invalid(
+                v.span(),
+                key,
+                format!("`{other}`: use \"day-first\" (03/06 = 3 June) or \"month-first\""),
+            ),
+        }
+    }
+
     fn extract(&self, spec: Spanned<ExtractSpec>, key: &str) -> Result<Extract, ConfigError> {
         let span = spec.span();
-        let (css, attr, format) = match spec.into_inner() {
-            ExtractSpec::Css(css) => (css, None, None),
-            ExtractSpec::Rule(r) => (r.selector, r.attr, r.format),
+        let (css, attr, format, order) = match spec.into_inner() {
+            ExtractSpec::Css(css) => (css, None, None, None),
+            ExtractSpec::Rule(r) => (r.selector, r.attr, r.format, r.order),
         };
-        if format.is_some() && key != "source.scrape.date" {
-            return self.invalid(span, key, "`format` only applies to `date`".into());
+        if (format.is_some() || order.is_some()) && key != "source.scrape.date" {
+            return self.invalid(
+                span,
+                key,
+                "`format` and `order` only apply to `date`".into(),
+            );
         }
+        let order = match order {
+            None => None,
+            Some(o) => Some(self.day_order(&Spanned::new(span.clone(), o), key)?),
+        };
         Ok(Extract {
             selector: self.selector(&css, span, key)?,
             attr,
             format,
+            order,
         })
     }
 
@@ -671,6 +732,9 @@ impl Checker<'_> {
             date: optional(r.date, "source.scrape.date")?,
             summary: optional(r.summary, "source.scrape.summary")?,
             author: optional(r.author, "source.scrape.author")?,
+            image: optional(r.image, "source.scrape.image")?,
+            content: optional(r.content, "source.scrape.content")?,
+            follow: r.follow,
         })
     }
 }

@@ -1,8 +1,14 @@
-//! Parses feed documents (RSS 0.9x/1.0/2.0, Atom, JSON Feed) into [`RawItem`]s with
-//! feed-rs. Text in, items out: no I/O, no sanitizing (that is `normalize`'s job).
+//! Parses feed documents (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed 1.0/1.1) into
+//! [`RawItem`]s with feed-rs, after [`crate::repair`] has fixed what a strict XML parser
+//! rejects. Text in, items out: no I/O, no sanitizing (that is `normalize`'s job).
+//!
+//! Relative links resolve against `xml:base` (feed-rs tracks it per element) and then the
+//! document's own URL. An entry without an id keeps `guid: None`; `normalize` derives a
+//! stable identity from its link, or its title and date, so a refetch never invents a new one.
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use feed_rs::model::{Entry, Text};
+use feed_rs::model::{Entry, Feed, Link, Person as FeedPerson, Text};
 use url::Url;
 
 use crate::date::{self, DayOrder};
@@ -13,37 +19,108 @@ use crate::item::RawItem;
 #[error("not a readable feed: {0}")]
 pub struct ParseError(String);
 
+/// A person named by a feed or entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Person {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub uri: Option<String>,
+}
+
+/// A media file attached to an entry (RSS `<enclosure>`, Atom `rel="enclosure"`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Enclosure {
+    pub url: String,
+    #[serde(rename = "type")]
+    pub media_type: Option<String>,
+    pub length: Option<u64>,
+}
+
+/// What an entry holds beyond what the store keeps in [`RawItem`]: shown by `inspect`.
+#[derive(Debug, Clone, Default)]
+pub struct EntryDetail {
+    pub authors: Vec<Person>,
+    pub enclosures: Vec<Enclosure>,
+}
+
 /// What a feed document holds.
 #[derive(Debug, Default)]
 pub struct ParsedFeed {
     pub title: Option<String>,
+    /// The feed's home page (its `alternate` link), resolved.
+    pub link: Option<String>,
+    pub id: Option<String>,
+    pub updated: Option<DateTime<Utc>>,
+    pub published: Option<DateTime<Utc>>,
+    pub authors: Vec<Person>,
     /// RSS `<ttl>` in minutes: the publisher asks not to be polled more often.
     pub ttl_minutes: Option<u32>,
     pub items: Vec<RawItem>,
+    /// One per item, in the same order.
+    pub details: Vec<EntryDetail>,
 }
 
 /// Parses `text` (already decoded to UTF-8); relative links resolve against `base`.
+/// Zone-less dates are read in `tz`, numeric dates day-first.
 pub fn parse_feed(text: &str, base: &Url, tz: Tz) -> Result<ParsedFeed, ParseError> {
+    parse_feed_with(text, base, tz, DayOrder::DayFirst)
+}
+
+/// [`parse_feed`] with an explicit day/month order for numeric dates.
+pub fn parse_feed_with(
+    text: &str,
+    base: &Url,
+    tz: Tz,
+    order: DayOrder,
+) -> Result<ParsedFeed, ParseError> {
+    let repaired = crate::repair::repair(text);
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         // An empty id tells us the feed gave none; identity is decided in `normalize`.
         .id_generator(|_, _, _| String::new())
         .sanitize_content(false)
-        .timestamp_parser(move |s| date::parse(s, tz, None, DayOrder::DayFirst))
+        .timestamp_parser(move |s| date::parse(s, tz, None, order))
         .build();
     let feed = parser
-        .parse(text.trim_start().as_bytes())
+        .parse(repaired.as_bytes())
         .map_err(|e| ParseError(e.to_string()))?;
-    let items = feed
-        .entries
-        .into_iter()
-        .map(|e| raw_item(e, base))
-        .collect();
-    Ok(ParsedFeed {
-        title: feed.title.map(|t| t.content),
+    Ok(convert(feed, base))
+}
+
+fn convert(feed: Feed, base: &Url) -> ParsedFeed {
+    let link = pick_link(&feed.links);
+    let mut items = Vec::with_capacity(feed.entries.len());
+    let mut details = Vec::with_capacity(feed.entries.len());
+    for entry in feed.entries {
+        let (item, detail) = raw_item(entry, base);
+        items.push(item);
+        details.push(detail);
+    }
+    ParsedFeed {
+        title: feed.title.map(|t| t.content).filter(|t| !t.is_empty()),
+        link,
+        id: Some(feed.id).filter(|id| !id.trim().is_empty()),
+        updated: feed.updated,
+        published: feed.published,
+        authors: people(feed.authors),
         ttl_minutes: feed.ttl,
         items,
-    })
+        details,
+    }
+}
+
+/// The `alternate` link (or the first link with no `rel`), else any link.
+fn pick_link(links: &[Link]) -> Option<String> {
+    links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| {
+            links
+                .iter()
+                .find(|l| !matches!(l.rel.as_deref(), Some("self" | "enclosure" | "hub")))
+        })
+        .map(|l| l.href.trim().to_string())
+        .filter(|h| !h.is_empty())
 }
 
 fn html_of(text: Text) -> String {
@@ -54,29 +131,110 @@ fn html_of(text: Text) -> String {
     }
 }
 
-fn raw_item(entry: Entry, base: &Url) -> RawItem {
+/// Splits RSS's `me@example.com (Name)` and `Name <me@example.com>` into parts.
+fn person(p: FeedPerson) -> Person {
+    let clean = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let mut name = clean(Some(p.name));
+    let mut email = clean(p.email);
+    let uri = clean(p.uri);
+    // feed-rs names RSS managingEditor/webMaster people after their role.
+    if matches!(name.as_deref(), Some("managingEditor" | "webMaster")) {
+        name = None;
+    }
+    let candidates = [name.clone(), email.clone()];
+    for text in candidates.into_iter().flatten() {
+        if let Some((n, e)) = split_contact(&text) {
+            name = n.or(name.filter(|n| n != &text));
+            email = Some(e);
+            break;
+        }
+    }
+    Person { name, email, uri }
+}
+
+/// `a@b.c (Name)`, `Name (a@b.c)`, `Name <a@b.c>`, `a@b.c` → (name, email).
+fn split_contact(text: &str) -> Option<(Option<String>, String)> {
+    let t = text.trim();
+    let is_email = |s: &str| {
+        let s = s.trim().trim_start_matches("mailto:");
+        s.contains('@') && !s.contains(char::is_whitespace)
+    };
+    let strip = |s: &str| s.trim().trim_start_matches("mailto:").to_string();
+    for (open, close) in [('(', ')'), ('<', '>')] {
+        if let (Some(o), true) = (t.find(open), t.ends_with(close)) {
+            let outside = t[..o].trim();
+            let inside = t[o + 1..t.len() - 1].trim();
+            if is_email(outside) {
+                return Some((
+                    Some(inside.to_string()).filter(|s| !s.is_empty()),
+                    strip(outside),
+                ));
+            }
+            if is_email(inside) {
+                return Some((
+                    Some(outside.to_string()).filter(|s| !s.is_empty()),
+                    strip(inside),
+                ));
+            }
+        }
+    }
+    is_email(t).then(|| (None, strip(t)))
+}
+
+fn people(list: Vec<FeedPerson>) -> Vec<Person> {
+    list.into_iter()
+        .map(person)
+        .filter(|p| p.name.is_some() || p.email.is_some() || p.uri.is_some())
+        .collect()
+}
+
+fn enclosures(entry: &Entry) -> Vec<Enclosure> {
+    let mut found: Vec<Enclosure> = entry
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+        .map(|l| Enclosure {
+            url: l.href.clone(),
+            media_type: l.media_type.clone(),
+            length: l.length,
+        })
+        .collect();
+    for media in &entry.media {
+        for c in &media.content {
+            if let Some(url) = &c.url
+                && !found.iter().any(|e| e.url == url.as_str())
+            {
+                found.push(Enclosure {
+                    url: url.to_string(),
+                    media_type: c.content_type.as_ref().map(|t| t.to_string()),
+                    length: c.size,
+                });
+            }
+        }
+    }
+    found
+}
+
+fn raw_item(entry: Entry, base: &Url) -> (RawItem, EntryDetail) {
     let item_base = entry
         .base
         .as_deref()
-        .and_then(|b| base.join(b).ok())
+        .and_then(|b| base.join(b.trim()).ok())
         .unwrap_or_else(|| base.clone());
-    let link = entry
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .or_else(|| entry.links.first())
-        .map(|l| l.href.trim().to_string())
-        .filter(|h| !h.is_empty());
+    let link = pick_link(&entry.links);
+    let detail = EntryDetail {
+        authors: Vec::new(),
+        enclosures: enclosures(&entry),
+    };
     let content = entry.content.and_then(|c| {
         let html = c.content_type.to_string().contains("html");
         c.body
             .map(|b| if html { b } else { crate::sanitize::escape(&b) })
     });
-    let authors = entry
-        .authors
-        .into_iter()
-        .map(|p| p.name.trim().to_string())
-        .filter(|n| !n.is_empty())
+    let authors = people(entry.authors);
+    let names = authors
+        .iter()
+        .filter_map(|p| p.name.clone().or_else(|| p.email.clone()))
         .collect();
     let categories = entry
         .categories
@@ -84,32 +242,37 @@ fn raw_item(entry: Entry, base: &Url) -> RawItem {
         .map(|c| c.label.unwrap_or(c.term).trim().to_string())
         .filter(|c| !c.is_empty())
         .collect();
-    RawItem {
+    let item = RawItem {
         guid: Some(entry.id).filter(|id| !id.trim().is_empty()),
         link,
         title: entry.title.map(|t| t.content),
-        authors,
+        authors: names,
         summary: entry.summary.map(html_of),
         content,
         published: entry.published,
         updated: entry.updated,
         categories,
         base: Some(item_base),
-    }
+    };
+    (item, EntryDetail { authors, ..detail })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const MX: Tz = chrono_tz::America::Mexico_City;
+
+    fn base() -> Url {
+        Url::parse("https://educa.example.org/feed/").unwrap_or_else(|_| unreachable!())
+    }
+
     #[test]
     fn rss_without_guid_has_no_invented_id() {
         let xml = r#"<rss version="2.0"><channel><title>t</title><ttl>120</ttl>
             <item><title>Marcha en Oaxaca</title><link>/2026/11/marcha</link>
             <pubDate>Tue, 17 Nov 2026 09:00:00 -0600</pubDate></item></channel></rss>"#;
-        let base = Url::parse("https://educa.example.org/feed/").unwrap_or_else(|_| unreachable!());
-        let feed =
-            parse_feed(xml, &base, chrono_tz::America::Mexico_City).map_err(|e| e.to_string());
+        let feed = parse_feed(xml, &base(), MX).map_err(|e| e.to_string());
         let feed = feed.as_ref();
         assert_eq!(feed.map(|f| f.ttl_minutes), Ok(Some(120)));
         let item = feed.ok().and_then(|f| f.items.first());
@@ -123,6 +286,68 @@ mod tests {
                 .map(|d| d.to_rfc3339())
                 .as_deref(),
             Some("2026-11-17T15:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn broken_wordpress_feed_is_repaired() {
+        let xml = "\u{feff}\n\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss><channel>\
+            <title>Educa Oaxaca &#8211; Noticias</title>\
+            <item><title>Caf&eacute; &amp; ma&iacute;z&nbsp;libre &rsquo;24</title>\
+            <link>https://educa.example.org/?p=1&lang=es</link>\
+            <author>prensa@educa.example.org (Área de Prensa)</author>\
+            <pubDate>lun, 3 jun 2024 10:00:00 CST</pubDate></item></channel></rss>";
+        let feed = parse_feed(xml, &base(), MX).map_err(|e| e.to_string());
+        let feed = feed.as_ref();
+        assert_eq!(
+            feed.map(|f| f.title.clone()),
+            Ok(Some("Educa Oaxaca – Noticias".into()))
+        );
+        let item = feed.ok().and_then(|f| f.items.first());
+        assert_eq!(
+            item.and_then(|i| i.title.clone()).as_deref(),
+            Some("Café & maíz\u{a0}libre ’24")
+        );
+        assert_eq!(
+            item.and_then(|i| i.link.clone()).as_deref(),
+            Some("https://educa.example.org/?p=1&lang=es")
+        );
+        let detail = feed.ok().and_then(|f| f.details.first());
+        assert_eq!(
+            detail.map(|d| d.authors.clone()),
+            Some(vec![Person {
+                name: Some("Área de Prensa".into()),
+                email: Some("prensa@educa.example.org".into()),
+                uri: None
+            }])
+        );
+        assert_eq!(
+            item.and_then(|i| i.published).map(|d| d.to_rfc3339()),
+            Some("2024-06-03T16:00:00+00:00".into())
+        );
+    }
+
+    #[test]
+    fn json_feed_and_atom_xml_base() {
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"Voces",
+            "items":[{"id":"v1","url":"/notas/1","title":"Nota","content_html":"<p>Hola</p>",
+            "date_published":"2024-06-03T10:00:00-06:00","authors":[{"name":"Ana"}]}]}"#;
+        let feed = parse_feed(json, &base(), MX).map_err(|e| e.to_string());
+        let item = feed.as_ref().ok().and_then(|f| f.items.first());
+        assert_eq!(item.and_then(|i| i.guid.clone()).as_deref(), Some("v1"));
+        assert_eq!(
+            item.map(|i| i.authors.clone()),
+            Some(vec!["Ana".to_string()])
+        );
+
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://a.example/es/">
+            <title>A</title><entry><id>tag:a,1</id><title>E</title>
+            <link href="notas/2"/><updated>2024-06-03T10:00:00Z</updated></entry></feed>"#;
+        let feed = parse_feed(atom, &base(), MX).map_err(|e| e.to_string());
+        let item = feed.as_ref().ok().and_then(|f| f.items.first());
+        assert_eq!(
+            item.and_then(|i| i.link.clone()).as_deref(),
+            Some("https://a.example/es/notas/2")
         );
     }
 }

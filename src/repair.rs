@@ -1,0 +1,354 @@
+//! Repairs the everyday breakage of XML feeds before the strict XML parser sees them.
+//!
+//! Half-broken WordPress and hand-written feeds are common among small organizations, and a
+//! strict parser rejects the whole feed for one bad byte. Each repair here is local and
+//! keeps a well-formed document byte-for-byte unchanged:
+//! - a byte-order mark, whitespace or stray text before the prolog or root element;
+//! - control characters XML forbids (and character references to them);
+//! - HTML named entities XML does not define (`&nbsp;`, `&rsquo;`, `&aacute;`) become
+//!   numeric references, and a bare `&` becomes `&amp;`;
+//! - `<rss>` without a `version` attribute (or with an unusual one) is read as RSS 2.0.
+//!
+//! CDATA sections, comments and the DOCTYPE are copied as they are. JSON Feeds are left
+//! alone. Pure: text in, text out.
+
+use std::borrow::Cow;
+
+/// Returns `text` with the repairs above applied (borrowed when nothing needed fixing).
+pub fn repair(text: &str) -> Cow<'_, str> {
+    let start = match text.find(['<', '{']) {
+        Some(i) => i,
+        None => return Cow::Borrowed(text),
+    };
+    let body = &text[start..];
+    if body.starts_with('{') {
+        return Cow::Borrowed(body);
+    }
+    let atom03 = body.contains("http://purl.org/atom/ns#");
+    let mut out = String::with_capacity(body.len() + 64);
+    let mut rest = body;
+    let mut root_seen = false;
+    while !rest.is_empty() {
+        // Sections copied verbatim (only forbidden characters removed).
+        if let Some(len) = verbatim_len(rest) {
+            push_allowed(&mut out, &rest[..len]);
+            rest = &rest[len..];
+            continue;
+        }
+        let Some(c) = rest.chars().next() else { break };
+        match c {
+            '&' => {
+                let used = entity(rest, &mut out);
+                rest = &rest[used..];
+            }
+            '<' if is_tag_start(rest) || rest.starts_with("</") => {
+                let end = tag_end(rest);
+                let mut tag = Cow::Borrowed(&rest[..end]);
+                if !root_seen && !rest.starts_with("</") {
+                    root_seen = true;
+                    tag = Cow::Owned(fix_rss_version(&tag).into_owned());
+                }
+                if atom03 {
+                    tag = Cow::Owned(atom03_tag(&tag));
+                }
+                let tag = fix_text_type(&tag);
+                // Attribute values get the same entity repairs as text.
+                let mut inner = &tag[..];
+                while !inner.is_empty() {
+                    match inner.find('&') {
+                        Some(i) => {
+                            push_allowed(&mut out, &inner[..i]);
+                            let used = entity(&inner[i..], &mut out);
+                            inner = &inner[i + used..];
+                        }
+                        None => {
+                            push_allowed(&mut out, inner);
+                            inner = "";
+                        }
+                    }
+                }
+                rest = &rest[end..];
+            }
+            '<' if !rest[1..].starts_with(['!', '?']) => {
+                // A `<` that opens nothing (`a < b`) is text.
+                out.push_str("&lt;");
+                rest = &rest[1..];
+            }
+            c => {
+                if allowed(c) {
+                    out.push(c);
+                }
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Atom 0.3 element names and namespace → their Atom 1.0 equivalents, in a start or end tag.
+fn atom03_tag(tag: &str) -> String {
+    let tag = tag.replace("http://purl.org/atom/ns#", "http://www.w3.org/2005/Atom");
+    let (open, name_start) = if tag.starts_with("</") {
+        ("</", 2)
+    } else {
+        ("<", 1)
+    };
+    let name_end = tag[name_start..]
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .map_or(tag.len(), |i| i + name_start);
+    let qname = &tag[name_start..name_end];
+    let (prefix, local) = match qname.split_once(':') {
+        Some((p, l)) => (format!("{p}:"), l),
+        None => (String::new(), qname),
+    };
+    let renamed = match local {
+        "issued" => "published",
+        "modified" => "updated",
+        "tagline" => "subtitle",
+        "copyright" => "rights",
+        "url" => "uri",
+        _ => return tag,
+    };
+    format!("{open}{prefix}{renamed}{}", &tag[name_end..])
+}
+
+/// Atom text constructs accept only `text`, `html` and `xhtml`; feeds often write MIME
+/// types (and Atom 0.3 a `mode`), which feed-rs rejects for the whole feed.
+fn fix_text_type(tag: &str) -> Cow<'_, str> {
+    if tag.starts_with("</") {
+        return Cow::Borrowed(tag);
+    }
+    let name_end = tag[1..]
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .map_or(tag.len(), |i| i + 1);
+    let local = tag[1..name_end].rsplit(':').next().unwrap_or_default();
+    if !matches!(
+        local,
+        "title" | "subtitle" | "summary" | "rights" | "content" | "tagline" | "copyright" | "info"
+    ) {
+        return Cow::Borrowed(tag);
+    }
+    let attrs = &tag[name_end..];
+    let Some((range, value)) = attr_span(attrs, "type") else {
+        return Cow::Borrowed(tag);
+    };
+    let escaped = attr_span(attrs, "mode").is_some_and(|(_, m)| m == "escaped");
+    let inline = attr_span(attrs, "mode").is_some_and(|(_, m)| m == "xml");
+    let fixed = match value.to_ascii_lowercase().as_str() {
+        "text" | "html" | "xhtml" => return Cow::Borrowed(tag),
+        "text/html" if inline => "xhtml",
+        "text/html" => "html",
+        "application/xhtml+xml" if escaped => "html",
+        "application/xhtml+xml" => "xhtml",
+        "text/plain" if local == "content" || !escaped => "text",
+        "text/plain" => "text",
+        // Other media types are fine for `content` (feed-rs keeps them), not for text.
+        _ if local == "content" => return Cow::Borrowed(tag),
+        _ => "text",
+    };
+    Cow::Owned(format!(
+        "{}{}type=\"{fixed}\"{}",
+        &tag[..name_end],
+        &attrs[..range.start],
+        &attrs[range.end..]
+    ))
+}
+
+/// Characters XML 1.0 allows in a document.
+fn allowed(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn push_allowed(out: &mut String, s: &str) {
+    out.extend(s.chars().filter(|c| allowed(*c)));
+}
+
+/// Length of a CDATA section, comment, processing instruction or DOCTYPE at the start.
+fn verbatim_len(s: &str) -> Option<usize> {
+    let end_of = |open: &str, close: &str| -> Option<usize> {
+        if !s.starts_with(open) {
+            return None;
+        }
+        Some(
+            s[open.len()..]
+                .find(close)
+                .map_or(s.len(), |i| open.len() + i + close.len()),
+        )
+    };
+    end_of("<![CDATA[", "]]>")
+        .or_else(|| end_of("<!--", "-->"))
+        .or_else(|| end_of("<?", "?>"))
+        .or_else(|| {
+            if !s.starts_with("<!DOCTYPE") && !s.starts_with("<!doctype") {
+                return None;
+            }
+            // An internal subset `[ ... ]` may contain `>`.
+            let close = match (s.find('['), s.find('>')) {
+                (Some(b), Some(g)) if b < g => s[b..].find("]>").map(|i| b + i + 2),
+                (_, Some(g)) => Some(g + 1),
+                _ => None,
+            };
+            Some(close.unwrap_or(s.len()))
+        })
+}
+
+fn is_tag_start(s: &str) -> bool {
+    s[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+}
+
+/// End of the start tag at the beginning of `s` (after its `>`), respecting quotes.
+fn tag_end(s: &str) -> usize {
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return i + 1,
+            _ => {}
+        }
+    }
+    s.len()
+}
+
+/// `<rss>` or `<rss version="0.93">` → a version feed-rs reads (`2.0` reads every 0.9x
+/// element too); 0.91 and 0.92 are kept since feed-rs has a parser for them.
+fn fix_rss_version(tag: &str) -> Cow<'_, str> {
+    let name_end = tag[1..]
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .map_or(tag.len(), |i| i + 1);
+    if &tag[1..name_end] != "rss" {
+        return Cow::Borrowed(tag);
+    }
+    let attrs = &tag[name_end..];
+    let version = attr_span(attrs, "version");
+    match version {
+        Some((_, value)) if matches!(value, "2.0" | "0.91" | "0.92") => Cow::Borrowed(tag),
+        Some((range, _)) => Cow::Owned(format!(
+            "<rss{}version=\"2.0\"{}",
+            &attrs[..range.start],
+            &attrs[range.end..]
+        )),
+        None => Cow::Owned(format!("<rss version=\"2.0\"{attrs}")),
+    }
+}
+
+/// Finds `name="value"` among attributes: the byte range of the whole attribute and its value.
+fn attr_span<'a>(attrs: &'a str, name: &str) -> Option<(std::ops::Range<usize>, &'a str)> {
+    let mut from = 0;
+    while let Some(pos) = attrs[from..].find(name) {
+        let at = from + pos;
+        from = at + name.len();
+        let before_ok = at == 0 || attrs[..at].ends_with(char::is_whitespace);
+        let after = attrs[from..].trim_start();
+        if !before_ok || !after.starts_with('=') {
+            continue;
+        }
+        let after_eq = after[1..].trim_start();
+        let quote = after_eq.chars().next()?;
+        if quote != '"' && quote != '\'' {
+            return None;
+        }
+        let value_start = attrs.len() - after_eq.len() + 1;
+        let value_len = attrs[value_start..].find(quote)?;
+        let value = &attrs[value_start..value_start + value_len];
+        return Some((at..value_start + value_len + 1, value.trim()));
+    }
+    None
+}
+
+/// Handles the `&` at the start of `s`, writing its repaired form; returns bytes consumed.
+fn entity(s: &str, out: &mut String) -> usize {
+    let tail = &s[1..];
+    let semicolon = tail.find(';').filter(|&i| i <= 40);
+    if let Some(i) = semicolon {
+        let name = &tail[..i];
+        if let Some(num) = name.strip_prefix('#') {
+            let code = match num.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                None => num.parse::<u32>().ok(),
+            };
+            if let Some(code) = code {
+                // Windows-1252 bytes written as references (`&#146;`) mean the 1252 glyph.
+                let c = char::from_u32(cp1252(code)).filter(|c| allowed(*c));
+                if let Some(c) = c {
+                    out.push_str(&format!("&#{};", c as u32));
+                }
+                return i + 2;
+            }
+        } else if matches!(name, "amp" | "lt" | "gt" | "quot" | "apos") {
+            out.push_str(&s[..i + 2]);
+            return i + 2;
+        } else if !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric())
+            && let Some(&(a, b)) = html5ever::data::NAMED_ENTITIES.get(&format!("{name};"))
+        {
+            for code in [a, b] {
+                if code != 0 {
+                    out.push_str(&format!("&#{code};"));
+                }
+            }
+            return i + 2;
+        }
+    }
+    out.push_str("&amp;");
+    1
+}
+
+/// Maps the C1 range as Windows-1252 does; other code points are unchanged.
+fn cp1252(code: u32) -> u32 {
+    const C1: [u32; 32] = [
+        0x20AC, 0x81, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+        0x2039, 0x0152, 0x8D, 0x017D, 0x8F, 0x90, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013,
+        0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x9D, 0x017E, 0x0178,
+    ];
+    if (0x80..0xA0).contains(&code) {
+        C1[(code - 0x80) as usize]
+    } else {
+        code
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_formed_documents_are_unchanged() {
+        let xml = "<rss version=\"2.0\"><channel><title>A &amp; B &#233;</title></channel></rss>";
+        assert_eq!(repair(xml), xml);
+    }
+
+    #[test]
+    fn html_entities_and_bare_ampersands() {
+        let xml = "<rss version=\"2.0\"><title>Caf&eacute; &nbsp;M&uuml;ller &rsquo; R&D &bogus; &#0;</title></rss>";
+        assert_eq!(
+            repair(xml),
+            "<rss version=\"2.0\"><title>Caf&#233; &#160;M&#252;ller &#8217; R&amp;D &amp;bogus; </title></rss>"
+        );
+    }
+
+    #[test]
+    fn cdata_and_comments_are_left_alone() {
+        let xml = "<rss version=\"2.0\"><!-- a & b --><d><![CDATA[a &nbsp; & b]]></d></rss>";
+        assert_eq!(repair(xml), xml);
+    }
+
+    #[test]
+    fn prolog_junk_controls_and_missing_version() {
+        let xml = "\u{feff}\n  <?xml version=\"1.0\"?>\n<rss>\u{1}<channel/></rss>";
+        assert_eq!(
+            repair(xml),
+            "<?xml version=\"1.0\"?>\n<rss version=\"2.0\"><channel/></rss>"
+        );
+        assert_eq!(
+            repair("<rss version='0.94' xmlns:a=\"x\"><c/></rss>"),
+            "<rss version=\"2.0\" xmlns:a=\"x\"><c/></rss>"
+        );
+    }
+
+    #[test]
+    fn windows_1252_references_become_their_glyphs() {
+        assert_eq!(repair("<a>don&#146;t</a>"), "<a>don&#8217;t</a>");
+    }
+}
