@@ -6,6 +6,7 @@
 pub mod config;
 pub mod date;
 pub mod decode;
+pub mod feedxml;
 pub mod fetch;
 pub mod i18n;
 pub mod inspect;

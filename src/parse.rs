@@ -12,6 +12,7 @@ use feed_rs::model::{Entry, Feed, Link, Person as FeedPerson, Text};
 use url::Url;
 
 use crate::date::{self, DayOrder};
+use crate::feedxml::Node;
 use crate::item::RawItem;
 
 /// Why a document is not a readable feed.
@@ -84,7 +85,266 @@ pub fn parse_feed_with(
     let feed = parser
         .parse(repaired.as_bytes())
         .map_err(|e| ParseError(e.to_string()))?;
-    Ok(convert(feed, base))
+    let mut parsed = convert(feed, base);
+    if let Some(root) = crate::feedxml::parse(&repaired) {
+        supplement(&mut parsed, &root, base, tz, order);
+    }
+    Ok(parsed)
+}
+
+/// Fills what feed-rs skipped in RSS 0.9x/1.0/2.0 documents: Dublin Core and
+/// `content:encoded` fields, `managingEditor`, RSS 1.0 `rdf:about` ids, a permalink GUID
+/// standing in for a missing link, and items feed-rs did not read at all.
+fn supplement(out: &mut ParsedFeed, root: &Node, base: &Url, tz: Tz, order: DayOrder) {
+    let (channel, items): (Option<&Node>, Vec<&Node>) = match root.name.as_str() {
+        "rss" => {
+            let channel = root.child("channel");
+            let mut items: Vec<&Node> =
+                channel.map(|c| c.all("item").collect()).unwrap_or_default();
+            items.extend(root.all("item"));
+            (channel, items)
+        }
+        "rdf:RDF" => (root.child("channel"), root.all("item").collect()),
+        "atom:feed" | "feed" => return supplement_atom(out, root),
+        _ => return,
+    };
+    let when = |n: &Node, names: &[&str]| {
+        names
+            .iter()
+            .filter_map(|name| n.text_of(name))
+            .find_map(|t| date::parse(&t, tz, None, order))
+    };
+    if let Some(ch) = channel {
+        if out.title.is_none() {
+            out.title = ch.text_of("title").or_else(|| ch.text_of("dc:title"));
+        }
+        if out.link.is_none() {
+            out.link = ch
+                .text_of("link")
+                .and_then(|l| base.join(&l).ok())
+                .map(String::from);
+        }
+        if out.authors.is_empty() {
+            out.authors = dom_people(ch, &["author", "managingEditor", "dc:author", "dc:creator"]);
+        }
+        if out.updated.is_none() {
+            out.updated = when(ch, &["dc:date", "dcterms:modified", "lastBuildDate"]);
+        }
+        if out.published.is_none() {
+            out.published = when(ch, &["pubDate", "dcterms:issued", "dcterms:created"]);
+        }
+    }
+    let from_dom: Vec<(RawItem, EntryDetail)> =
+        items.iter().map(|n| dom_item(n, base, &when)).collect();
+    if from_dom.len() != out.items.len() {
+        // feed-rs read a different set of items (RSS 0.90, stray items): trust the tree.
+        (out.items, out.details) = from_dom.into_iter().unzip();
+        return;
+    }
+    for ((item, detail), (dom, dom_detail)) in out
+        .items
+        .iter_mut()
+        .zip(out.details.iter_mut())
+        .zip(from_dom)
+    {
+        item.guid = item.guid.take().or(dom.guid);
+        item.title = item.title.take().filter(|t| !t.is_empty()).or(dom.title);
+        item.link = item.link.take().or(dom.link);
+        item.summary = item.summary.take().or(dom.summary);
+        item.content = item.content.take().or(dom.content);
+        item.published = item.published.or(dom.published);
+        item.updated = item.updated.or(dom.updated);
+        if item.categories.is_empty() {
+            item.categories = dom.categories;
+        }
+        if detail.authors.is_empty() {
+            detail.authors = dom_detail.authors;
+            item.authors = dom.authors;
+        }
+        if detail.enclosures.is_empty() {
+            detail.enclosures = dom_detail.enclosures;
+        }
+    }
+}
+
+/// Atom text constructs feed-rs flattens: inline XHTML (kept as markup, entities intact),
+/// markup without a `type` (read as HTML, as every reader does) and Atom 0.3 base64.
+fn supplement_atom(out: &mut ParsedFeed, root: &Node) {
+    if let Some(title) = root.child("atom:title").or_else(|| root.child("title"))
+        && let Some(html) = text_construct(title)
+    {
+        out.title = Some(html);
+    }
+    let entries: Vec<&Node> = root
+        .children
+        .iter()
+        .filter(|c| c.name == "atom:entry" || c.name == "entry")
+        .collect();
+    if entries.len() != out.items.len() {
+        return;
+    }
+    for (item, node) in out.items.iter_mut().zip(entries) {
+        let field = |name: &str| {
+            node.child(&format!("atom:{name}"))
+                .or_else(|| node.child(name))
+                .and_then(text_construct)
+        };
+        if let Some(t) = field("title") {
+            item.title = Some(t);
+        }
+        if let Some(t) = field("summary") {
+            item.summary = Some(t);
+        }
+        if let Some(t) = field("content") {
+            item.content = Some(t);
+        }
+    }
+}
+
+/// The HTML of a text construct when feed-rs's reading of it would lose something.
+fn text_construct(n: &Node) -> Option<String> {
+    let kind = n.attr("type").unwrap_or("text").to_ascii_lowercase();
+    if n.attr("mode") == Some("base64") {
+        let bytes = base64(&n.text)?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        return Some(if kind.contains("html") {
+            text
+        } else {
+            crate::sanitize::escape(&text)
+        });
+    }
+    let has_markup = !n.children.is_empty();
+    match kind.as_str() {
+        "xhtml" | "application/xhtml+xml" if has_markup => Some(n.inner.trim().to_string()),
+        "text" | "text/plain" if has_markup => Some(n.inner.trim().to_string()),
+        _ => None,
+    }
+}
+
+/// Standard base64 (whitespace ignored); `None` when it is not base64.
+fn base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+fn dom_people(n: &Node, names: &[&str]) -> Vec<Person> {
+    names
+        .iter()
+        .filter_map(|name| n.text_of(name))
+        .map(|text| contact_person(&text))
+        .take(1)
+        .collect()
+}
+
+/// A person from one free-text contact field (`Name (a@b.c)`, `a@b.c`, `Name`).
+fn contact_person(text: &str) -> Person {
+    match split_contact(text) {
+        Some((name, email)) => Person {
+            name,
+            email: Some(email),
+            uri: None,
+        },
+        None => Person {
+            name: Some(text.trim().to_string()),
+            ..Person::default()
+        },
+    }
+}
+
+fn dom_item(
+    n: &Node,
+    base: &Url,
+    when: &dyn Fn(&Node, &[&str]) -> Option<DateTime<Utc>>,
+) -> (RawItem, EntryDetail) {
+    let guid_node = n.child("guid");
+    let guid = n
+        .text_of("guid")
+        .or_else(|| n.attr("rdf:about").map(str::to_string))
+        .filter(|g| !g.trim().is_empty());
+    let permalink = guid_node.is_some_and(|g| {
+        !g.attr("isPermaLink")
+            .is_some_and(|p| p.eq_ignore_ascii_case("false"))
+    });
+    let link = n
+        .text_of("link")
+        .or_else(|| {
+            n.text_of("guid")
+                .filter(|g| permalink && (g.starts_with("http://") || g.starts_with("https://")))
+        })
+        .and_then(|l| base.join(&l).ok())
+        .map(String::from);
+    let authors = dom_people(n, &["author", "dc:author", "dc:creator"]);
+    let content = n
+        .text_of("content:encoded")
+        .or_else(|| {
+            n.child("xhtml:body")
+                .or_else(|| n.child("body"))
+                .map(|b| b.inner.trim().to_string())
+                .filter(|b| !b.is_empty())
+        })
+        .or_else(|| n.text_of("fullitem"));
+    let categories = n
+        .children
+        .iter()
+        .filter(|c| c.name == "category" || c.name == "dc:subject")
+        .map(|c| c.text.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let enclosures = n
+        .all("enclosure")
+        .filter_map(|e| {
+            let url = base.join(e.attr("url")?.trim()).ok()?;
+            Some(Enclosure {
+                url: url.to_string(),
+                media_type: e.attr("type").map(str::to_string),
+                length: e.attr("length").and_then(|l| l.trim().parse().ok()),
+            })
+        })
+        .collect();
+    let item = RawItem {
+        guid,
+        link,
+        title: n.text_of("title").or_else(|| n.text_of("dc:title")),
+        authors: authors
+            .iter()
+            .filter_map(|p| p.name.clone().or_else(|| p.email.clone()))
+            .collect(),
+        summary: n
+            .text_of("description")
+            .or_else(|| n.text_of("dc:description")),
+        content,
+        published: when(n, &["pubDate", "dcterms:issued", "dcterms:created"]),
+        updated: when(n, &["dc:date", "dcterms:modified"]),
+        categories,
+        base: Some(base.clone()),
+    };
+    (
+        item,
+        EntryDetail {
+            authors,
+            enclosures,
+        },
+    )
 }
 
 fn convert(feed: Feed, base: &Url) -> ParsedFeed {
@@ -137,9 +397,17 @@ fn person(p: FeedPerson) -> Person {
     let mut name = clean(Some(p.name));
     let mut email = clean(p.email);
     let uri = clean(p.uri);
-    // feed-rs names RSS managingEditor/webMaster people after their role.
-    if matches!(name.as_deref(), Some("managingEditor" | "webMaster")) {
+    // feed-rs names RSS author/managingEditor/webMaster people after their role and puts
+    // the element's text in `email`, address or not.
+    if matches!(
+        name.as_deref(),
+        Some("author" | "managingEditor" | "webMaster")
+    ) && email.is_some()
+    {
         name = None;
+    }
+    if name.is_none() && email.as_deref().is_some_and(|e| !e.contains('@')) {
+        name = email.take();
     }
     let candidates = [name.clone(), email.clone()];
     for text in candidates.into_iter().flatten() {

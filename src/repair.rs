@@ -24,13 +24,17 @@ pub fn repair(text: &str) -> Cow<'_, str> {
     if body.starts_with('{') {
         return Cow::Borrowed(body);
     }
-    let atom03 = body.contains("http://purl.org/atom/ns#");
+    let mut atom03 = body.contains("http://purl.org/atom/ns#");
+    let mut declared: Vec<(String, String)> = Vec::new();
     let mut out = String::with_capacity(body.len() + 64);
     let mut rest = body;
     let mut root_seen = false;
     while !rest.is_empty() {
         // Sections copied verbatim (only forbidden characters removed).
         if let Some(len) = verbatim_len(rest) {
+            if rest.starts_with("<!DOCTYPE") || rest.starts_with("<!doctype") {
+                declared = internal_entities(&rest[..len]);
+            }
             push_allowed(&mut out, &rest[..len]);
             rest = &rest[len..];
             continue;
@@ -38,7 +42,8 @@ pub fn repair(text: &str) -> Cow<'_, str> {
         let Some(c) = rest.chars().next() else { break };
         match c {
             '&' => {
-                let used = entity(rest, &mut out);
+                let used = declared_entity(rest, &declared, &mut out)
+                    .unwrap_or_else(|| entity(rest, &mut out));
                 rest = &rest[used..];
             }
             '<' if is_tag_start(rest) || rest.starts_with("</") => {
@@ -47,6 +52,11 @@ pub fn repair(text: &str) -> Cow<'_, str> {
                 if !root_seen && !rest.starts_with("</") {
                     root_seen = true;
                     tag = Cow::Owned(fix_rss_version(&tag).into_owned());
+                    // A `<feed>` in an old or unknown namespace is read as Atom 0.3.
+                    if let Some(fixed) = foreign_feed_root(&tag) {
+                        atom03 = true;
+                        tag = Cow::Owned(fixed);
+                    }
                 }
                 if atom03 {
                     tag = Cow::Owned(atom03_tag(&tag));
@@ -106,7 +116,7 @@ fn atom03_tag(tag: &str) -> String {
         "modified" => "updated",
         "tagline" => "subtitle",
         "copyright" => "rights",
-        "url" => "uri",
+        "url" | "homepage" => "uri",
         _ => return tag,
     };
     format!("{open}{prefix}{renamed}{}", &tag[name_end..])
@@ -209,6 +219,67 @@ fn tag_end(s: &str) -> usize {
         }
     }
     s.len()
+}
+
+/// `<!ENTITY name "value">` declarations of a DOCTYPE's internal subset.
+fn internal_entities(doctype: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut rest = doctype;
+    while let Some(pos) = rest.find("<!ENTITY") {
+        rest = &rest[pos + 8..];
+        let decl = &rest[..rest.find('>').unwrap_or(rest.len())];
+        let mut parts = decl.trim_start().splitn(2, char::is_whitespace);
+        let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let value = value.trim();
+        let Some(q) = value.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            continue;
+        };
+        if name == "%" {
+            continue;
+        }
+        if let Some(end) = value[1..].find(q) {
+            found.push((name.to_string(), value[1..1 + end].to_string()));
+        }
+        if found.len() >= 64 {
+            break;
+        }
+    }
+    found
+}
+
+/// A reference to an entity the document declared: its value, escaped as text.
+fn declared_entity(s: &str, declared: &[(String, String)], out: &mut String) -> Option<usize> {
+    let end = s.find(';').filter(|&e| e <= 40)?;
+    let name = &s[1..end];
+    let (_, value) = declared.iter().find(|(n, _)| n == name)?;
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            c if allowed(c) => out.push(c),
+            _ => {}
+        }
+    }
+    Some(end + 1)
+}
+
+/// `<feed xmlns="http://example.com/newformat#">` (not Atom 1.0) → the Atom 1.0 namespace.
+fn foreign_feed_root(tag: &str) -> Option<String> {
+    let rest = tag.strip_prefix("<feed")?;
+    if !rest.starts_with(|c: char| c.is_whitespace() || c == '>') {
+        return None;
+    }
+    let (range, value) = attr_span(rest, "xmlns")?;
+    if value == "http://www.w3.org/2005/Atom" {
+        return None;
+    }
+    Some(format!(
+        "<feed{}xmlns=\"http://www.w3.org/2005/Atom\"{}",
+        &rest[..range.start],
+        &rest[range.end..]
+    ))
 }
 
 /// `<rss>` or `<rss version="0.93">` → a version feed-rs reads (`2.0` reads every 0.9x
