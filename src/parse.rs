@@ -105,7 +105,7 @@ fn supplement(out: &mut ParsedFeed, root: &Node, base: &Url, tz: Tz, order: DayO
             (channel, items)
         }
         "rdf:RDF" => (root.child("channel"), root.all("item").collect()),
-        "atom:feed" | "feed" => return supplement_atom(out, root),
+        "atom:feed" | "feed" => return supplement_atom(out, root, base),
         _ => return,
     };
     let when = |n: &Node, names: &[&str]| {
@@ -141,17 +141,23 @@ fn supplement(out: &mut ParsedFeed, root: &Node, base: &Url, tz: Tz, order: DayO
         (out.items, out.details) = from_dom.into_iter().unzip();
         return;
     }
-    for ((item, detail), (dom, dom_detail)) in out
+    for (((item, detail), (dom, dom_detail)), node) in out
         .items
         .iter_mut()
         .zip(out.details.iter_mut())
         .zip(from_dom)
+        .zip(&items)
     {
         item.guid = item.guid.take().or(dom.guid);
         item.title = item.title.take().filter(|t| !t.is_empty()).or(dom.title);
-        item.link = item.link.take().or(dom.link);
-        item.summary = item.summary.take().or(dom.summary);
+        // The item's own `<link>`, not one nested in an `<image>` feed-rs may have taken.
+        item.link = dom.link.or(item.link.take());
         item.content = item.content.take().or(dom.content);
+        item.summary = if node.child("summary").is_some() && node.child("description").is_some() {
+            dom.summary
+        } else {
+            item.summary.take().or(dom.summary)
+        };
         item.published = item.published.or(dom.published);
         item.updated = item.updated.or(dom.updated);
         if item.categories.is_empty() {
@@ -169,12 +175,13 @@ fn supplement(out: &mut ParsedFeed, root: &Node, base: &Url, tz: Tz, order: DayO
 
 /// Atom text constructs feed-rs flattens: inline XHTML (kept as markup, entities intact),
 /// markup without a `type` (read as HTML, as every reader does) and Atom 0.3 base64.
-fn supplement_atom(out: &mut ParsedFeed, root: &Node) {
+fn supplement_atom(out: &mut ParsedFeed, root: &Node, base: &Url) {
     if let Some(title) = root.child("atom:title").or_else(|| root.child("title"))
         && let Some(html) = text_construct(title)
     {
         out.title = Some(html);
     }
+    atom_people(&mut out.authors, root, base);
     let entries: Vec<&Node> = root
         .children
         .iter()
@@ -183,7 +190,8 @@ fn supplement_atom(out: &mut ParsedFeed, root: &Node) {
     if entries.len() != out.items.len() {
         return;
     }
-    for (item, node) in out.items.iter_mut().zip(entries) {
+    for ((item, detail), node) in out.items.iter_mut().zip(&mut out.details).zip(entries) {
+        atom_people(&mut detail.authors, node, base);
         let field = |name: &str| {
             node.child(&format!("atom:{name}"))
                 .or_else(|| node.child(name))
@@ -201,6 +209,22 @@ fn supplement_atom(out: &mut ParsedFeed, root: &Node) {
     }
 }
 
+/// Author home pages feed-rs misses (`<url>`, the Atom 0.3 name) or leaves relative.
+fn atom_people(people: &mut [Person], parent: &Node, base: &Url) {
+    let nodes = parent
+        .children
+        .iter()
+        .filter(|c| c.name == "atom:author" || c.name == "author");
+    for (person, node) in people.iter_mut().zip(nodes) {
+        let uri = person.uri.clone().or_else(|| {
+            ["atom:url", "url", "atom:uri", "uri"]
+                .iter()
+                .find_map(|n| node.text_of(n))
+        });
+        person.uri = uri.map(|u| base.join(&u).map(String::from).unwrap_or(u));
+    }
+}
+
 /// The HTML of a text construct when feed-rs's reading of it would lose something.
 fn text_construct(n: &Node) -> Option<String> {
     let kind = n.attr("type").unwrap_or("text").to_ascii_lowercase();
@@ -214,6 +238,14 @@ fn text_construct(n: &Node) -> Option<String> {
         });
     }
     let has_markup = !n.children.is_empty();
+    // RFC 4287 §4.1.3.3: content of any other media type is base64.
+    let textual = matches!(kind.as_str(), "text" | "html" | "xhtml")
+        || kind.starts_with("text/")
+        || kind.contains("xml");
+    if n.name.ends_with("content") && !textual && n.attr("src").is_none() {
+        let bytes = base64(&n.text)?;
+        return Some(String::from_utf8_lossy(&bytes).into_owned());
+    }
     match kind.as_str() {
         "xhtml" | "application/xhtml+xml" if has_markup => Some(n.inner.trim().to_string()),
         "text" | "text/plain" if has_markup => Some(n.inner.trim().to_string()),
@@ -294,6 +326,24 @@ fn dom_item(
         .and_then(|l| base.join(&l).ok())
         .map(String::from);
     let authors = dom_people(n, &["author", "dc:author", "dc:creator"]);
+    // A non-standard `<summary>` beside `<description>`: the first is the summary, the
+    // other the content, so no text is lost.
+    let pair: Vec<&Node> = n
+        .children
+        .iter()
+        .filter(|c| c.name == "summary" || c.name == "description")
+        .collect();
+    let (summary, second) = match pair.as_slice() {
+        [a, b, ..] if a.name != b.name => (
+            Some(a.text.trim().to_string()),
+            Some(b.text.trim().to_string()),
+        ),
+        _ => (
+            n.text_of("description")
+                .or_else(|| n.text_of("dc:description")),
+            None,
+        ),
+    };
     let content = n
         .text_of("content:encoded")
         .or_else(|| {
@@ -302,7 +352,8 @@ fn dom_item(
                 .map(|b| b.inner.trim().to_string())
                 .filter(|b| !b.is_empty())
         })
-        .or_else(|| n.text_of("fullitem"));
+        .or_else(|| n.text_of("fullitem"))
+        .or(second);
     let categories = n
         .children
         .iter()
@@ -329,9 +380,7 @@ fn dom_item(
             .iter()
             .filter_map(|p| p.name.clone().or_else(|| p.email.clone()))
             .collect(),
-        summary: n
-            .text_of("description")
-            .or_else(|| n.text_of("dc:description")),
+        summary,
         content,
         published: when(n, &["pubDate", "dcterms:issued", "dcterms:created"]),
         updated: when(n, &["dc:date", "dcterms:modified"]),

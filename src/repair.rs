@@ -92,6 +92,13 @@ pub fn repair(text: &str) -> Cow<'_, str> {
             }
         }
     }
+    // A document cut off inside its last end tag (`</feed`) still closes.
+    if let (Some(lt), gt) = (out.rfind('<'), out.rfind('>'))
+        && gt.is_none_or(|g| g < lt)
+        && out[lt..].starts_with("</")
+    {
+        out.push('>');
+    }
     Cow::Owned(out)
 }
 

@@ -569,7 +569,12 @@ fn canon_html(html: &str) -> (String, Vec<String>) {
         if let Some(el) = node.value().as_element() {
             for attr in ["href", "src"] {
                 if let Some(v) = el.attr(attr) {
-                    urls.push(v.trim().to_string());
+                    // `À` and `%C3%80` are the same URL.
+                    let decoded = url::form_urlencoded::parse(format!("x={}", v.trim()).as_bytes())
+                        .next()
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or_default();
+                    urls.push(decoded);
                 }
             }
         }
@@ -588,7 +593,12 @@ fn str_eq(kind: Kind, ours: &str, expected: &str) -> bool {
     match kind {
         Kind::Exact => false,
         Kind::Text => collapse(ours) == collapse(expected) || collapse(ours) == text_of(expected),
-        Kind::Html => canon_html(ours) == canon_html(expected),
+        Kind::Html => {
+            let (text, urls) = canon_html(ours);
+            // A plain-text expectation (`History of the <blink> tag`) is text, not markup.
+            canon_html(expected) == (text.clone(), urls.clone())
+                || (urls.is_empty() && text == collapse(expected))
+        }
     }
 }
 
@@ -930,7 +940,14 @@ fn feedparser_conformance() {
             .strip_prefix(&root)
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let url = Url::parse(&format!("http://127.0.0.1:8097/tests/{rel}")).unwrap();
+        let doc_url = Url::parse(&format!("http://127.0.0.1:8097/tests/{rel}")).unwrap();
+        // The base a fetcher would hand the parser: Content-Location when the server sent one.
+        let url = case
+            .headers
+            .iter()
+            .find(|(k, _)| k == "content-location")
+            .and_then(|(_, v)| doc_url.join(v).ok())
+            .unwrap_or(doc_url);
         let content_type = case
             .headers
             .iter()
