@@ -96,16 +96,28 @@ pub fn parse_feed_with(
 /// `content:encoded` fields, `managingEditor`, RSS 1.0 `rdf:about` ids, a permalink GUID
 /// standing in for a missing link, and items feed-rs did not read at all.
 fn supplement(out: &mut ParsedFeed, root: &Node, base: &Url, tz: Tz, order: DayOrder) {
-    let (channel, items): (Option<&Node>, Vec<&Node>) = match root.name.as_str() {
+    let root_base = xml_base(base, root);
+    let (channel, items): (Option<&Node>, Vec<(&Node, Url)>) = match root.name.as_str() {
         "rss" => {
             let channel = root.child("channel");
-            let mut items: Vec<&Node> =
-                channel.map(|c| c.all("item").collect()).unwrap_or_default();
-            items.extend(root.all("item"));
+            let channel_base = channel.map_or(root_base.clone(), |c| xml_base(&root_base, c));
+            let mut items: Vec<(&Node, Url)> = channel
+                .map(|c| {
+                    c.all("item")
+                        .map(|i| (i, xml_base(&channel_base, i)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            items.extend(root.all("item").map(|i| (i, xml_base(&root_base, i))));
             (channel, items)
         }
-        "rdf:RDF" => (root.child("channel"), root.all("item").collect()),
-        "atom:feed" | "feed" => return supplement_atom(out, root, base),
+        "rdf:RDF" => (
+            root.child("channel"),
+            root.all("item")
+                .map(|i| (i, xml_base(&root_base, i)))
+                .collect(),
+        ),
+        "atom:feed" | "feed" => return supplement_atom(out, root, &root_base),
         _ => return,
     };
     let when = |n: &Node, names: &[&str]| {
@@ -135,7 +147,7 @@ fn supplement(out: &mut ParsedFeed, root: &Node, base: &Url, tz: Tz, order: DayO
         }
     }
     let from_dom: Vec<(RawItem, EntryDetail)> =
-        items.iter().map(|n| dom_item(n, base, &when)).collect();
+        items.iter().map(|(n, b)| dom_item(n, b, &when)).collect();
     if from_dom.len() != out.items.len() {
         // feed-rs read a different set of items (RSS 0.90, stray items): trust the tree.
         (out.items, out.details) = from_dom.into_iter().unzip();
@@ -146,8 +158,9 @@ fn supplement(out: &mut ParsedFeed, root: &Node, base: &Url, tz: Tz, order: DayO
         .iter_mut()
         .zip(out.details.iter_mut())
         .zip(from_dom)
-        .zip(&items)
+        .zip(items.iter().map(|(n, _)| n))
     {
+        item.base = dom.base.clone();
         item.guid = item.guid.take().or(dom.guid);
         item.title = item.title.take().filter(|t| !t.is_empty()).or(dom.title);
         // The item's own `<link>`, not one nested in an `<image>` feed-rs may have taken.
@@ -182,6 +195,12 @@ fn supplement_atom(out: &mut ParsedFeed, root: &Node, base: &Url) {
         out.title = Some(html);
     }
     atom_people(&mut out.authors, root, base);
+    if let Some(id) = out.id.as_mut()
+        && id.starts_with('/')
+        && let Ok(abs) = base.join(id)
+    {
+        *id = abs.to_string();
+    }
     let entries: Vec<&Node> = root
         .children
         .iter()
@@ -191,6 +210,16 @@ fn supplement_atom(out: &mut ParsedFeed, root: &Node, base: &Url) {
         return;
     }
     for ((item, detail), node) in out.items.iter_mut().zip(&mut out.details).zip(entries) {
+        let entry_base = xml_base(base, node);
+        // Atom ids are IRIs; a path-only id is read against the base like a link.
+        if let Some(id) = item.guid.as_mut()
+            && id.starts_with('/')
+            && let Ok(abs) = entry_base.join(id)
+        {
+            *id = abs.to_string();
+        }
+        let content_node = node.child("atom:content").or_else(|| node.child("content"));
+        item.base = Some(content_node.map_or(entry_base.clone(), |c| xml_base(&entry_base, c)));
         atom_people(&mut detail.authors, node, base);
         let field = |name: &str| {
             node.child(&format!("atom:{name}"))
@@ -227,7 +256,11 @@ fn atom_people(people: &mut [Person], parent: &Node, base: &Url) {
 
 /// The HTML of a text construct when feed-rs's reading of it would lose something.
 fn text_construct(n: &Node) -> Option<String> {
-    let kind = n.attr("type").unwrap_or("text").to_ascii_lowercase();
+    let kind = n
+        .attr("boletin-type")
+        .or(n.attr("type"))
+        .unwrap_or("text")
+        .to_ascii_lowercase();
     if n.attr("mode") == Some("base64") {
         let bytes = base64(&n.text)?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -242,7 +275,7 @@ fn text_construct(n: &Node) -> Option<String> {
     let textual = matches!(kind.as_str(), "text" | "html" | "xhtml")
         || kind.starts_with("text/")
         || kind.contains("xml");
-    if n.name.ends_with("content") && !textual && n.attr("src").is_none() {
+    if !textual && n.attr("src").is_none() {
         let bytes = base64(&n.text)?;
         return Some(String::from_utf8_lossy(&bytes).into_owned());
     }
@@ -277,6 +310,15 @@ fn base64(text: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// `base` updated by the element's `xml:base`, if it has one.
+fn xml_base(base: &Url, n: &Node) -> Url {
+    n.attrs
+        .iter()
+        .find(|(k, _)| k == "xml:base")
+        .and_then(|(_, b)| base.join(b.trim()).ok())
+        .unwrap_or_else(|| base.clone())
 }
 
 fn dom_people(n: &Node, names: &[&str]) -> Vec<Person> {

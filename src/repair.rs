@@ -85,7 +85,10 @@ pub fn repair(text: &str) -> Cow<'_, str> {
                 rest = &rest[1..];
             }
             c => {
-                if allowed(c) {
+                if ('\u{80}'..='\u{9f}').contains(&c) {
+                    // C1 controls are Windows-1252 bytes decoded as Latin-1: `don\u{92}t`.
+                    out.extend(char::from_u32(cp1252(c as u32)));
+                } else if allowed(c) {
                     out.push(c);
                 }
                 rest = &rest[c.len_utf8()..];
@@ -163,10 +166,12 @@ fn fix_text_type(tag: &str) -> Cow<'_, str> {
         _ if local == "content" => return Cow::Borrowed(tag),
         _ => "text",
     };
+    // The written type stays readable for `parse` (base64 bodies need it).
     Cow::Owned(format!(
-        "{}{}type=\"{fixed}\"{}",
+        "{}{}type=\"{fixed}\" boletin-type=\"{}\"{}",
         &tag[..name_end],
         &attrs[..range.start],
+        value.replace(['"', '<', '&'], ""),
         &attrs[range.end..]
     ))
 }
@@ -336,7 +341,45 @@ fn attr_span<'a>(attrs: &'a str, name: &str) -> Option<(std::ops::Range<usize>, 
 }
 
 /// Handles the `&` at the start of `s`, writing its repaired form; returns bytes consumed.
+/// A numeric character reference at the start of `s`: its code point and length.
+fn numeric_ref(s: &str) -> Option<(u32, usize)> {
+    let body = s.strip_prefix("&#")?;
+    let end = body.find(';').filter(|&e| e <= 10)?;
+    let num = &body[..end];
+    let code = match num.strip_prefix(['x', 'X']) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+        None => num.parse().ok()?,
+    };
+    Some((code, end + 3))
+}
+
+/// `&#226;&#128;&#166;`: UTF-8 bytes written one reference each (double encoding) → `…`.
+fn double_encoded(s: &str, out: &mut String) -> Option<usize> {
+    let (lead, mut used) = numeric_ref(s)?;
+    let len = match lead {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return None,
+    };
+    let mut bytes = vec![lead as u8];
+    while bytes.len() < len {
+        let (code, n) = numeric_ref(&s[used..])?;
+        if !(0x80..=0xBF).contains(&code) {
+            return None;
+        }
+        bytes.push(code as u8);
+        used += n;
+    }
+    let c = std::str::from_utf8(&bytes).ok()?.chars().next()?;
+    out.push_str(&format!("&#{};", c as u32));
+    Some(used)
+}
+
 fn entity(s: &str, out: &mut String) -> usize {
+    if let Some(used) = double_encoded(s, out) {
+        return used;
+    }
     let tail = &s[1..];
     let semicolon = tail.find(';').filter(|&i| i <= 40);
     if let Some(i) = semicolon {
@@ -428,5 +471,11 @@ mod tests {
     #[test]
     fn windows_1252_references_become_their_glyphs() {
         assert_eq!(repair("<a>don&#146;t</a>"), "<a>don&#8217;t</a>");
+        assert_eq!(repair("<a>don\u{92}t</a>"), "<a>don\u{2019}t</a>");
+        // UTF-8 bytes written as one reference each.
+        assert_eq!(
+            repair("<a>&#226;&#128;&#166; &#195;&#161;</a>"),
+            "<a>&#8230; &#225;</a>"
+        );
     }
 }
