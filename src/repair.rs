@@ -341,19 +341,30 @@ fn attr_span<'a>(attrs: &'a str, name: &str) -> Option<(std::ops::Range<usize>, 
 }
 
 /// Handles the `&` at the start of `s`, writing its repaired form; returns bytes consumed.
-/// A numeric character reference at the start of `s`: its code point and length.
+/// A character reference at the start of `s` (numeric, or a named one for a single
+/// character): its code point and length.
 fn numeric_ref(s: &str) -> Option<(u32, usize)> {
-    let body = s.strip_prefix("&#")?;
+    let body = s.strip_prefix('&')?;
     let end = body.find(';').filter(|&e| e <= 10)?;
-    let num = &body[..end];
-    let code = match num.strip_prefix(['x', 'X']) {
-        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-        None => num.parse().ok()?,
+    let name = &body[..end];
+    let code = match name.strip_prefix('#') {
+        Some(num) => match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+            None => num.parse().ok()?,
+        },
+        None if name.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            match html5ever::data::NAMED_ENTITIES.get(&format!("{name};")) {
+                Some(&(code, 0)) => code,
+                _ => return None,
+            }
+        }
+        None => return None,
     };
-    Some((code, end + 3))
+    Some((code, end + 2))
 }
 
-/// `&#226;&#128;&#166;`: UTF-8 bytes written one reference each (double encoding) → `…`.
+/// `&#226;&#128;&#166;` or `&acirc;&#128;&brvbar;`: UTF-8 bytes written one reference
+/// each (text decoded as Latin-1, then escaped) → `…`.
 fn double_encoded(s: &str, out: &mut String) -> Option<usize> {
     let (lead, mut used) = numeric_ref(s)?;
     let len = match lead {
@@ -474,8 +485,8 @@ mod tests {
         assert_eq!(repair("<a>don\u{92}t</a>"), "<a>don\u{2019}t</a>");
         // UTF-8 bytes written as one reference each.
         assert_eq!(
-            repair("<a>&#226;&#128;&#166; &#195;&#161;</a>"),
-            "<a>&#8230; &#225;</a>"
+            repair("<a>&#226;&#128;&#166; &acirc;&#128;&brvbar; &#195;&#161;</a>"),
+            "<a>&#8230; &#8230; &#225;</a>"
         );
     }
 }
