@@ -6,6 +6,7 @@
 pub mod config;
 pub mod date;
 pub mod decode;
+pub mod discover;
 pub mod feedxml;
 pub mod fetch;
 pub mod i18n;
@@ -13,6 +14,7 @@ pub mod inspect;
 pub mod item;
 pub mod lock;
 pub mod normalize;
+pub mod opml;
 pub mod parse;
 pub mod pipeline;
 pub mod render;
