@@ -1,9 +1,12 @@
 //! Command-line surface: argument parsing, output formats and exit codes.
 
+mod add;
 mod check;
 mod compose;
 mod fetch;
+mod inspect;
 mod items;
+mod opml;
 mod sources;
 
 use std::io::IsTerminal;
@@ -62,6 +65,12 @@ enum Command {
     Sources(sources::Args),
     /// Validate the config and exit; writes nothing.
     Check(check::Args),
+    /// Find a site's feed and append it to feeds.toml as a new source.
+    Add(add::Args),
+    /// Show what boletin would store for one URL or file, without the database.
+    Inspect(inspect::Args),
+    /// Import or export the sources as OPML 2.0.
+    Opml(opml::Args),
 }
 
 /// Shared by every command: where things are and how to speak.
@@ -144,6 +153,9 @@ pub fn run() -> ExitCode {
         Command::Compose(args) => compose::run(&ctx, args),
         Command::Sources(args) => sources::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
+        Command::Add(args) => add::run(&ctx, args),
+        Command::Inspect(args) => inspect::run(&ctx, args),
+        Command::Opml(args) => opml::run(&ctx, args),
     };
     result.unwrap_or_else(|code| code)
 }
