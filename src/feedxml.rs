@@ -83,14 +83,14 @@ pub fn parse(text: &str) -> Option<Node> {
     let bytes = text.as_bytes();
     while i < bytes.len() {
         let rest = &text[i..];
-        if rest.starts_with("<![CDATA[") {
-            let end = rest[9..].find("]]>").map_or(rest.len(), |e| e + 9);
-            push_text(&mut stack, &rest[9..end]);
-            i += (end + 3).min(rest.len());
+        if let Some(cdata) = rest.strip_prefix("<![CDATA[") {
+            let end = cdata.find("]]>").unwrap_or(cdata.len());
+            push_text(&mut stack, &cdata[..end]);
+            i += (9 + end + 3).min(rest.len());
             continue;
         }
-        if rest.starts_with("<!--") {
-            i += rest[4..].find("-->").map_or(rest.len(), |e| e + 7);
+        if let Some(comment) = rest.strip_prefix("<!--") {
+            i += comment.find("-->").map_or(rest.len(), |e| e + 7);
             continue;
         }
         if rest.starts_with("<?") {

@@ -345,11 +345,10 @@ fn contact_person(text: &str) -> Person {
     }
 }
 
-fn dom_item(
-    n: &Node,
-    base: &Url,
-    when: &dyn Fn(&Node, &[&str]) -> Option<DateTime<Utc>>,
-) -> (RawItem, EntryDetail) {
+/// Reads the first parsable date among an element's children.
+type DateOf<'a> = dyn Fn(&Node, &[&str]) -> Option<DateTime<Utc>> + 'a;
+
+fn dom_item(n: &Node, base: &Url, when: &DateOf<'_>) -> (RawItem, EntryDetail) {
     let guid_node = n.child("guid");
     let guid = n
         .text_of("guid")

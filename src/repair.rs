@@ -306,7 +306,7 @@ fn fix_rss_version(tag: &str) -> Cow<'_, str> {
     let attrs = &tag[name_end..];
     let version = attr_span(attrs, "version");
     match version {
-        Some((_, value)) if matches!(value, "2.0" | "0.91" | "0.92") => Cow::Borrowed(tag),
+        Some((_, "2.0" | "0.91" | "0.92")) => Cow::Borrowed(tag),
         Some((range, _)) => Cow::Owned(format!(
             "<rss{}version=\"2.0\"{}",
             &attrs[..range.start],

@@ -8,3 +8,5 @@
 
 mod common;
 mod demo;
+mod parsing;
+mod parsing_server;
