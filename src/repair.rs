@@ -18,11 +18,12 @@ use std::borrow::Cow;
 pub fn repair(text: &str) -> Cow<'_, str> {
     let start = match text.find(['<', '{']) {
         Some(i) => i,
-        None => return Cow::Borrowed(text),
+        None => return without_forbidden(text),
     };
     let body = &text[start..];
     if body.starts_with('{') {
-        return Cow::Borrowed(body);
+        // JSON strings may not hold raw control characters either.
+        return without_forbidden(body);
     }
     let mut atom03 = body.contains("http://purl.org/atom/ns#");
     let mut declared: Vec<(String, String)> = Vec::new();
@@ -179,6 +180,14 @@ fn fix_text_type(tag: &str) -> Cow<'_, str> {
 /// Characters XML 1.0 allows in a document.
 fn allowed(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn without_forbidden(text: &str) -> Cow<'_, str> {
+    if text.chars().all(allowed) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.chars().filter(|c| allowed(*c)).collect())
+    }
 }
 
 fn push_allowed(out: &mut String, s: &str) {

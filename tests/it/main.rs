@@ -10,3 +10,4 @@ mod common;
 mod demo;
 mod parsing;
 mod parsing_server;
+mod robustness;
