@@ -547,10 +547,17 @@ fn people(list: Vec<FeedPerson>) -> Vec<Person> {
 }
 
 fn enclosures(entry: &Entry) -> Vec<Enclosure> {
+    let page = pick_link(&entry.links);
     let mut found: Vec<Enclosure> = entry
         .links
         .iter()
-        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+        .filter(|l| {
+            l.rel.as_deref() == Some("enclosure")
+                // JSON Feed attachments: links with a media type and no relation.
+                || (l.rel.is_none()
+                    && Some(l.href.trim()) != page.as_deref()
+                    && l.media_type.as_deref().is_some_and(|t| !t.contains("html")))
+        })
         .map(|l| Enclosure {
             url: l.href.clone(),
             media_type: l.media_type.clone(),

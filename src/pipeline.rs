@@ -233,7 +233,14 @@ pub async fn inspect(
             } else {
                 response.final_url.clone()
             };
-            let feed = parse::parse_feed_with(&text, &base, source.timezone, source.day_order)?;
+            let mut feed = parse::parse_feed_with(&text, &base, source.timezone, source.day_order)?;
+            // A local file with no `site`: its own home-page link is the best base.
+            if base.scheme() == "file"
+                && let Some(home) = feed.link.as_deref().and_then(|l| url::Url::parse(l).ok())
+                && matches!(home.scheme(), "http" | "https")
+            {
+                feed = parse::parse_feed_with(&text, &home, source.timezone, source.day_order)?;
+            }
             Ok(crate::inspect::feed_view(source, feed))
         }
         SourceKind::Page(rules) => {
