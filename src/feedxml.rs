@@ -119,7 +119,7 @@ pub fn parse(text: &str) -> Option<Node> {
             continue;
         }
         if rest.starts_with('<') && rest[1..].starts_with(|c: char| c.is_alphabetic() || c == '_') {
-            let end = tag_end(rest);
+            let end = crate::repair::tag_end(rest);
             let tag = rest[1..end].strip_suffix('>').unwrap_or(&rest[1..end]);
             let self_closing = tag.ends_with('/');
             let tag = tag.trim_end_matches('/');
@@ -229,20 +229,6 @@ fn close(
             }
         }
     }
-}
-
-fn tag_end(s: &str) -> usize {
-    let mut quote: Option<char> = None;
-    for (i, c) in s.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '>') => return i + 1,
-            _ => {}
-        }
-    }
-    s.len()
 }
 
 fn split_tag(tag: &str) -> (&str, Vec<(String, String)>) {

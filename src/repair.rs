@@ -228,7 +228,7 @@ fn is_tag_start(s: &str) -> bool {
 }
 
 /// End of the start tag at the beginning of `s` (after its `>`), respecting quotes.
-fn tag_end(s: &str) -> usize {
+pub(crate) fn tag_end(s: &str) -> usize {
     let mut quote: Option<char> = None;
     for (i, c) in s.char_indices() {
         match (quote, c) {

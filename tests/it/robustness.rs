@@ -3,7 +3,7 @@
 //! panic; some properties also check results. `PROPTEST_CASES=200000` runs a long session.
 
 use boletin::date::{self, DayOrder};
-use chrono::{Datelike, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use url::Url;
 
@@ -102,21 +102,6 @@ fn scrape_rules() -> boletin::config::ScrapeRules {
     }
 }
 
-const MONTHS_ES: [&str; 12] = [
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-];
-
 proptest! {
     #[test]
     fn feed_parser_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
@@ -166,14 +151,13 @@ proptest! {
         prop_assert_eq!(date::parse(&rfc2822, MX, None, DayOrder::DayFirst), Some(instant));
         let rfc3339 = instant.to_rfc3339();
         prop_assert_eq!(date::parse(&rfc3339, MX, None, DayOrder::DayFirst), Some(instant));
+        // The digest's own long dates, Spanish and English, read back.
         let local = instant.with_timezone(&MX);
-        let spanish = format!(
-            "{} de {} de {}",
-            local.day(),
-            MONTHS_ES[local.month0() as usize],
-            local.year()
-        );
-        let parsed = date::parse(&spanish, MX, None, DayOrder::DayFirst).map(|d| d.with_timezone(&MX).date_naive());
-        prop_assert_eq!(parsed, Some(local.date_naive()));
+        for lang in [boletin::config::Lang::Es, boletin::config::Lang::En] {
+            let written = boletin::i18n::long_date(local, lang);
+            let parsed = date::parse(&written, MX, None, DayOrder::DayFirst)
+                .map(|d| d.with_timezone(&MX).date_naive());
+            prop_assert_eq!(parsed, Some(local.date_naive()), "{}", written);
+        }
     }
 }
