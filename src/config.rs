@@ -783,6 +783,44 @@ title = "Noticias"
     }
 
     #[test]
+    fn page_rules_take_image_content_follow_and_date_order() {
+        let cfg = load_str(
+            "[[source]]\nid = \"p\"\nname = \"P\"\nurl = \"https://p.example.org/\"\nsection = \"news\"\n\
+             kind = \"page\"\nday_order = \"month-first\"\n[source.scrape]\nitem = \"li\"\ntitle = \"a\"\nlink = \"a\"\n\
+             date = { selector = \".d\", order = \"day-first\" }\nimage = \"img\"\ncontent = \".body\"\nfollow = true\n",
+        )
+        .map_err(|e| e.to_string());
+        let source = cfg.as_ref().map(|c| &c.sources[0]);
+        assert_eq!(source.map(|s| s.day_order), Ok(DayOrder::MonthFirst));
+        let rules = match source.map(|s| &s.kind) {
+            Ok(SourceKind::Page(r)) => Some(r),
+            _ => None,
+        };
+        assert_eq!(rules.map(|r| r.follow), Some(true));
+        assert!(rules.is_some_and(|r| r.image.is_some() && r.content.is_some()));
+        assert_eq!(
+            rules.and_then(|r| r.date.as_ref()).and_then(|d| d.order),
+            Some(DayOrder::DayFirst)
+        );
+
+        let err = load_str(
+            "[[source]]\nid = \"p\"\nname = \"P\"\nurl = \"https://p.example.org/\"\nsection = \"news\"\nday_order = \"ymd\"\n",
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("`source.day_order`: `ymd`"), "{err}");
+        let err = load_str(
+            "[[source]]\nid = \"p\"\nname = \"P\"\nurl = \"https://p.example.org/\"\nsection = \"news\"\nkind = \"page\"\n\
+             [source.scrape]\nitem = \"li\"\ntitle = { selector = \"a\", format = \"%Y\" }\nlink = \"a\"\n",
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("only apply to `date`"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_are_rejected_with_their_line() {
         let err = load_str("[[source]]\nid = \"a\"\nname = \"A\"\nurl = \"a.xml\"\nsection = \"news\"\ncolour = 1\n")
             .err()
