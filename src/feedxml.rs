@@ -59,6 +59,8 @@ fn canonical_prefix(uri: &str) -> Option<&'static str> {
         "http://www.w3.org/1999/xhtml" => "xhtml",
         "http://www.w3.org/1999/02/22-rdf-syntax-ns" => "rdf",
         "http://www.w3.org/2005/Atom" | "http://purl.org/atom/ns" => "atom",
+        "http://www.itunes.com/dtds/podcast-1.0.dtd" => "itunes",
+        "http://search.yahoo.com/mrss" => "media",
         "http://purl.org/rss/1.0"
         | "http://my.netscape.com/rdf/simple/0.9"
         | "http://backend.userland.com/rss2"

@@ -366,7 +366,7 @@ fn dom_item(n: &Node, base: &Url, when: &DateOf<'_>) -> (RawItem, EntryDetail) {
         })
         .and_then(|l| base.join(&l).ok())
         .map(String::from);
-    let authors = dom_people(n, &["author", "dc:author", "dc:creator"]);
+    let authors = dom_people(n, &["author", "dc:author", "dc:creator", "itunes:author"]);
     // A non-standard `<summary>` beside `<description>`: the first is the summary, the
     // other the content, so no text is lost.
     let pair: Vec<&Node> = n
@@ -381,7 +381,8 @@ fn dom_item(n: &Node, base: &Url, when: &DateOf<'_>) -> (RawItem, EntryDetail) {
         ),
         _ => (
             n.text_of("description")
-                .or_else(|| n.text_of("dc:description")),
+                .or_else(|| n.text_of("dc:description"))
+                .or_else(|| n.text_of("itunes:summary")),
             None,
         ),
     };
@@ -395,13 +396,24 @@ fn dom_item(n: &Node, base: &Url, when: &DateOf<'_>) -> (RawItem, EntryDetail) {
         })
         .or_else(|| n.text_of("fullitem"))
         .or(second);
-    let categories = n
-        .children
-        .iter()
-        .filter(|c| c.name == "category" || c.name == "dc:subject")
-        .map(|c| c.text.trim().to_string())
-        .filter(|c| !c.is_empty())
-        .collect();
+    let mut categories: Vec<String> = Vec::new();
+    for c in &n.children {
+        match c.name.as_str() {
+            "category" | "dc:subject" | "media:category" => {
+                categories.push(c.text.trim().to_string())
+            }
+            // Podcast categories nest: `<itunes:category text="Technology"><itunes:category text="Gadgets"/>`.
+            "itunes:category" => {
+                categories.extend(c.attr("text").map(str::to_string));
+                categories.extend(
+                    c.all("itunes:category")
+                        .filter_map(|s| s.attr("text").map(str::to_string)),
+                );
+            }
+            _ => {}
+        }
+    }
+    categories.retain(|c| !c.trim().is_empty());
     let enclosures = n
         .all("enclosure")
         .filter_map(|e| {
@@ -416,7 +428,10 @@ fn dom_item(n: &Node, base: &Url, when: &DateOf<'_>) -> (RawItem, EntryDetail) {
     let item = RawItem {
         guid,
         link,
-        title: n.text_of("title").or_else(|| n.text_of("dc:title")),
+        title: n
+            .text_of("title")
+            .or_else(|| n.text_of("dc:title"))
+            .or_else(|| n.text_of("media:title")),
         authors: authors
             .iter()
             .filter_map(|p| p.name.clone().or_else(|| p.email.clone()))
