@@ -71,7 +71,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let view = runtime
         .block_on(boletin::pipeline::inspect(&settings, &source))
         .map_err(|e| {
-            eprintln!("boletin: {}: {e}", source.url);
+            let hint = match (&e, &args.source) {
+                (boletin::pipeline::SourceError::Parse(_), None) => {
+                    " (a web page? `boletin add URL` finds its feed; `--source ID` applies page rules)"
+                }
+                _ => "",
+            };
+            eprintln!("boletin: {}: {e}{hint}", source.url);
             ExitCode::from(code::SOURCES_FAILED)
         })?;
     if ctx.json {
