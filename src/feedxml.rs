@@ -17,7 +17,7 @@ pub struct Node {
     /// Attributes by their written name (`rdf:about`, `isPermaLink`).
     pub attrs: Vec<(String, String)>,
     pub children: Vec<Node>,
-    /// The element's text content (all descendants), entities decoded.
+    /// The element's text content (descendants up to four levels down), entities decoded.
     pub text: String,
     /// The element's content as written (markup included), for XHTML bodies.
     pub inner: String,
@@ -200,8 +200,10 @@ fn strip_qnames(node: &mut Node) {
     }
 }
 
+/// Text goes to the innermost few open elements only: enough for a title holding inline
+/// XHTML, without copying a 15 MiB document into every ancestor.
 fn push_text(stack: &mut [Open], text: &str) {
-    for open in stack.iter_mut() {
+    for open in stack.iter_mut().rev().take(4) {
         open.node.text.push_str(text);
     }
 }
@@ -219,10 +221,13 @@ fn close(
             v.pop();
         }
     }
-    open.node.inner = text
-        .get(open.inner_start..at)
-        .unwrap_or_default()
-        .to_string();
+    // The document and channel elements' markup is never needed (and is the whole file).
+    if !stack.is_empty() && open.node.name != "channel" {
+        open.node.inner = text
+            .get(open.inner_start..at)
+            .unwrap_or_default()
+            .to_string();
+    }
     match stack.last_mut() {
         Some(parent) => parent.node.children.push(open.node),
         None => {
@@ -307,6 +312,17 @@ pub fn decode_entities(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: text starting with a multi-byte character (EUC-KR and Big5 files of the
+    /// feedparser suite, decoded) used to slice inside a character and panic.
+    #[test]
+    fn text_starting_with_multibyte_characters() {
+        let root = parse("<rss><title>\u{b144}\u{b144}</title>ñ<x/>é").unwrap_or_default();
+        assert_eq!(root.text_of("title").as_deref(), Some("\u{b144}\u{b144}"));
+        assert!(parse("ñ").is_none());
+        let cut = parse("<a><b>é</b").unwrap_or_default();
+        assert_eq!(cut.text_of("b").as_deref(), Some("é"));
+    }
 
     #[test]
     fn namespaces_resolve_to_fixed_prefixes() {
