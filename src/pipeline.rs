@@ -98,11 +98,7 @@ fn process(
     body: &[u8],
 ) -> Result<(Vec<Item>, Option<u32>), SourceError> {
     let text = decode::decode(body, response.content_type.as_deref());
-    let base = if source.url.scheme() == "file" {
-        source.base_url().clone()
-    } else {
-        response.final_url.clone()
-    };
+    let base = document_base(source, response);
     let (raw, ttl) = match &source.kind {
         SourceKind::Feed => {
             let feed = parse::parse_feed_with(&text, &base, source.timezone, source.day_order)?;
@@ -120,6 +116,16 @@ fn process(
     Ok((items, ttl))
 }
 
+/// What relative links in a fetched document resolve against: where it was finally found,
+/// or the source's `site` for local files.
+fn document_base(source: &Source, response: &fetch::Response) -> url::Url {
+    if source.url.scheme() == "file" {
+        source.base_url().clone()
+    } else {
+        response.final_url.clone()
+    }
+}
+
 /// Item pages fetched per run and source when `follow = true`, at most.
 pub const MAX_FOLLOW: usize = 40;
 
@@ -133,11 +139,7 @@ fn scrape_raw(
         return Ok(Vec::new());
     };
     let text = decode::decode(body, response.content_type.as_deref());
-    let base = if source.url.scheme() == "file" {
-        source.base_url().clone()
-    } else {
-        response.final_url.clone()
-    };
+    let base = document_base(source, response);
     Ok(scrape::scrape_page_with(
         &text,
         &base,
@@ -228,11 +230,7 @@ pub async fn inspect(
     match &source.kind {
         SourceKind::Feed => {
             let text = decode::decode(body, response.content_type.as_deref());
-            let base = if source.url.scheme() == "file" {
-                source.base_url().clone()
-            } else {
-                response.final_url.clone()
-            };
+            let base = document_base(source, &response);
             let mut feed = parse::parse_feed_with(&text, &base, source.timezone, source.day_order)?;
             // A local file with no `site`: its own home-page link is the best base.
             if base.scheme() == "file"
