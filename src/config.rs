@@ -14,6 +14,8 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
+use crate::date::DayOrder;
+
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -139,6 +141,8 @@ struct SourceSpec {
     site: Option<Spanned<String>>,
     language: Option<Lang>,
     timezone: Option<Spanned<String>>,
+    /// How numeric dates such as `03/06/2024` read: "day-first" (default) or "month-first".
+    day_order: Option<Spanned<String>>,
     scrape: Option<Spanned<ScrapeSpec>>,
 }
 
@@ -159,6 +163,10 @@ struct ScrapeSpec {
     date: Option<Spanned<ExtractSpec>>,
     summary: Option<Spanned<ExtractSpec>>,
     author: Option<Spanned<ExtractSpec>>,
+    image: Option<Spanned<ExtractSpec>>,
+    content: Option<Spanned<ExtractSpec>>,
+    #[serde(default)]
+    follow: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,6 +182,7 @@ struct ExtractRuleSpec {
     selector: String,
     attr: Option<String>,
     format: Option<String>,
+    order: Option<String>,
 }
 
 /// The `[delivery]` table as written.
@@ -421,6 +430,12 @@ pub struct ScrapeRules {
     pub date: Option<Extract>,
     pub summary: Option<Extract>,
     pub author: Option<Extract>,
+    /// The item's picture: `src` (or `data-src`, `srcset`) unless `attr` says otherwise.
+    pub image: Option<Extract>,
+    /// Full text: inside the item, or on the item's own page when `follow` is set.
+    pub content: Option<Extract>,
+    /// Fetch each item's own page for its content and, when needed, its date.
+    pub follow: bool,
 }
 
 /// One extraction: the first element matching `selector`, then its text or `attr`.
@@ -430,6 +445,8 @@ pub struct Extract {
     pub attr: Option<String>,
     /// A chrono format tried before the human-date parser (dates only).
     pub format: Option<String>,
+    /// Day/month order for numeric dates, overriding the source's (dates only).
+    pub order: Option<DayOrder>,
 }
 
 /// A validated source.
@@ -446,9 +463,27 @@ pub struct Source {
     pub site: Option<Url>,
     pub language: Option<Lang>,
     pub timezone: Tz,
+    /// How numeric dates read for this source.
+    pub day_order: DayOrder,
 }
 
 impl Source {
+    /// A source made up for a URL or file outside the config (`boletin inspect`, `add`).
+    pub fn adhoc(url: Url) -> Source {
+        Source {
+            id: "inspect".into(),
+            name: url.host_str().unwrap_or("local file").to_string(),
+            url,
+            kind: SourceKind::Feed,
+            section: String::new(),
+            tags: Vec::new(),
+            site: None,
+            language: None,
+            timezone: chrono_tz::America::Mexico_City,
+            day_order: DayOrder::DayFirst,
+        }
+    }
+
     /// The URL relative links in this source's documents resolve against.
     pub fn base_url(&self) -> &Url {
         match (&self.site, self.url.scheme()) {
@@ -962,6 +997,10 @@ impl Checker<'_> {
                 }
             }
         };
+        let day_order = match &s.day_order {
+            None => DayOrder::DayFirst,
+            Some(v) => self.day_order(v, "source.day_order")?,
+        };
         let kind = match (s.kind, s.scrape) {
             (SourceKindSpec::Feed, None) => SourceKind::Feed,
             (SourceKindSpec::Feed, Some(rules)) => {
@@ -998,6 +1037,7 @@ impl Checker<'_> {
             site,
             language: s.language,
             timezone,
+            day_order,
         })
     }
 
@@ -1029,19 +1069,40 @@ impl Checker<'_> {
         })
     }
 
+    fn day_order(&self, v: &Spanned<String>, key: &str) -> Result<DayOrder, ConfigError> {
+        match v.get_ref().as_str() {
+            "day-first" | "dmy" => Ok(DayOrder::DayFirst),
+            "month-first" | "mdy" => Ok(DayOrder::MonthFirst),
+            other => self.invalid(
+                v.span(),
+                key,
+                format!("`{other}`: use \"day-first\" (03/06 = 3 June) or \"month-first\""),
+            ),
+        }
+    }
+
     fn extract(&self, spec: Spanned<ExtractSpec>, key: &str) -> Result<Extract, ConfigError> {
         let span = spec.span();
-        let (css, attr, format) = match spec.into_inner() {
-            ExtractSpec::Css(css) => (css, None, None),
-            ExtractSpec::Rule(r) => (r.selector, r.attr, r.format),
+        let (css, attr, format, order) = match spec.into_inner() {
+            ExtractSpec::Css(css) => (css, None, None, None),
+            ExtractSpec::Rule(r) => (r.selector, r.attr, r.format, r.order),
         };
-        if format.is_some() && key != "source.scrape.date" {
-            return self.invalid(span, key, "`format` only applies to `date`".into());
+        if (format.is_some() || order.is_some()) && key != "source.scrape.date" {
+            return self.invalid(
+                span,
+                key,
+                "`format` and `order` only apply to `date`".into(),
+            );
         }
+        let order = match order {
+            None => None,
+            Some(o) => Some(self.day_order(&Spanned::new(span.clone(), o), key)?),
+        };
         Ok(Extract {
             selector: self.selector(&css, span, key)?,
             attr,
             format,
+            order,
         })
     }
 
@@ -1057,6 +1118,9 @@ impl Checker<'_> {
             date: optional(r.date, "source.scrape.date")?,
             summary: optional(r.summary, "source.scrape.summary")?,
             author: optional(r.author, "source.scrape.author")?,
+            image: optional(r.image, "source.scrape.image")?,
+            content: optional(r.content, "source.scrape.content")?,
+            follow: r.follow,
         })
     }
 }
@@ -1162,6 +1226,44 @@ title = "Noticias"
             err.as_deref(),
             Some("/tmp/feeds.toml:9: `section.sources`: unknown source `nadie` in a section rule")
         );
+    }
+
+    #[test]
+    fn page_rules_take_image_content_follow_and_date_order() {
+        let cfg = load_str(
+            "[[source]]\nid = \"p\"\nname = \"P\"\nurl = \"https://p.example.org/\"\nsection = \"news\"\n\
+             kind = \"page\"\nday_order = \"month-first\"\n[source.scrape]\nitem = \"li\"\ntitle = \"a\"\nlink = \"a\"\n\
+             date = { selector = \".d\", order = \"day-first\" }\nimage = \"img\"\ncontent = \".body\"\nfollow = true\n",
+        )
+        .map_err(|e| e.to_string());
+        let source = cfg.as_ref().map(|c| &c.sources[0]);
+        assert_eq!(source.map(|s| s.day_order), Ok(DayOrder::MonthFirst));
+        let rules = match source.map(|s| &s.kind) {
+            Ok(SourceKind::Page(r)) => Some(r),
+            _ => None,
+        };
+        assert_eq!(rules.map(|r| r.follow), Some(true));
+        assert!(rules.is_some_and(|r| r.image.is_some() && r.content.is_some()));
+        assert_eq!(
+            rules.and_then(|r| r.date.as_ref()).and_then(|d| d.order),
+            Some(DayOrder::DayFirst)
+        );
+
+        let err = load_str(
+            "[[source]]\nid = \"p\"\nname = \"P\"\nurl = \"https://p.example.org/\"\nsection = \"news\"\nday_order = \"ymd\"\n",
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("`source.day_order`: `ymd`"), "{err}");
+        let err = load_str(
+            "[[source]]\nid = \"p\"\nname = \"P\"\nurl = \"https://p.example.org/\"\nsection = \"news\"\nkind = \"page\"\n\
+             [source.scrape]\nitem = \"li\"\ntitle = { selector = \"a\", format = \"%Y\" }\nlink = \"a\"\n",
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("only apply to `date`"), "{err}");
     }
 
     #[test]

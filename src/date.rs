@@ -90,7 +90,37 @@ fn machine(text: &str, tz: Tz) -> Option<DateTime<Utc>> {
             return local(d.and_time(NaiveTime::MIN), tz);
         }
     }
-    None
+    // ISO basic format in UTC: `20261117T090000Z`.
+    if let Ok(d) = NaiveDateTime::parse_from_str(text, "%Y%m%dT%H%M%SZ") {
+        return Some(d.and_utc());
+    }
+    // `2026-11-17 09:00:00 UTC`: an ISO value followed by a zone name.
+    if let Some((value, zone)) = text.rsplit_once(' ')
+        && let Some(offset) = zone_offset(&zone.to_ascii_lowercase())
+        && value.starts_with(|c: char| c.is_ascii_digit())
+    {
+        for fmt in NAIVE {
+            if let Ok(d) = NaiveDateTime::parse_from_str(value.trim(), fmt) {
+                return FixedOffset::east_opt(offset)?
+                    .from_local_datetime(&d)
+                    .single()
+                    .map(|d| d.with_timezone(&Utc));
+            }
+        }
+    }
+    // W3C-DTF reduced precision: `2026-11` and `2026`.
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    match text.split_once('-') {
+        Some((y, m)) if y.len() == 4 && m.len() == 2 && digits(y) && digits(m) => {
+            let d = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1)?;
+            local(d.and_time(NaiveTime::MIN), tz)
+        }
+        None if text.len() == 4 && digits(text) => {
+            let d = NaiveDate::from_ymd_opt(text.parse().ok()?, 1, 1)?;
+            local(d.and_time(NaiveTime::MIN), tz)
+        }
+        _ => None,
+    }
 }
 
 fn month_number(word: &str) -> Option<u32> {
@@ -128,8 +158,16 @@ fn zone_offset(word: &str) -> Option<i32> {
         "mdt" => -6,
         "pst" => -8,
         "pdt" => -7,
+        "akst" => -9,
+        "akdt" => -8,
+        "hst" => -10,
+        "ast" => -4,
+        "adt" => -3,
         "cet" => 1,
         "cest" => 2,
+        "wet" => 0,
+        "west" => 1,
+        "bst" => 1,
         _ => return None,
     };
     Some(hours * 3600)
@@ -164,7 +202,21 @@ fn human(text: &str, tz: Tz, order: DayOrder) -> Option<DateTime<Utc>> {
     let mut parts = Parts::default();
     let mut loose_numbers: Vec<u32> = Vec::new();
     let spaced = lower.replace([',', '|', '(', ')'], " ");
-    for raw in spaced.split_whitespace() {
+    // `17-nov-26` (RFC 850) and `3-junio-2024`: dashes between words are separators.
+    let tokens: Vec<&str> = spaced
+        .split_whitespace()
+        .flat_map(|t| {
+            let dashed =
+                !t.starts_with(['-', '+']) && t.contains('-') && t.chars().any(char::is_alphabetic);
+            let parts: Vec<&str> = if dashed {
+                t.split('-').collect()
+            } else {
+                vec![t]
+            };
+            parts
+        })
+        .collect();
+    for raw in tokens {
         let token = raw.trim_end_matches('.');
         if token.is_empty() {
             continue;
@@ -392,5 +444,54 @@ mod tests {
         assert_eq!(p("pronto"), None);
         assert_eq!(p("31 de febrero de 2024"), None);
         assert_eq!(p("99/99/9999"), None);
+    }
+}
+
+#[cfg(test)]
+mod more_formats {
+    use super::*;
+
+    fn utc(text: &str) -> Option<String> {
+        parse(
+            text,
+            chrono_tz::America::Mexico_City,
+            None,
+            DayOrder::DayFirst,
+        )
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
+
+    #[test]
+    fn rfc822_variants_and_named_zones() {
+        for (text, want) in [
+            ("Tue, 17 Nov 2026 09:00 GMT", "2026-11-17T09:00:00Z"),
+            ("17 Nov 26 09:00:00 EST", "2026-11-17T14:00:00Z"),
+            ("Tue,17 Nov 2026 09:00:00 PST", "2026-11-17T17:00:00Z"),
+            ("Tue, 17 Nov 2026 09:00:00 CDT", "2026-11-17T14:00:00Z"),
+            ("Tue, 17 Nov 2026 09:00:00 MDT", "2026-11-17T15:00:00Z"),
+            ("Tuesday, 17-Nov-26 09:00:00 UTC", "2026-11-17T09:00:00Z"),
+            ("Tue, 17 Nov 2026 09:00:00 +0100", "2026-11-17T08:00:00Z"),
+            ("Tue, 17 Nov 2026 09:00:00", "2026-11-17T15:00:00Z"),
+            ("2026-11-17T09:00:00.123+0000", "2026-11-17T09:00:00Z"),
+            ("2026-11-17T09:00:00Z", "2026-11-17T09:00:00Z"),
+            ("2026-11-17 09:00:00 UTC", "2026-11-17T09:00:00Z"),
+            ("2026-11-17T09:00:00 -06:00", "2026-11-17T15:00:00Z"),
+            ("20261117T090000Z", "2026-11-17T09:00:00Z"),
+            ("2026-11", "2026-11-01T06:00:00Z"),
+            ("2026", "2026-01-01T06:00:00Z"),
+        ] {
+            assert_eq!(utc(text).as_deref(), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn source_time_zone_applies_to_zone_less_values() {
+        let madrid: Tz = chrono_tz::Europe::Madrid;
+        let d = parse("2024-06-03 10:00", madrid, None, DayOrder::DayFirst)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        assert_eq!(d.as_deref(), Some("2024-06-03T08:00:00Z"));
+        let d = parse("3 de junio de 2024", madrid, None, DayOrder::DayFirst)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        assert_eq!(d.as_deref(), Some("2024-06-02T22:00:00Z"));
     }
 }

@@ -190,6 +190,15 @@ impl Fetcher {
         Slot { host, global, gate }
     }
 
+    /// One polite request outside a fetch run (discovery, `inspect`, item pages of
+    /// `follow = true`): takes the host and global slots, sends no validators.
+    pub async fn get(&self, url: &Url, accept: &str) -> Result<Response, FetchError> {
+        let gate = Arc::new(Semaphore::new(1));
+        let _slot = self.slot(url, &gate).await;
+        self.fetch(url, &Validators::default(), accept, Utc::now())
+            .await
+    }
+
     /// Fetches `url`, sending the validators for a conditional GET. The caller holds a
     /// [`Fetcher::slot`] while this runs. `now` is the clock that Retry-After seconds and
     /// max-age are counted from (pinned in tests).

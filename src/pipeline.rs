@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, Source, SourceKind};
 use crate::fetch::{self, Disposition, FetchError, Fetcher, Validators};
-use crate::item::Item;
+use crate::item::{Item, RawItem};
 use crate::report::{RunReport, SourceReport, Status};
 use crate::store::{SourceState, Store, StoreError};
 use crate::{decode, normalize, parse, schedule, scrape};
@@ -110,18 +110,14 @@ fn process(
     body: &[u8],
 ) -> Result<(Vec<Item>, Option<u32>), SourceError> {
     let text = decode::decode(body, response.content_type.as_deref());
-    let base = if source.url.scheme() == "file" {
-        source.base_url().clone()
-    } else {
-        response.final_url.clone()
-    };
+    let base = document_base(source, response);
     let (raw, ttl) = match &source.kind {
         SourceKind::Feed => {
-            let feed = parse::parse_feed(&text, &base, source.timezone)?;
+            let feed = parse::parse_feed_with(&text, &base, source.timezone, source.day_order)?;
             (feed.items, feed.ttl_minutes)
         }
         SourceKind::Page(rules) => (
-            scrape::scrape_page(&text, &base, rules, source.timezone)?,
+            scrape::scrape_page_with(&text, &base, rules, source.timezone, source.day_order)?,
             None,
         ),
     };
@@ -130,6 +126,132 @@ fn process(
         .filter_map(|r| normalize::normalize(source, r))
         .collect();
     Ok((items, ttl))
+}
+
+/// What relative links in a fetched document resolve against: where it was finally found,
+/// or the source's `site` for local files.
+fn document_base(source: &Source, response: &fetch::Response) -> url::Url {
+    if source.url.scheme() == "file" {
+        source.base_url().clone()
+    } else {
+        response.final_url.clone()
+    }
+}
+
+/// Item pages fetched per run and source when `follow = true`, at most.
+pub const MAX_FOLLOW: usize = 40;
+
+/// The raw items of a page source's list page (decode + scrape).
+fn scrape_raw(
+    source: &Source,
+    response: &fetch::Response,
+    body: &[u8],
+) -> Result<Vec<RawItem>, SourceError> {
+    let SourceKind::Page(rules) = &source.kind else {
+        return Ok(Vec::new());
+    };
+    let text = decode::decode(body, response.content_type.as_deref());
+    let base = document_base(source, response);
+    Ok(scrape::scrape_page_with(
+        &text,
+        &base,
+        rules,
+        source.timezone,
+        source.day_order,
+    )?)
+}
+
+/// `follow = true`: scrapes the list page, then completes each item from its own page.
+pub async fn process_followed(
+    fetcher: &Fetcher,
+    source: &Source,
+    response: &fetch::Response,
+    body: &[u8],
+) -> Result<Vec<Item>, SourceError> {
+    let raw = scrape_raw(source, response, body)?;
+    let raw = follow_items(fetcher, source, raw).await;
+    Ok(raw
+        .into_iter()
+        .filter_map(|r| normalize::normalize(source, r))
+        .collect())
+}
+
+/// Fetches each item's own page, one at a time and through the fetcher's per-host slots
+/// (the same politeness as every other request), and takes its full text and date. An item
+/// whose page fails keeps what the list page gave.
+pub async fn follow_items(
+    fetcher: &Fetcher,
+    source: &Source,
+    mut raw: Vec<RawItem>,
+) -> Vec<RawItem> {
+    let SourceKind::Page(rules) = &source.kind else {
+        return raw;
+    };
+    for item in raw.iter_mut().take(MAX_FOLLOW) {
+        let Some(link) = item.link.as_deref().and_then(|l| url::Url::parse(l).ok()) else {
+            continue;
+        };
+        if !matches!(link.scheme(), "http" | "https" | "file") {
+            continue;
+        }
+        let response = match fetcher.get(&link, fetch::ACCEPT_PAGE).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::debug!("{}: cannot follow {link}: {e}", source.id);
+                continue;
+            }
+        };
+        let Some(body) = response.body.as_deref() else {
+            continue;
+        };
+        let text = decode::decode(body, response.content_type.as_deref());
+        scrape::enrich_from_page(
+            item,
+            &text,
+            &response.final_url,
+            rules,
+            source.timezone,
+            source.day_order,
+        );
+    }
+    raw
+}
+
+/// What `boletin inspect` shows: one source fetched (or read) and parsed exactly as `fetch`
+/// would, without the store. Page sources with `follow = true` fetch their item pages too.
+pub async fn inspect(
+    settings: &crate::config::Settings,
+    source: &Source,
+) -> Result<crate::inspect::View, SourceError> {
+    let fetcher = Fetcher::new(settings)?;
+    let accept = match source.kind {
+        SourceKind::Feed => fetch::ACCEPT_FEED,
+        SourceKind::Page(_) => fetch::ACCEPT_PAGE,
+    };
+    let response = fetcher.get(&source.url, accept).await?;
+    let body = response.body.as_deref().unwrap_or_default();
+    match &source.kind {
+        SourceKind::Feed => {
+            let text = decode::decode(body, response.content_type.as_deref());
+            let base = document_base(source, &response);
+            let mut feed = parse::parse_feed_with(&text, &base, source.timezone, source.day_order)?;
+            // A local file with no `site`: its own home-page link is the best base.
+            if base.scheme() == "file"
+                && let Some(home) = feed.link.as_deref().and_then(|l| url::Url::parse(l).ok())
+                && matches!(home.scheme(), "http" | "https")
+            {
+                feed = parse::parse_feed_with(&text, &home, source.timezone, source.day_order)?;
+            }
+            Ok(crate::inspect::feed_view(source, feed))
+        }
+        SourceKind::Page(rules) => {
+            let mut raw = scrape_raw(source, &response, body)?;
+            if rules.follow {
+                raw = follow_items(&fetcher, source, raw).await;
+            }
+            Ok(crate::inspect::page_view(source, raw))
+        }
+    }
 }
 
 /// The URL to request: a remembered permanent redirect, unless the config changed since.
@@ -204,6 +326,19 @@ async fn fetch_and_process(
                 let hash = body_hash(body);
                 if prior_hash.as_deref() == Some(hash.as_str()) {
                     Outcome::SameBody(response)
+                } else if matches!(&source.kind, SourceKind::Page(r) if r.follow) {
+                    // The host slot was given back above: item pages queue for it too.
+                    let bytes = body.len() as u64;
+                    match process_followed(&fetcher, &source, &response, body).await {
+                        Ok(items) => Outcome::Items {
+                            response,
+                            body_hash: hash,
+                            items,
+                            ttl_minutes: None,
+                            bytes,
+                        },
+                        Err(e) => Outcome::Failed(e, Some(u64::from(response.status))),
+                    }
                 } else {
                     let bytes = body.len() as u64;
                     let src = source.clone();

@@ -528,7 +528,17 @@ fn image(e: &scraper::node::Element, base: &Url, out: &mut String) {
         })
         // A `src` that only looked like a placeholder is still better than no image.
         .or_else(|| e.attr("src").and_then(|s| resolve(s, base, WEB)));
-    let Some(src) = src else { return };
+    let Some(src) = src else {
+        // An image that cannot be shown still says something: keep its description as
+        // text, as a mail client would show it.
+        let alt = e
+            .attr("alt")
+            .map(|a| a.split_whitespace().collect::<Vec<_>>().join(" "));
+        if let Some(alt) = alt.filter(|a| !a.is_empty()) {
+            out.push_str(&escape(&alt));
+        }
+        return;
+    };
     let dim = |a: &str| {
         e.attr(a)
             .map(|v| v.trim().trim_end_matches("px"))
@@ -852,6 +862,15 @@ mod tests {
             s.contains(r#"<img src="https://colectivo.example.org/noticias/x.jpg" alt="">"#),
             "{s}"
         );
+    }
+
+    #[test]
+    fn an_image_without_a_usable_source_leaves_its_description() {
+        let out = sanitize(
+            r#"<p>Mapa: <img alt="Territorio &lt;zapoteco&gt;"><img src="javascript:x()"></p>"#,
+            &base(),
+        );
+        assert_eq!(out.as_str(), "<p>Mapa: Territorio &lt;zapoteco&gt;</p>");
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! Command-line surface: argument parsing, output formats and exit codes.
 
+mod add;
 mod check;
 mod compose;
 mod draft;
 mod fetch;
+mod inspect;
 mod items;
+mod opml;
 mod preview;
 mod prune;
 mod send;
@@ -80,6 +83,12 @@ enum Command {
     Send(send::Args),
     /// Serve one-click unsubscribe and the web archive (behind an HTTPS proxy).
     Serve(serve::Args),
+    /// Find a site's feed and append it to feeds.toml as a new source.
+    Add(add::Args),
+    /// Show what boletin would store for one URL or file, without the database.
+    Inspect(inspect::Args),
+    /// Import or export the sources as OPML 2.0.
+    Opml(opml::Args),
 }
 
 /// Shared by every command: where things are and how to speak.
@@ -169,6 +178,9 @@ pub fn run() -> ExitCode {
         Command::Subscribers(args) => subscribers::run(&ctx, args),
         Command::Send(args) => send::run(&ctx, args),
         Command::Serve(args) => serve::run(&ctx, args),
+        Command::Add(args) => add::run(&ctx, args),
+        Command::Inspect(args) => inspect::run(&ctx, args),
+        Command::Opml(args) => opml::run(&ctx, args),
     };
     result.unwrap_or_else(|code| code)
 }

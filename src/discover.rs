@@ -1,0 +1,345 @@
+//! Finds the feeds of a web site for `boletin add`, and drafts a page rule when it has none.
+//!
+//! Order: the URL itself when it already is a feed; the page's `<link rel="alternate">`
+//! declarations (RSS, Atom, JSON Feed); then the paths publishing tools use by default
+//! (`/feed/` for WordPress, `/rss.xml` for Drupal, `/index.xml` for Hugo, …). Every request
+//! goes through the shared [`Fetcher`] and its per-host slots. The HTML reading is pure and
+//! tested on its own.
+
+use scraper::{Html, Selector};
+use url::Url;
+
+use crate::fetch::{self, FetchError, Fetcher};
+
+/// What kind of feed a document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedKind {
+    Rss,
+    Atom,
+    Json,
+}
+
+/// A feed found for a site.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FoundFeed {
+    pub url: Url,
+    pub kind: FeedKind,
+    /// The feed's own title (or the `<link title>`), when known.
+    pub title: Option<String>,
+}
+
+/// What discovery learned about a URL.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Discovery {
+    /// Where the page was finally found.
+    pub page: Url,
+    pub page_title: Option<String>,
+    /// Best first.
+    pub feeds: Vec<FoundFeed>,
+    /// A `[source.scrape]` draft when no feed was found and the page is HTML.
+    pub page_rule: Option<String>,
+}
+
+/// Paths tried when the page declares no feed, most common first.
+pub const COMMON_PATHS: &[&str] = &[
+    "/feed/",
+    "/rss.xml",
+    "/atom.xml",
+    "/feed.json",
+    "/index.xml",
+    "/feed.xml",
+    "/rss/",
+    "/index.rss",
+    "/?feed=rss2",
+    "/blog/feed/",
+    "/noticias/feed/",
+];
+
+/// Fetches `url` and finds its feeds.
+pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovery, FetchError> {
+    let response = get(fetcher, url, fetch::ACCEPT_PAGE).await?;
+    let page = response.final_url.clone();
+    let text = crate::decode::decode(
+        response.body.as_deref().unwrap_or_default(),
+        response.content_type.as_deref(),
+    );
+    if let Some(kind) = sniff(&text) {
+        return Ok(Discovery {
+            page: page.clone(),
+            page_title: None,
+            feeds: vec![FoundFeed {
+                url: page,
+                kind,
+                title: feed_title(&text, url),
+            }],
+            page_rule: None,
+        });
+    }
+    let page_title = html_title(&text);
+    let mut feeds = Vec::new();
+    for declared in feed_links(&text, &page) {
+        // A declared feed that does not answer with a feed is not worth adding.
+        if let Ok(r) = get(fetcher, &declared.url, fetch::ACCEPT_FEED).await {
+            let body = crate::decode::decode(
+                r.body.as_deref().unwrap_or_default(),
+                r.content_type.as_deref(),
+            );
+            if let Some(kind) = sniff(&body) {
+                let title = declared
+                    .title
+                    .clone()
+                    .or_else(|| feed_title(&body, &r.final_url));
+                feeds.push(FoundFeed {
+                    url: declared.url,
+                    kind,
+                    title,
+                });
+            }
+        }
+    }
+    if feeds.is_empty() {
+        for path in COMMON_PATHS {
+            let Ok(candidate) = page.join(path) else {
+                continue;
+            };
+            let Ok(r) = get(fetcher, &candidate, fetch::ACCEPT_FEED).await else {
+                continue;
+            };
+            let body = crate::decode::decode(
+                r.body.as_deref().unwrap_or_default(),
+                r.content_type.as_deref(),
+            );
+            if let Some(kind) = sniff(&body) {
+                feeds.push(FoundFeed {
+                    url: r.final_url.clone(),
+                    kind,
+                    title: feed_title(&body, &r.final_url),
+                });
+                break;
+            }
+        }
+    }
+    let page_rule = feeds.is_empty().then(|| starter_rule(&text));
+    Ok(Discovery {
+        page,
+        page_title,
+        feeds,
+        page_rule,
+    })
+}
+
+async fn get(fetcher: &Fetcher, url: &Url, accept: &str) -> Result<fetch::Response, FetchError> {
+    fetcher.get(url, accept).await
+}
+
+/// Whether `text` is a feed, and which kind.
+pub fn sniff(text: &str) -> Option<FeedKind> {
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    if t.starts_with('{') {
+        return t
+            .get(..t.len().min(2000))
+            .filter(|head| head.contains("jsonfeed.org/version"))
+            .map(|_| FeedKind::Json);
+    }
+    let head = t.get(..t.len().min(2000)).unwrap_or(t);
+    let head = head.to_ascii_lowercase();
+    // Skip the prolog, comments and processing instructions to find the root element.
+    let root = head
+        .match_indices('<')
+        .map(|(i, _)| &head[i + 1..])
+        .find(|rest| rest.starts_with(|c: char| c.is_ascii_alphabetic()))?;
+    if root.starts_with("rss") || root.starts_with("rdf:rdf") {
+        Some(FeedKind::Rss)
+    } else if root.starts_with("feed") {
+        Some(FeedKind::Atom)
+    } else {
+        None
+    }
+}
+
+/// Feeds a page declares with `<link rel="alternate" type="…">`, resolved against `base`.
+pub fn feed_links(html: &str, base: &Url) -> Vec<FoundFeed> {
+    let doc = Html::parse_document(html);
+    let page_base = doc
+        .select(&selector("base[href]"))
+        .next()
+        .and_then(|b| b.value().attr("href"))
+        .and_then(|h| base.join(h.trim()).ok())
+        .unwrap_or_else(|| base.clone());
+    let mut found: Vec<FoundFeed> = Vec::new();
+    for link in doc.select(&selector("link[href][type]")) {
+        let el = link.value();
+        let rel = el.attr("rel").unwrap_or_default().to_ascii_lowercase();
+        if !rel.split_whitespace().any(|r| r == "alternate") {
+            continue;
+        }
+        let kind = match el
+            .attr("type")
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "application/rss+xml" | "application/rdf+xml" => FeedKind::Rss,
+            "application/atom+xml" => FeedKind::Atom,
+            "application/feed+json" | "application/json" => FeedKind::Json,
+            _ => continue,
+        };
+        let Some(url) = el.attr("href").and_then(|h| page_base.join(h.trim()).ok()) else {
+            continue;
+        };
+        // WordPress also declares one comments feed per page; the site feed comes first.
+        let title = el
+            .attr("title")
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
+        if !found.iter().any(|f| f.url == url) {
+            found.push(FoundFeed { url, kind, title });
+        }
+    }
+    let comments = |f: &FoundFeed| {
+        f.url.path().contains("comments")
+            || f.title.as_deref().is_some_and(|t| {
+                let t = t.to_lowercase();
+                t.contains("comments") || t.contains("comentarios")
+            })
+    };
+    found.sort_by_key(|f| comments(f));
+    found
+}
+
+fn selector(css: &str) -> Selector {
+    Selector::parse(css).unwrap_or_else(|_| unreachable!("constant selector {css}"))
+}
+
+fn html_title(html: &str) -> Option<String> {
+    let doc = Html::parse_document(html);
+    let og = doc
+        .select(&selector("meta[property='og:site_name']"))
+        .find_map(|m| m.value().attr("content").map(str::to_string));
+    og.or_else(|| {
+        doc.select(&selector("title"))
+            .next()
+            .map(|t| t.text().collect::<String>())
+    })
+    .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+    .filter(|t| !t.is_empty())
+}
+
+fn feed_title(text: &str, url: &Url) -> Option<String> {
+    crate::parse::parse_feed(text, url, chrono_tz::UTC)
+        .ok()
+        .and_then(|f| f.title)
+        .map(|t| crate::sanitize::to_text(&t))
+        .filter(|t| !t.is_empty())
+}
+
+/// A `[source.scrape]` draft for a page without a feed: the first repeated container that
+/// holds links (Drupal views, WordPress archives, cards), its heading and its date.
+pub fn starter_rule(html: &str) -> String {
+    const CANDIDATES: &[&str] = &[
+        ".views-row",
+        "article",
+        ".post",
+        ".entry",
+        ".news-item",
+        ".noticia",
+        ".card",
+        "li.item",
+        ".item",
+        "main li",
+    ];
+    let doc = Html::parse_document(html);
+    let chosen = CANDIDATES.iter().find(|css| {
+        Selector::parse(css).is_ok_and(|sel| {
+            doc.select(&sel)
+                .filter(|el| el.select(&selector("a[href]")).next().is_some())
+                .count()
+                >= 2
+        })
+    });
+    let item = chosen.copied().unwrap_or(".views-row");
+    let heading = chosen
+        .and_then(|css| Selector::parse(css).ok())
+        .and_then(|sel| {
+            doc.select(&sel).next().and_then(|el| {
+                ["h2", "h3", "h4", "h1"]
+                    .into_iter()
+                    .find(|h| el.select(&selector(h)).next().is_some())
+            })
+        })
+        .unwrap_or("h2");
+    let has_time = chosen
+        .and_then(|css| Selector::parse(css).ok())
+        .is_some_and(|sel| {
+            doc.select(&sel)
+                .any(|el| el.select(&selector("time")).next().is_some())
+        });
+    let date = if has_time {
+        "date = { selector = \"time\", attr = \"datetime\" }\n"
+    } else {
+        "# date = \".date\"   # or leave out: <time datetime>, og: and JSON-LD dates are found\n"
+    };
+    format!(
+        "[source.scrape]\nitem = \"{item}\"\ntitle = \"{heading}\"\n\
+         link = {{ selector = \"{heading} a, a\", attr = \"href\" }}\n{date}\
+         # summary = \"p\"\n# image = \"img\"\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://voces.example.org/es/").unwrap_or_else(|_| unreachable!())
+    }
+
+    #[test]
+    fn declared_feeds_in_order_comments_last() {
+        let html = r#"<html><head><title>Voces del Sur</title>
+            <link rel="alternate" type="application/rss+xml" title="Voces &raquo; Comentarios" href="/comments/feed/">
+            <link rel="alternate" type="application/rss+xml" title="Voces &raquo; Feed" href="/feed/">
+            <link rel="alternate home" type="application/feed+json" href="feed.json">
+            <link rel="stylesheet" type="text/css" href="/s.css"></head></html>"#;
+        let found = feed_links(html, &base());
+        let urls: Vec<&str> = found.iter().map(|f| f.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            vec![
+                "https://voces.example.org/feed/",
+                "https://voces.example.org/es/feed.json",
+                "https://voces.example.org/comments/feed/"
+            ]
+        );
+        assert_eq!(found[1].kind, FeedKind::Json);
+    }
+
+    #[test]
+    fn sniffing() {
+        assert_eq!(
+            sniff("\u{feff}<?xml version=\"1.0\"?>\n<!-- x --><rss version=\"2.0\">"),
+            Some(FeedKind::Rss)
+        );
+        assert_eq!(
+            sniff("<feed xmlns=\"http://www.w3.org/2005/Atom\">"),
+            Some(FeedKind::Atom)
+        );
+        assert_eq!(
+            sniff(r#"{"version": "https://jsonfeed.org/version/1.1", "items": []}"#),
+            Some(FeedKind::Json)
+        );
+        assert_eq!(sniff("<!DOCTYPE html><html><body>"), None);
+    }
+
+    #[test]
+    fn starter_rule_finds_the_repeated_container() {
+        let html = r#"<main><div class="views-row"><h3><a href="/a">Uno</a></h3><time datetime="2024-06-03">3 jun</time></div>
+            <div class="views-row"><h3><a href="/b">Dos</a></h3></div></main>"#;
+        let rule = starter_rule(html);
+        assert!(rule.contains("item = \".views-row\""), "{rule}");
+        assert!(rule.contains("title = \"h3\""), "{rule}");
+        assert!(rule.contains("attr = \"datetime\""), "{rule}");
+    }
+}
