@@ -214,6 +214,28 @@ const EN: &[&str] = &[
 ];
 
 /// Feed number `n`: deterministic, distinct items, about 60 KB.
+/// `words` words drawn from the vocabulary of `pool`, the same for the same `story` and
+/// `part`: realistic Spanish or English text that differs from story to story.
+fn text(story: (usize, usize), part: u64, pool: &[&str], words: usize) -> String {
+    let vocabulary: Vec<&str> = pool.iter().flat_map(|s| s.split_whitespace()).collect();
+    let mut state = (story.0 as u64)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add((story.1 as u64) << 20)
+        .wrapping_add(part.wrapping_mul(0xbf58_476d_1ce4_e5b9));
+    let mut out = Vec::with_capacity(words);
+    for _ in 0..words {
+        // xorshift64*: a fixed sequence per seed, no dependency needed.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let r = state.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        out.push(vocabulary[(r >> 33) as usize % vocabulary.len()]);
+    }
+    let mut sentence = out.join(" ");
+    sentence.push('.');
+    sentence
+}
+
 fn feed(n: usize) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
@@ -224,8 +246,15 @@ fn feed(n: usize) -> String {
          <description>Noticias y acciones urgentes / News and urgent actions</description><language>es-MX</language>\n"
     );
     for i in 0..ITEMS {
-        let es = ES[(n + i) % ES.len()];
-        let en = EN[(n * 7 + i) % EN.len()];
+        // Partners mostly publish their own stories; about one item in 33 re-posts the
+        // same-numbered item of the next organization (a real cross-post).
+        let story = if (n * 31 + i).is_multiple_of(33) {
+            (n + 1, i)
+        } else {
+            (n, i)
+        };
+        let es = &text(story, 0, ES, 18);
+        let en = &text(story, 1, EN, 18);
         let day = 1 + (n + i) % 28;
         let _ = write!(
             out,
@@ -236,13 +265,13 @@ fn feed(n: usize) -> String {
              <category>Derechos humanos</category><category>Oaxaca</category>\
              <description><![CDATA[{es} {en} [&#8230;]]]></description>\
              <content:encoded><![CDATA[",
-            title = &es[..40.min(es.len())].trim_end(),
+            title = es.split_whitespace().take(7).collect::<Vec<_>>().join(" "),
             year = 2026,
             h = i % 10,
         );
         for p in 0..3 {
-            let es = ES[(n + i + p) % ES.len()];
-            let en = EN[(n + i + p * 3) % EN.len()];
+            let es = &text(story, 2 + p as u64, ES, 18);
+            let en = &text(story, 5 + p as u64, EN, 18);
             let _ = writeln!(
                 out,
                 "<p><strong>{es}</strong> {en} <a href=\"/{year}/11/{day:02}/relacionado-{p}/\" \

@@ -20,6 +20,9 @@ use crate::sanitize;
 use crate::store::{Annotation, PendingItem, Store, StoreError};
 use crate::tag::{self, Gazetteer, TagError};
 
+/// Pending items read from the store at a time.
+const PAGE: usize = 256;
+
 /// Why annotation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AnnotateError {
@@ -137,19 +140,38 @@ impl Annotator {
     /// Annotates every pending item in `store` and links cross-partner duplicates.
     pub fn run(&self, store: &mut Store) -> Result<AnnotateReport, StoreError> {
         let mut report = AnnotateReport::default();
-        for item in store.pending_annotation(&self.stamp)? {
-            let a = self.annotate(&item);
-            store.save_annotation(&item, &a, &self.stamp)?;
-            report.annotated += 1;
-            let mut linked = false;
-            for other in store.story_candidates(item.id, &item.source_id, &a.signature)? {
-                if let Some(reason) = dedup::same_story(&a.signature, &other.signature) {
-                    store.link_story(item.id, other.id, reason)?;
-                    linked = true;
-                }
-            }
-            report.duplicates += usize::from(linked);
+        let mut after = (i64::MIN, i64::MIN);
+        loop {
+            let page = store.pending_annotation(&self.stamp, after, PAGE)?;
+            let Some(last) = page.last() else { break };
+            after = (last.sort_at, last.id);
+            store.begin_batch()?;
+            let done: Result<(), StoreError> = page
+                .iter()
+                .try_for_each(|item| self.annotate_one(store, item, &mut report));
+            store.end_batch(done.is_ok())?;
+            done?;
         }
         Ok(report)
+    }
+
+    fn annotate_one(
+        &self,
+        store: &mut Store,
+        item: &PendingItem,
+        report: &mut AnnotateReport,
+    ) -> Result<(), StoreError> {
+        let a = self.annotate(item);
+        store.save_annotation(item, &a, &self.stamp)?;
+        report.annotated += 1;
+        let mut linked = false;
+        for other in store.story_candidates(item.id, &item.source_id, &a.signature)? {
+            if let Some(reason) = dedup::same_story(&a.signature, &other.signature) {
+                store.link_story(item.id, other.id, reason)?;
+                linked = true;
+            }
+        }
+        report.duplicates += usize::from(linked);
+        Ok(())
     }
 }

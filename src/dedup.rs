@@ -38,6 +38,9 @@ pub const MIN_CONTAINMENT: f64 = 0.75;
 pub const TITLE_BODY_FLOOR: f64 = 0.08;
 /// MinHash functions per signature.
 pub const HASHES: usize = 64;
+/// LSH bands of two MinHash values: bodies with resemblance 0.5 share one with
+/// probability 1 − (1 − 0.5²)³² > 0.9999 (0.3: 0.95).
+pub const PAIR_BANDS: usize = HASHES / 2;
 const SHINGLE: usize = 3;
 
 /// What is compared; computed once per item and stored.
@@ -92,6 +95,23 @@ fn mix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
+}
+
+/// The LSH band keys of a body's MinHash ([`PAIR_BANDS`]; none for a short body). Two bodies
+/// are compared by text only when they share a key (or a link or title), which keeps finding
+/// candidates proportional to the candidates, not to the store. The price: an excerpt inside
+/// a much longer article (resemblance under ~0.25) is found only through its link or title.
+pub fn bands(sig: &Signature) -> Vec<i64> {
+    if sig.minhash.len() != HASHES {
+        return Vec::new();
+    }
+    sig.minhash
+        .chunks_exact(2)
+        .enumerate()
+        .map(|(i, p)| mix(mix(i as u64) ^ p[0]) ^ p[1].rotate_left(29))
+        // Stored as SQLite integers: the bits matter, not the sign.
+        .map(|k| k as i64)
+        .collect()
 }
 
 /// The signature of an item: `link_key` already computed, `title` and `body` as plain text.

@@ -95,14 +95,37 @@ fn fts_query(text: &str) -> String {
 }
 
 impl Store {
-    /// Items never annotated, changed since, or annotated under another `stamp` (config).
-    pub fn pending_annotation(&self, stamp: &str) -> Result<Vec<PendingItem>, StoreError> {
-        let mut stmt = self.conn.prepare(
+    /// Groups the writes that follow, until [`Store::end_batch`], in one transaction: the
+    /// annotation of a page of items commits once (one FTS5 segment, no checkpoint per
+    /// item). Writes inside use savepoints, so they also work outside a batch.
+    pub fn begin_batch(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN")?;
+        Ok(())
+    }
+
+    /// Commits the batch begun by [`Store::begin_batch`], or rolls it back.
+    pub fn end_batch(&self, commit: bool) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(if commit { "COMMIT" } else { "ROLLBACK" })?;
+        Ok(())
+    }
+
+    /// Up to `limit` items never annotated, changed since, or annotated under another
+    /// `stamp` (config), after `after` = (sort_at, id) in that order: a page at a time, so
+    /// a first fetch of thousands of feeds is never all in memory.
+    pub fn pending_annotation(
+        &self,
+        stamp: &str,
+        after: (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<PendingItem>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, source_id, title, link, summary_html, content_html, sort_at, fingerprint FROM items
-             WHERE annotated IS NULL OR annotated != fingerprint || '|' || ?1
-             ORDER BY sort_at, id",
+             WHERE (annotated IS NULL OR annotated != fingerprint || '|' || ?1)
+               AND (sort_at, id) > (?2, ?3)
+             ORDER BY sort_at, id LIMIT ?4",
         )?;
-        let rows = stmt.query_map([stamp], |r| {
+        let rows = stmt.query_map(params![stamp, after.0, after.1, limit as i64], |r| {
             Ok(PendingItem {
                 id: r.get(0)?,
                 source_id: r.get(1)?,
@@ -125,7 +148,7 @@ impl Store {
         a: &Annotation,
         stamp: &str,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let tags = serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into());
         tx.execute(
             "UPDATE items SET language = ?2, tags = ?3, excerpt = ?4, excerpt_html = ?5, link_key = ?6,
@@ -146,6 +169,15 @@ impl Store {
                 format!("{}|{stamp}", item.fingerprint),
             ],
         )?;
+        tx.execute("DELETE FROM story_bands WHERE item_id = ?1", [item.id])?;
+        {
+            let mut band = tx.prepare_cached(
+                "INSERT OR IGNORE INTO story_bands (band, item_id) VALUES (?1, ?2)",
+            )?;
+            for key in dedup::bands(&a.signature) {
+                band.execute(params![key, item.id])?;
+            }
+        }
         tx.execute("DELETE FROM items_fts WHERE rowid = ?1", [item.id])?;
         tx.execute(
             "INSERT INTO items_fts (rowid, title, body, tags) VALUES (?1, ?2, ?3, ?4)",
@@ -155,8 +187,9 @@ impl Store {
         Ok(())
     }
 
-    /// Items of other sources that could be the same story as `item`: same link, or dated
-    /// within [`dedup::TEXT_DAYS`] of it.
+    /// Items of other sources that could be the same story as `item`: the same link, or
+    /// dated within [`dedup::TEXT_DAYS`] of it with the same folded title or a shared LSH
+    /// band of the body ([`dedup::bands`]). Every lookup goes through an index.
     pub fn story_candidates(
         &self,
         id: i64,
@@ -164,45 +197,72 @@ impl Store {
         sig: &Signature,
     ) -> Result<Vec<StoryMember>, StoreError> {
         let window = dedup::TEXT_DAYS.max(dedup::TITLE_DAYS) * 86_400 + 86_400;
+        let (from, to) = (sig.date - window, sig.date + window);
+        let mut ids: Vec<i64> = Vec::new();
+        if let Some(link) = &sig.link {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT id FROM items WHERE link_key = ?1")?;
+            for row in stmt.query_map([link], |r| r.get(0))? {
+                ids.push(row?);
+            }
+        }
+        if !sig.title.is_empty() {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT id FROM items WHERE title_key = ?1 AND sort_at BETWEEN ?2 AND ?3",
+            )?;
+            for row in stmt.query_map(params![sig.title, from, to], |r| r.get(0))? {
+                ids.push(row?);
+            }
+        }
+        let bands = dedup::bands(sig);
+        if !bands.is_empty() {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT DISTINCT item_id FROM story_bands WHERE band IN (SELECT value FROM json_each(?1))",
+            )?;
+            let keys = serde_json::to_string(&bands).unwrap_or_else(|_| "[]".into());
+            for row in stmt.query_map([keys], |r| r.get(0))? {
+                ids.push(row?);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, source_id, link_key, title_key, sort_at, words, shingles, minhash FROM items
-             WHERE id != ?1 AND source_id != ?2 AND annotated IS NOT NULL
-               AND ((?3 IS NOT NULL AND link_key = ?3) OR sort_at BETWEEN ?4 AND ?5)",
+             WHERE id = ?1 AND id != ?2 AND source_id != ?3 AND annotated IS NOT NULL
+               AND ((?4 IS NOT NULL AND link_key = ?4) OR sort_at BETWEEN ?5 AND ?6)",
         )?;
-        let rows = stmt.query_map(
-            params![
-                id,
-                source_id,
-                sig.link,
-                sig.date - window,
-                sig.date + window
-            ],
-            |r| {
-                let minhash: Option<Vec<u8>> = r.get(7)?;
-                Ok(StoryMember {
-                    id: r.get(0)?,
-                    source_id: r.get(1)?,
-                    signature: Signature {
-                        link: r.get(2)?,
-                        title: r.get(3)?,
-                        date: r.get(4)?,
-                        words: r.get::<_, i64>(5)?.max(0) as usize,
-                        shingles: r.get::<_, i64>(6)?.max(0) as usize,
-                        minhash: minhash
-                            .as_deref()
-                            .map(dedup::minhash_from_bytes)
-                            .unwrap_or_default(),
-                    },
+        let mut out = Vec::new();
+        for candidate in ids {
+            let found = stmt
+                .query_row(params![candidate, id, source_id, sig.link, from, to], |r| {
+                    let minhash: Option<Vec<u8>> = r.get(7)?;
+                    Ok(StoryMember {
+                        id: r.get(0)?,
+                        source_id: r.get(1)?,
+                        signature: Signature {
+                            link: r.get(2)?,
+                            title: r.get(3)?,
+                            date: r.get(4)?,
+                            words: r.get::<_, i64>(5)?.max(0) as usize,
+                            shingles: r.get::<_, i64>(6)?.max(0) as usize,
+                            minhash: minhash
+                                .as_deref()
+                                .map(dedup::minhash_from_bytes)
+                                .unwrap_or_default(),
+                        },
+                    })
                 })
-            },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+                .optional()?;
+            out.extend(found);
+        }
+        Ok(out)
     }
 
     /// Makes `a` and `b` (and the stories they belong to) one story whose primary is the
     /// earliest member (by date, then first seen, then id).
     pub fn link_story(&mut self, a: i64, b: i64, reason: Reason) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let root = |id: i64| -> Result<i64, rusqlite::Error> {
             let dup: Option<Option<i64>> = tx
                 .query_row("SELECT duplicate_of FROM items WHERE id = ?1", [id], |r| {
