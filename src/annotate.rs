@@ -145,23 +145,51 @@ impl Annotator {
             let page = store.pending_annotation(&self.stamp, after, PAGE)?;
             let Some(last) = page.last() else { break };
             after = (last.sort_at, last.id);
+            let annotations = self.annotate_all(&page);
             store.begin_batch()?;
             let done: Result<(), StoreError> = page
                 .iter()
-                .try_for_each(|item| self.annotate_one(store, item, &mut report));
+                .zip(annotations)
+                .try_for_each(|(item, a)| self.store_one(store, item, a, &mut report));
             store.end_batch(done.is_ok())?;
             done?;
         }
         Ok(report)
     }
 
-    fn annotate_one(
+    /// Annotations of a page, computed on every core: this part is pure CPU (text, language,
+    /// tags, MinHash); storing them stays sequential.
+    fn annotate_all(&self, page: &[PendingItem]) -> Vec<Annotation> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = page.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = page
+                .chunks(chunk)
+                .map(|c| {
+                    (
+                        c,
+                        scope.spawn(move || c.iter().map(|i| self.annotate(i)).collect::<Vec<_>>()),
+                    )
+                })
+                .collect();
+            handles
+                .into_iter()
+                // A worker that died is redone here, so every item keeps its annotation.
+                .flat_map(|(c, h)| {
+                    h.join()
+                        .unwrap_or_else(|_| c.iter().map(|i| self.annotate(i)).collect())
+                })
+                .collect()
+        })
+    }
+
+    fn store_one(
         &self,
         store: &mut Store,
         item: &PendingItem,
+        a: Annotation,
         report: &mut AnnotateReport,
     ) -> Result<(), StoreError> {
-        let a = self.annotate(item);
         store.save_annotation(item, &a, &self.stamp)?;
         report.annotated += 1;
         let mut linked = false;
