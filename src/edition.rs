@@ -15,7 +15,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 
-use crate::config::{Config, Lang};
+use crate::config::{Config, Lang, line_of};
 use crate::curate::SectionCandidates;
 use crate::store::StoredItem;
 
@@ -167,15 +167,6 @@ pub struct Entry {
     pub title_override: Option<String>,
     /// Ids of the other copies of this story (folded duplicates).
     pub also: Vec<i64>,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 impl Edition {
