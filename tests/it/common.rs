@@ -39,6 +39,18 @@ impl Scratch {
         self.path().join("boletin.db")
     }
 
+    /// `items --json` over the whole demo period, with `extra` arguments.
+    pub fn items(&self, extra: &[&str]) -> Vec<serde_json::Value> {
+        let mut args = vec!["items", "--since", "3650d", "--now", "2026-11-21", "--json"];
+        args.extend_from_slice(extra);
+        self.run(&args)
+            .ok()
+            .json()
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path().join(name);
         if let Some(parent) = p.parent() {
@@ -64,6 +76,37 @@ impl Scratch {
         cmd.current_dir(self.path()).args(args);
         Run::from(cmd.output().expect("run boletin"))
     }
+}
+
+/// Debian's Chromium, found on PATH.
+pub fn chromium_binary() -> PathBuf {
+    for name in ["chromium", "chromium-browser"] {
+        for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+            let p = Path::new(dir).join(name);
+            if p.exists() {
+                return p;
+            }
+        }
+    }
+    panic!("Debian `chromium` is needed for this test: run .ci/install (apt-get install chromium)");
+}
+
+/// Headless Chromium with the flags this machine needs (no sandbox as root; no background
+/// networking, since the network is closed) and a fresh profile in `profile`.
+pub fn chromium(binary: &Path, profile: &Path) -> Command {
+    let mut cmd = Command::new(binary);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    cmd
 }
 
 /// The real binary with a clean environment (no inherited BOLETIN_* variables).

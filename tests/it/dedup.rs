@@ -71,24 +71,13 @@ fn labelled_cross_posts_precision_and_recall() {
     assert!(recall >= 0.9, "recall {recall:.3}: {misses:#?}");
 }
 
-fn items(s: &Scratch, extra: &[&str]) -> Vec<serde_json::Value> {
-    let mut args = vec!["items", "--since", "3650d", "--now", "2026-11-21", "--json"];
-    args.extend_from_slice(extra);
-    s.run(&args)
-        .ok()
-        .json()
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 #[test]
 fn items_folds_the_demo_cross_posts_under_the_earliest() {
     let s = Scratch::demo();
     s.run(&["fetch", "--quiet"]).ok();
-    let all = items(&s, &["--all"]);
+    let all = s.items(&["--all"]);
     assert_eq!(all.len(), 29);
-    let folded = items(&s, &[]);
+    let folded = s.items(&[]);
     assert_eq!(folded.len(), 27, "two cross-posts fold");
     let ua = "https://colectivo-oaxaca.example.org/2026/11/accion-urgente/";
     let primaries: Vec<_> = folded.iter().filter(|i| i["link"] == ua).collect();
@@ -111,14 +100,14 @@ fn items_folds_the_demo_cross_posts_under_the_earliest() {
     assert!(text.contains("also by: Frontera Digna"), "{text}");
     // A second fetch changes nothing.
     s.run(&["fetch", "--quiet", "--force"]).ok();
-    assert_eq!(items(&s, &[]).len(), 27);
+    assert_eq!(s.items(&[]).len(), 27);
 }
 
 #[test]
 fn removed_and_pruned_items_do_not_come_back() {
     let s = Scratch::demo();
     s.run(&["fetch", "--quiet"]).ok();
-    let before = items(&s, &["--all"]);
+    let before = s.items(&["--all"]);
     let march = before
         .iter()
         .find(|i| i["title"].as_str().unwrap().starts_with("Miles marchan"))
@@ -144,7 +133,7 @@ fn removed_and_pruned_items_do_not_come_back() {
         .ok();
     assert_eq!(run.json()["removed"].as_array().unwrap().len(), 2);
     s.run(&["fetch", "--quiet", "--force"]).ok();
-    let after = items(&s, &["--all"]);
+    let after = s.items(&["--all"]);
     assert_eq!(after.len(), 26, "removed items stayed removed");
     assert!(
         after
@@ -167,7 +156,7 @@ fn removed_and_pruned_items_do_not_come_back() {
     assert_eq!(pruned["removed"], 15, "{pruned}");
     assert_eq!(pruned["tombstones"], 18);
     s.run(&["fetch", "--quiet", "--force"]).ok();
-    assert_eq!(items(&s, &["--all"]).len(), 11);
+    assert_eq!(s.items(&["--all"]).len(), 11);
     let bad = s.run(&["items", "remove", "99999"]);
     assert_eq!(bad.code, 1, "{}", bad.stderr);
     assert!(bad.stderr.contains("no item with id 99999"));
@@ -239,7 +228,7 @@ fn a_reused_guid_keeps_items_apart_and_noise_is_not_an_update() {
         first["sources"][0]["new"], 2,
         "a reused GUID still gives two items"
     );
-    let seen = items(&s, &[]);
+    let seen = s.items(&[]);
     let first_seen = seen
         .iter()
         .find(|i| i["link"] == "https://cms.example.org/a")
@@ -261,7 +250,7 @@ fn a_reused_guid_keeps_items_apart_and_noise_is_not_an_update() {
         third["sources"][0]["updated"], 1,
         "a real change is an update"
     );
-    let now = items(&s, &[]);
+    let now = s.items(&[]);
     assert_eq!(now.len(), 2);
     let updated = now
         .iter()

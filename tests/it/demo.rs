@@ -39,10 +39,7 @@ const OUT_OF_WINDOW: &[&str] = &[
 ];
 
 fn all_items(s: &Scratch) -> Vec<serde_json::Value> {
-    let run = s
-        .run(&["items", "--since", "3650d", "--all", "--json"])
-        .ok();
-    run.json().as_array().cloned().unwrap_or_default()
+    s.items(&["--all"])
 }
 
 /// No element, attribute or URL that can run code.

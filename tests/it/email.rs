@@ -4,7 +4,6 @@
 //! in headless Chromium, and snapshots of a fixed edition.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::common::Scratch;
 
@@ -375,18 +374,6 @@ fn snapshots_of_a_fixed_edition() {
     insta::assert_snapshot!("edition_email_txt", read(&s, "out/2026-W47/email.txt"));
 }
 
-fn chromium() -> PathBuf {
-    for name in ["chromium", "chromium-browser"] {
-        for dir in std::env::var("PATH").unwrap_or_default().split(':') {
-            let p = Path::new(dir).join(name);
-            if p.exists() {
-                return p;
-            }
-        }
-    }
-    panic!("Debian `chromium` is needed for this test: run .ci/install (apt-get install chromium)");
-}
-
 /// Runs headless Chromium with `html` in a `width`-px-wide frame (a real viewport of that
 /// width: headless windows have a minimum width) and `probe`, a JavaScript expression
 /// evaluated inside the email; returns its value, read back from the title of the dumped
@@ -410,19 +397,8 @@ fn chromium_probe(
     let url = format!("file://{}", page.display());
     let run = |extra: &[String]| {
         let profile = tempfile::tempdir().unwrap();
-        Command::new(chromium())
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--hide-scrollbars",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
+        crate::common::chromium(&crate::common::chromium_binary(), profile.path())
+            .arg("--hide-scrollbars")
             .arg(format!("--window-size={},2400", width.max(800)))
             .args(flags)
             .args(extra)

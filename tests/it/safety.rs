@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -459,20 +458,8 @@ fn run_in_chromium(chromium: &std::path::Path, page: &str) -> Vec<String> {
 /// Chromium's serialized DOM of `file` after load and timers, and its stderr.
 fn dump_dom(chromium: &std::path::Path, url: &str) -> (String, String) {
     let profile = tempfile::tempdir().expect("profile dir");
-    let output = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=5000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
+    let output = crate::common::chromium(chromium, profile.path())
+        .args(["--virtual-time-budget=5000", "--dump-dom"])
         .arg(url)
         .output()
         .expect("run chromium");

@@ -111,17 +111,6 @@ fn labelled_sample_precision_recall_and_language() {
     assert!(lang_ok * 100 >= sample.len() * 95);
 }
 
-fn items(s: &Scratch, extra: &[&str]) -> Vec<serde_json::Value> {
-    let mut args = vec!["items", "--since", "3650d", "--now", "2026-11-21", "--json"];
-    args.extend_from_slice(extra);
-    s.run(&args)
-        .ok()
-        .json()
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 fn titles(items: &[serde_json::Value]) -> Vec<String> {
     items
         .iter()
@@ -134,15 +123,15 @@ fn items_filter_by_tag_language_and_accent_free_search() {
     let s = Scratch::demo();
     s.run(&["fetch", "--quiet"]).ok();
     // `mexico` finds `México` (FTS5, diacritics removed), in titles and text.
-    let found = titles(&items(&s, &["--search", "mexico", "--all"]));
+    let found = titles(&s.items(&["--search", "mexico", "--all"]));
     assert!(
         found
             .iter()
             .any(|t| t.contains("Unión Hidalgo, Oaxaca, México")),
         "{found:?}"
     );
-    let plain = titles(&items(&s, &["--search", "UNION HIDALGO"]));
-    let accented = titles(&items(&s, &["--search", "unión hidalgo"]));
+    let plain = titles(&s.items(&["--search", "UNION HIDALGO"]));
+    let accented = titles(&s.items(&["--search", "unión hidalgo"]));
     assert_eq!(plain, accented);
     assert!(
         plain
@@ -150,13 +139,13 @@ fn items_filter_by_tag_language_and_accent_free_search() {
             .any(|t| t.starts_with("Asamblea en Unión Hidalgo")),
         "{plain:?}"
     );
-    assert!(items(&s, &["--search", "zzzxq"]).is_empty());
+    assert!(s.items(&["--search", "zzzxq"]).is_empty());
     // Punctuation and FTS syntax in user text are plain words, not errors.
     s.run(&["items", "--search", "\"OR( chiapas*", "--json"])
         .ok();
 
     // Region tags from the gazetteer, with parents.
-    let guerrero_free = items(&s, &["--tag", "chiapas", "--all"]);
+    let guerrero_free = s.items(&["--tag", "chiapas", "--all"]);
     assert!(
         titles(&guerrero_free)
             .iter()
@@ -171,31 +160,31 @@ fn items_filter_by_tag_language_and_accent_free_search() {
             .collect();
         assert!(tags.contains(&"chiapas"), "{tags:?}");
     }
-    let honduras = titles(&items(&s, &["--tag", "honduras"]));
+    let honduras = titles(&s.items(&["--tag", "honduras"]));
     assert!(
         honduras.iter().any(|t| t.contains("Bajo Aguán")),
         "{honduras:?}"
     );
-    let mexico = items(&s, &["--tag", "mexico", "--all"]);
+    let mexico = s.items(&["--tag", "mexico", "--all"]);
     assert!(mexico.len() >= 15, "states imply mexico: {}", mexico.len());
     // Topic tags, and several tags at once (all must match).
-    let mining = titles(&items(&s, &["--tag", "land-mining", "--tag", "oaxaca"]));
+    let mining = titles(&s.items(&["--tag", "land-mining", "--tag", "oaxaca"]));
     assert!(
         mining.iter().any(|t| t.contains("concesiones mineras")),
         "{mining:?}"
     );
-    let migration = titles(&items(&s, &["--tag", "migration"]));
+    let migration = titles(&s.items(&["--tag", "migration"]));
     assert!(
         migration.iter().any(|t| t.contains("COMAR")),
         "{migration:?}"
     );
     // A source's configured tags are added (cdh-altos has `displacement`).
-    let displacement = items(&s, &["--tag", "displacement", "--all"]);
+    let displacement = s.items(&["--tag", "displacement", "--all"]);
     assert_eq!(displacement.len(), 4);
 
     // Language: per-source override (the demo sets each source's), es/en filters.
-    let en = items(&s, &["--lang", "en", "--all"]);
-    let es = items(&s, &["--lang", "es", "--all"]);
+    let en = s.items(&["--lang", "en", "--all"]);
+    let es = s.items(&["--lang", "es", "--all"]);
     assert_eq!(en.len() + es.len(), 29);
     assert!(en.iter().all(|i| i["language"] == "en"));
     assert!(titles(&en).iter().any(|t| t.contains("Bajo Aguán")));
@@ -225,7 +214,7 @@ fn detected_language_and_an_editors_gazetteer() {
         "[[region]]\ntag = \"valles\"\nnames = [\"Valles Centrales\"]\n\n[[topic]]\ntag = \"agua\"\nkeywords = [\"agua\", \"water\"]\n",
     );
     s.run(&["fetch", "--quiet"]).ok();
-    let all = items(&s, &["--all"]);
+    let all = s.items(&["--all"]);
     let march = all
         .iter()
         .find(|i| i["title"].as_str().unwrap().starts_with("Miles marchan"))
