@@ -17,11 +17,16 @@ use crate::dedup;
 use crate::fold::slug;
 use crate::normalize;
 use crate::sanitize;
-use crate::store::{Annotation, PendingItem, Store, StoreError};
+use crate::store::{Annotation, AnnotationBatch, PendingItem, Store, StoreError};
 use crate::tag::{self, Gazetteer, TagError};
 
-/// Pending items read from the store at a time.
-const PAGE: usize = 256;
+/// Pending items read from the store, annotated and written at a time.
+const PAGE: usize = 1024;
+/// Items annotated per transaction. A page's band keys land all over the band index, so each
+/// commit rewrites most of it: committing every 8 pages (not every page) made a first fetch of
+/// 1,000 feeds (30,000 items) ~3 s faster. A crash loses at most this much annotation work,
+/// which the next run redoes.
+const COMMIT_EVERY: usize = 8 * PAGE;
 
 /// Why annotation failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +51,9 @@ pub struct Annotator {
     excerpt_words: usize,
     sources: HashMap<String, (Vec<String>, Option<&'static str>)>,
     stamp: String,
+    /// [`PAGE`] and [`COMMIT_EVERY`]; smaller in tests.
+    page: usize,
+    commit_every: usize,
 }
 
 impl Annotator {
@@ -99,6 +107,8 @@ impl Annotator {
             excerpt_words,
             sources: map,
             stamp,
+            page: PAGE,
+            commit_every: COMMIT_EVERY,
         }
     }
 
@@ -137,23 +147,38 @@ impl Annotator {
         }
     }
 
-    /// Annotates every pending item in `store` and links cross-partner duplicates.
+    /// Annotates every pending item in `store` and links cross-partner duplicates, a page at
+    /// a time; each page is computed on the other cores while the previous one is written.
     pub fn run(&self, store: &mut Store) -> Result<AnnotateReport, StoreError> {
         let mut report = AnnotateReport::default();
-        let mut after = (i64::MIN, i64::MIN);
-        loop {
-            let page = store.pending_annotation(&self.stamp, after, PAGE)?;
-            let Some(last) = page.last() else { break };
-            after = (last.sort_at, last.id);
-            let annotations = self.annotate_all(&page);
-            store.begin_batch()?;
-            let done: Result<(), StoreError> = page
-                .iter()
-                .zip(annotations)
-                .try_for_each(|(item, a)| self.store_one(store, item, a, &mut report));
-            store.end_batch(done.is_ok())?;
-            done?;
+        let mut batch = store.annotation_batch()?;
+        let mut uncommitted = 0;
+        let mut page = batch.pending(&self.stamp, i64::MIN, self.page)?;
+        let mut annotations = self.annotate_all(&page);
+        while let Some(last) = page.last() {
+            let next = batch.pending(&self.stamp, last.id, self.page)?;
+            let (stored, next_annotations) = std::thread::scope(|scope| {
+                let computing = scope.spawn(|| self.annotate_all(&next));
+                let stored = self.store_page(&batch, &page, &annotations);
+                // A computation that died is redone here, so every item keeps its annotation.
+                let next_annotations = computing
+                    .join()
+                    .unwrap_or_else(|_| self.annotate_all(&next));
+                (stored, next_annotations)
+            });
+            let duplicates = stored?;
+            report.annotated += page.len();
+            report.duplicates += duplicates;
+            uncommitted += page.len();
+            if uncommitted >= self.commit_every {
+                batch.commit()?;
+                batch = store.annotation_batch()?;
+                uncommitted = 0;
+            }
+            page = next;
+            annotations = next_annotations;
         }
+        batch.commit()?;
         Ok(report)
     }
 
@@ -183,23 +208,138 @@ impl Annotator {
         })
     }
 
-    fn store_one(
+    /// Writes a page's annotations and links each item to earlier copies of its story.
+    /// Returns how many items were found to be copies.
+    fn store_page(
         &self,
-        store: &mut Store,
-        item: &PendingItem,
-        a: Annotation,
-        report: &mut AnnotateReport,
-    ) -> Result<(), StoreError> {
-        store.save_annotation(item, &a, &self.stamp)?;
-        report.annotated += 1;
-        let mut linked = false;
-        for other in store.story_candidates(item.id, &item.source_id, &a.signature)? {
-            if let Some(reason) = dedup::same_story(&a.signature, &other.signature) {
-                store.link_story(item.id, other.id, reason)?;
-                linked = true;
+        batch: &AnnotationBatch<'_>,
+        page: &[PendingItem],
+        annotations: &[Annotation],
+    ) -> Result<usize, StoreError> {
+        let pairs: Vec<(&PendingItem, &Annotation)> = page.iter().zip(annotations).collect();
+        batch.save(&pairs, &self.stamp)?;
+        // Every item of the page is saved before any is linked: an item is judged against the
+        // store and the page items before it, as if they had been saved one by one.
+        let position: HashMap<i64, usize> =
+            page.iter().enumerate().map(|(n, i)| (i.id, n)).collect();
+        let mut duplicates = 0;
+        for (n, (item, a)) in pairs.iter().enumerate() {
+            let mut linked = false;
+            for other in batch.story_candidates(item.id, &item.source_id, &a.signature)? {
+                if position.get(&other.id).is_some_and(|&m| m > n) {
+                    continue;
+                }
+                if let Some(reason) = dedup::same_story(&a.signature, &other.signature) {
+                    batch.link_story(item.id, other.id, reason)?;
+                    linked = true;
+                }
             }
+            duplicates += usize::from(linked);
         }
-        report.duplicates += usize::from(linked);
-        Ok(())
+        Ok(duplicates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::Annotator;
+    use crate::item::Item;
+    use crate::sanitize::SafeHtml;
+    use crate::store::{ItemQuery, SourceState, Store};
+    use crate::tag::Gazetteer;
+
+    /// Three different stories every source re-posts.
+    const STORIES: [&str; 3] = [
+        "Las autoridades del estado de Guerrero deben localizar con vida a la defensora \
+         comunitaria María López, desaparecida el 12 de noviembre tras salir de una reunión de \
+         la asamblea en Tlapa de Comonfort. Su familia denunció la desaparición ante la Fiscalía \
+         y exige que se active el protocolo de búsqueda inmediata. Organizaciones de la Montaña \
+         señalan que había recibido amenazas por su trabajo contra la minería.",
+        "More than three hundred migrants remain stranded in Tapachula after the refugee agency \
+         suspended appointments again this week. Shelters along the southern border report \
+         overcrowding, families sleeping in the central park and children without access to \
+         school, while the National Guard keeps checkpoints on every road leaving the city \
+         toward the north of Chiapas.",
+        "La asamblea de Capulálpam de Méndez rechazó por unanimidad la reapertura de la mina de \
+         oro y plata en la Sierra Juárez. Las comunidades zapotecas recuerdan que los \
+         manantiales se secaron durante la última concesión y exigen que el gobierno federal \
+         respete su derecho a la consulta previa, libre e informada antes de cualquier permiso.",
+    ];
+
+    /// Item `n` of `source`: stories 0, 3 and 6 are re-posted by every source (the first by
+    /// link, the others by their text under another title); the rest are each source's own.
+    fn item(source: &str, n: u32) -> Item {
+        let shared = n.is_multiple_of(3);
+        let link = if n == 0 {
+            "https://tlachinollan.example.org/accion-urgente/".to_string()
+        } else {
+            format!("https://{source}.example.org/{n}/")
+        };
+        let body = if shared {
+            format!("Compartimos desde {source}: {}", STORIES[n as usize / 3])
+        } else {
+            format!("{source} {n}: nota propia sobre la asamblea comunitaria número {n} en Oaxaca.")
+        };
+        Item {
+            source_id: source.into(),
+            key: format!("{source}-{n}"),
+            guid: None,
+            link: url::Url::parse(&link).ok(),
+            title: format!("{source}: nota {n}"),
+            author: None,
+            summary: SafeHtml::from_text(&body),
+            content: None,
+            excerpt: body.clone(),
+            published: Utc.with_ymd_and_hms(2026, 11, 1 + n, 12, 0, 0).single(),
+            updated: None,
+            categories: vec![],
+            fingerprint: format!("fp-{source}-{n}"),
+        }
+    }
+
+    /// (source, title, primary's title) of every item after annotating with these page sizes.
+    fn stories(page: usize, commit_every: usize) -> Vec<(String, String, Option<String>)> {
+        let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap_or_else(|_| unreachable!());
+        for source in ["cdh", "red", "frontera"] {
+            let state = SourceState {
+                id: source.into(),
+                ..SourceState::default()
+            };
+            let items: Vec<Item> = (0..8).map(|n| item(source, n)).collect();
+            store
+                .commit_source(&state, &items, Utc::now())
+                .unwrap_or_else(|_| unreachable!());
+        }
+        let mut annotator = Annotator::new(Gazetteer::default(), "", 60, &[]);
+        (annotator.page, annotator.commit_every) = (page, commit_every);
+        let report = annotator.run(&mut store).unwrap_or_else(|_| unreachable!());
+        assert_eq!(report.annotated, 24);
+        assert_eq!(annotator.run(&mut store).map(|r| r.annotated).ok(), Some(0));
+        let all = store
+            .items(&ItemQuery::default())
+            .unwrap_or_else(|_| unreachable!());
+        let title = |id: Option<i64>| {
+            id.and_then(|id| all.iter().find(|i| i.id == id))
+                .map(|i| i.title.clone())
+        };
+        let mut out: Vec<_> = all
+            .iter()
+            .map(|i| (i.source_id.clone(), i.title.clone(), title(i.duplicate_of)))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn pages_and_commits_of_any_size_give_the_same_stories() {
+        let whole = stories(1024, 8192);
+        // Stories 0, 3 and 6 each fold into one primary; nothing else is a copy.
+        let copies = whole.iter().filter(|(_, _, p)| p.is_some()).count();
+        assert_eq!(copies, 6, "{whole:#?}");
+        assert_eq!(stories(2, 3), whole);
+        assert_eq!(stories(1, 1), whole);
     }
 }

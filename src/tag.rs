@@ -57,6 +57,18 @@ struct EntrySpec {
     names: Vec<String>,
 }
 
+/// Characters of a prefix that key [`Gazetteer::prefix`].
+const PREFIX_KEY: usize = 2;
+
+/// The first [`PREFIX_KEY`] characters of `word`, if it has that many.
+fn prefix_key(word: &str) -> Option<&str> {
+    let end = word
+        .char_indices()
+        .nth(PREFIX_KEY)
+        .map_or(word.len(), |(i, _)| i);
+    (word[..end].chars().count() == PREFIX_KEY).then(|| &word[..end])
+}
+
 /// One phrase: folded words, each maybe a prefix (`migra*`).
 #[derive(Debug, Clone)]
 struct Phrase {
@@ -74,8 +86,9 @@ pub struct Gazetteer {
     parents: HashMap<String, String>,
     /// Phrases whose first word is exact, by that word.
     exact: HashMap<String, Vec<Phrase>>,
-    /// Phrases whose first word is a prefix.
-    prefix: Vec<Phrase>,
+    /// Phrases whose first word is a prefix, by that prefix's first [`PREFIX_KEY`] characters
+    /// (shorter prefixes under ""): a word is tried only against the prefixes it could match.
+    prefix: HashMap<String, Vec<Phrase>>,
 }
 
 impl Default for Gazetteer {
@@ -85,7 +98,7 @@ impl Default for Gazetteer {
             tags: Vec::new(),
             parents: HashMap::new(),
             exact: HashMap::new(),
-            prefix: Vec::new(),
+            prefix: HashMap::new(),
         })
     }
 }
@@ -111,7 +124,7 @@ impl Gazetteer {
             tags: Vec::new(),
             parents: HashMap::new(),
             exact: HashMap::new(),
-            prefix: Vec::new(),
+            prefix: HashMap::new(),
         };
         for ignore in &spec.ignore {
             for name in &ignore.names {
@@ -160,7 +173,10 @@ impl Gazetteer {
         };
         let phrase = Phrase { words, tag, topic };
         if star {
-            self.prefix.push(phrase);
+            self.prefix
+                .entry(prefix_key(&first).unwrap_or_default().to_string())
+                .or_default()
+                .push(phrase);
         } else {
             self.exact.entry(first).or_default().push(phrase);
         }
@@ -189,7 +205,14 @@ impl Gazetteer {
                     found.push((at, p.words.len(), p.tag, p.topic));
                 }
             }
-            for p in self.prefix.iter().filter(|p| matches(p, at)) {
+            let keyed = prefix_key(word).and_then(|k| self.prefix.get(k));
+            let short = self.prefix.get("");
+            for p in keyed
+                .into_iter()
+                .chain(short)
+                .flatten()
+                .filter(|p| matches(p, at))
+            {
                 found.push((at, p.words.len(), p.tag, p.topic));
             }
         }
@@ -247,21 +270,44 @@ impl Gazetteer {
     }
 }
 
+/// Characters read to detect a language: enough for a reliable guess on Spanish and English
+/// prose, and detection costs grow with the text.
+const LANGUAGE_SAMPLE: usize = 400;
+
 /// An item's language: `es`, `en` or `other`, from its title and text. `None` when there is
 /// too little text to tell.
 pub fn detect_language(text: &str) -> Option<&'static str> {
-    use whatlang::{Detector, Lang};
-    let text: String = text.chars().take(2000).collect();
+    use whatlang::{Detector, Lang, Script};
+    /// Latin-script languages partners or their readers write in: comparing only these (not
+    /// whatlang's 69) makes detection ~10× cheaper, and anything else is `other` to us anyway.
+    static LATIN: std::sync::LazyLock<Detector> = std::sync::LazyLock::new(|| {
+        Detector::with_allowlist(vec![
+            Lang::Spa,
+            Lang::Eng,
+            Lang::Por,
+            Lang::Fra,
+            Lang::Ita,
+            Lang::Deu,
+            Lang::Cat,
+            Lang::Nld,
+        ])
+    });
+    /// Short, unsure texts: choose among the languages partners actually write in.
+    static PARTNERS: std::sync::LazyLock<Detector> = std::sync::LazyLock::new(|| {
+        Detector::with_allowlist(vec![Lang::Spa, Lang::Eng, Lang::Por, Lang::Fra])
+    });
+    let text: String = text.chars().take(LANGUAGE_SAMPLE).collect();
     if text.split_whitespace().count() < 3 {
         return None;
     }
-    let info = whatlang::detect(&text)?;
+    if whatlang::detect_script(&text)? != Script::Latin {
+        return Some("other");
+    }
+    let info = LATIN.detect(&text)?;
     let lang = if info.is_reliable() {
         info.lang()
     } else {
-        // Short, unsure texts: choose among the languages partners actually write in.
-        Detector::with_allowlist(vec![Lang::Spa, Lang::Eng, Lang::Por, Lang::Fra])
-            .detect_lang(&text)?
+        PARTNERS.detect_lang(&text)?
     };
     Some(match lang {
         Lang::Spa => "es",
@@ -328,5 +374,33 @@ mod tests {
             Some("en")
         );
         assert_eq!(detect_language("Oaxaca"), None);
+        // Neither Spanish nor English, in Latin script or not.
+        assert_eq!(
+            detect_language("Mulheres defensoras denunciam ameaças contra as comunidades"),
+            Some("other")
+        );
+        assert_eq!(
+            detect_language("Die Delegation besucht die Gemeinden in Chiapas im Dezember"),
+            Some("other")
+        );
+        assert_eq!(
+            detect_language("Солидарность с общинами Оахаки и Чьяпаса"),
+            Some("other")
+        );
+    }
+
+    #[test]
+    fn prefix_phrases_are_keyed_by_characters_not_bytes() {
+        assert_eq!(prefix_key("méxico"), Some("mé"));
+        assert_eq!(prefix_key("ñu"), Some("ñu"));
+        assert_eq!(prefix_key("a"), None);
+        let g = Gazetteer::parse(
+            "[[topic]]\ntag = \"land\"\nnames = [\"t*\", \"ejid*\"]\n",
+            "test.toml",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(g.tag("Tierra y libertad"), vec!["land".to_string()]);
+        assert_eq!(g.tag("Los ejidatarios"), vec!["land".to_string()]);
+        assert!(g.tag("Agua y bosque").is_empty());
     }
 }

@@ -138,6 +138,22 @@ END;
 -- Annotated before bands existed: annotate again so their bands are stored.
 UPDATE items SET annotated = NULL;
 "#,
+    // Search entries without a second copy of every item's text (MATCH needs only the
+    // index): less to write on a first fetch of thousands of feeds. Rebuilt by annotating
+    // again.
+    r#"
+DROP TRIGGER items_fts_delete;
+DROP TABLE items_fts;
+CREATE VIRTUAL TABLE items_fts USING fts5 (
+    title, body, tags,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+    DELETE FROM items_fts WHERE rowid = old.id;
+END;
+UPDATE items SET annotated = NULL;
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
@@ -150,11 +166,70 @@ pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreErro
             supported,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+    apply(conn, version.max(0) as usize, MIGRATIONS.len())
+}
+
+/// Applies migrations `from..to`, each in its own transaction.
+fn apply(conn: &mut Connection, from: usize, to: usize) -> Result<(), StoreError> {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(to).skip(from) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use rusqlite::Connection;
+
+    use crate::annotate::Annotator;
+    use crate::store::{ItemQuery, Store};
+    use crate::tag::Gazetteer;
+
+    #[test]
+    fn a_store_from_before_contentless_search_is_searchable_after_upgrading() {
+        let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
+        let path = dir.path().join("old.db");
+        let mut conn = Connection::open(&path).unwrap_or_else(|_| unreachable!());
+        super::apply(&mut conn, 0, 6).unwrap_or_else(|_| unreachable!());
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 18, 12, 0, 0)
+            .single()
+            .map_or(0, |d| d.timestamp());
+        conn.execute_batch(&format!(
+            "INSERT INTO items (id, source_id, key, title, summary_html, excerpt, first_seen,
+                                sort_at, fingerprint, annotated)
+             VALUES (7, 'cdh', 'k', 'Desalojo en Chenalhó', '<p>Familias desplazadas.</p>',
+                     'Familias desplazadas.', {at}, {at}, 'fp', 'fp|old');
+             INSERT INTO items_fts (rowid, title, body, tags)
+             VALUES (7, 'Desalojo en Chenalhó', 'Familias desplazadas.', '');"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        drop(conn);
+
+        let mut store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let annotator = Annotator::new(Gazetteer::default(), "", 60, &[]);
+        let report = annotator.run(&mut store).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(report.annotated, 1);
+        let search = |store: &Store, text: &str| {
+            store
+                .items(&ItemQuery {
+                    search: Some(text.into()),
+                    ..ItemQuery::default()
+                })
+                .map(|items| items.len())
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(search(&store, "chenalho"), 1);
+        assert_eq!(search(&store, "desplaz*"), 1);
+        assert_eq!(search(&store, "Oaxaca"), 0);
+        // Removing the item takes its search entry with it.
+        store
+            .remove_items(&[7], "editor", Utc::now())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(search(&store, "chenalho"), 0);
+    }
 }

@@ -33,13 +33,8 @@ fn labelled_cross_posts_precision_and_recall() {
     for p in &pairs {
         let (a, b) = (sig(&p["a"]), sig(&p["b"]));
         // The store only compares pairs its indexes bring together (same link, same title,
-        // or a shared LSH band): a pair counts as found only if it is a candidate too.
-        let candidate = (a.link.is_some() && a.link == b.link)
-            || (!a.title.is_empty() && a.title == b.title)
-            || dedup::bands(&a)
-                .iter()
-                .any(|k| dedup::bands(&b).contains(k));
-        let verdict = dedup::same_story(&a, &b).filter(|_| candidate);
+        // or shared LSH bands): a pair counts as found only if it is a candidate too.
+        let verdict = dedup::same_story(&a, &b).filter(|_| dedup::is_candidate(&a, &b));
         let truth = p["same"].as_bool().unwrap();
         if !truth && let Some((j, c)) = dedup::resemblance(&a, &b) {
             closest = (closest.0.max(j), closest.1.max(c));
