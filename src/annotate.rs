@@ -8,6 +8,7 @@
 //! every item on the next run.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -43,6 +44,8 @@ pub struct AnnotateReport {
     pub annotated: usize,
     /// Items found to repeat another partner's story in this pass.
     pub duplicates: usize,
+    /// Cancelled before every pending item was annotated.
+    pub stopped: bool,
 }
 
 /// Everything annotation reads from the config.
@@ -147,9 +150,21 @@ impl Annotator {
         }
     }
 
-    /// Annotates every pending item in `store` and links cross-partner duplicates, a page at
-    /// a time; each page is computed on the other cores while the previous one is written.
+    /// Annotates every pending item in `store` and links cross-partner duplicates.
     pub fn run(&self, store: &mut Store) -> Result<AnnotateReport, StoreError> {
+        self.run_with(store, &AtomicBool::new(false), &mut |_| {})
+    }
+
+    /// [`Annotator::run`], a page at a time: each page is computed on the other cores while
+    /// the previous one is written. `on_page` gets the number of items annotated so far.
+    /// When `cancel` is set it stops after the page in hand and commits; the next run
+    /// annotates the rest.
+    pub fn run_with(
+        &self,
+        store: &mut Store,
+        cancel: &AtomicBool,
+        on_page: &mut dyn FnMut(usize),
+    ) -> Result<AnnotateReport, StoreError> {
         let mut report = AnnotateReport::default();
         let mut batch = store.annotation_batch()?;
         let mut uncommitted = 0;
@@ -169,6 +184,11 @@ impl Annotator {
             let duplicates = stored?;
             report.annotated += page.len();
             report.duplicates += duplicates;
+            on_page(report.annotated);
+            if cancel.load(Ordering::Relaxed) {
+                report.stopped = true;
+                break;
+            }
             uncommitted += page.len();
             if uncommitted >= self.commit_every {
                 batch.commit()?;
@@ -331,6 +351,40 @@ mod tests {
             .collect();
         out.sort();
         out
+    }
+
+    #[test]
+    fn a_cancelled_run_keeps_its_pages_and_the_next_run_finishes() {
+        let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap_or_else(|_| unreachable!());
+        let state = SourceState {
+            id: "cdh".into(),
+            ..SourceState::default()
+        };
+        let items: Vec<Item> = (0..8).map(|n| item("cdh", n)).collect();
+        store
+            .commit_source(&state, &items, Utc::now())
+            .unwrap_or_else(|_| unreachable!());
+        let mut annotator = Annotator::new(Gazetteer::default(), "", 60, &[]);
+        (annotator.page, annotator.commit_every) = (3, 100);
+        let cancel = std::sync::atomic::AtomicBool::new(true);
+        let mut seen = Vec::new();
+        let first = annotator
+            .run_with(&mut store, &cancel, &mut |n| seen.push(n))
+            .unwrap_or_else(|_| unreachable!());
+        assert_eq!((first.annotated, first.stopped, seen), (3, true, vec![3]));
+        let languages = |store: &Store| {
+            store
+                .items(&ItemQuery::default())
+                .unwrap_or_else(|_| unreachable!())
+                .iter()
+                .filter(|i| i.language.is_some())
+                .count()
+        };
+        assert_eq!(languages(&store), 3, "the stopped run's page was committed");
+        let rest = annotator.run(&mut store).unwrap_or_else(|_| unreachable!());
+        assert_eq!((rest.annotated, rest.stopped), (5, false));
+        assert_eq!(languages(&store), 8);
     }
 
     #[test]

@@ -79,8 +79,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         bar
     });
     let mut announced = std::collections::HashSet::new();
+    watch_signals_in_background(cancel.clone());
     let result = runtime.block_on(async {
-        tokio::spawn(watch_signals(cancel));
         let mut on_source = |r: &boletin::report::SourceReport| {
             if let Some(bar) = &bar {
                 bar.inc(1);
@@ -101,11 +101,29 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         bar.finish_and_clear();
     }
     runtime.shutdown_background();
-    let report = result.map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    // Language, tags, excerpts, search and cross-partner duplicates for what was stored.
-    annotator
-        .run(&mut store)
+    let mut report = result.map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    // Language, tags, excerpts, search and cross-partner duplicates for what was stored;
+    // Ctrl-C stops this too (a first fetch of thousands of feeds gives it tens of thousands
+    // of items).
+    let spinner = ctx.interactive().then(|| {
+        let spinner = ProgressBar::new_spinner();
+        spinner.set_message("annotating new items");
+        spinner
+    });
+    let started = std::time::Instant::now();
+    let annotated = annotator
+        .run_with(&mut store, &cancel, &mut |done| {
+            if let Some(s) = &spinner {
+                s.set_message(format!("annotated {done} items"));
+                s.tick();
+            }
+        })
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    if let Some(s) = &spinner {
+        s.finish_and_clear();
+    }
+    report.interrupted |= annotated.stopped;
+    report.ms += started.elapsed().as_millis() as u64;
 
     if ctx.json {
         super::print_json(&report)?;
@@ -136,6 +154,18 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         code::OK
     };
     Ok(ExitCode::from(exit))
+}
+
+/// Watches for signals on a thread of its own for the whole command, fetching and annotating
+/// (the fetch runtime is shut down before annotation to give its memory back).
+fn watch_signals_in_background(cancel: Arc<AtomicBool>) {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    std::thread::spawn(move || runtime.block_on(watch_signals(cancel)));
 }
 
 /// First Ctrl-C or SIGTERM: start no more requests, store what was fetched. Second: leave now
