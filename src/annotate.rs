@@ -63,29 +63,20 @@ impl Annotator {
     /// The annotator for `config`: its gazetteer (or the built-in one), excerpt length,
     /// and each source's tags and language.
     pub fn from_config(config: &Config) -> Result<Annotator, TagError> {
-        let (gazetteer, gaz_text) = match &config.newsletter.gazetteer {
-            Some(path) => {
-                let g = Gazetteer::load(path)?;
-                (g, std::fs::read_to_string(path).unwrap_or_default())
-            }
-            None => (Gazetteer::default(), tag::DEFAULT_GAZETTEER.to_string()),
+        let gazetteer = match &config.newsletter.gazetteer {
+            Some(path) => Gazetteer::load(path)?,
+            None => Gazetteer::default(),
         };
         Ok(Annotator::new(
             gazetteer,
-            &gaz_text,
             config.newsletter.excerpt_words,
             &config.sources,
         ))
     }
 
-    pub fn new(
-        gazetteer: Gazetteer,
-        gazetteer_text: &str,
-        excerpt_words: usize,
-        sources: &[Source],
-    ) -> Annotator {
+    pub fn new(gazetteer: Gazetteer, excerpt_words: usize, sources: &[Source]) -> Annotator {
         let mut h = Sha256::new();
-        h.update(gazetteer_text.as_bytes());
+        h.update(gazetteer.digest());
         h.update(excerpt_words.to_le_bytes());
         let mut map = HashMap::new();
         for s in sources {
@@ -333,7 +324,7 @@ mod tests {
                 .commit_source(&state, &items, Utc::now())
                 .unwrap_or_else(|_| unreachable!());
         }
-        let mut annotator = Annotator::new(Gazetteer::default(), "", 60, &[]);
+        let mut annotator = Annotator::new(Gazetteer::default(), 60, &[]);
         (annotator.page, annotator.commit_every) = (page, commit_every);
         let report = annotator.run(&mut store).unwrap_or_else(|_| unreachable!());
         assert_eq!(report.annotated, 24);
@@ -365,7 +356,7 @@ mod tests {
         store
             .commit_source(&state, &items, Utc::now())
             .unwrap_or_else(|_| unreachable!());
-        let mut annotator = Annotator::new(Gazetteer::default(), "", 60, &[]);
+        let mut annotator = Annotator::new(Gazetteer::default(), 60, &[]);
         (annotator.page, annotator.commit_every) = (3, 100);
         let cancel = std::sync::atomic::AtomicBool::new(true);
         let mut seen = Vec::new();

@@ -57,6 +57,15 @@ impl Lang {
             Lang::En => "en",
         }
     }
+
+    /// The language with this code (`es`, `en`), if it is one.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "es" => Some(Lang::Es),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -347,12 +356,7 @@ impl Default for Settings {
 /// `boletin/0.1 (+<archive_url>; mailto:<from address>)`. Header values must be ASCII,
 /// so only the address part of `from` is used.
 fn contact_user_agent(newsletter: &Newsletter) -> String {
-    let from = newsletter.from.as_str();
-    let email = match (from.rfind('<'), from.rfind('>')) {
-        (Some(a), Some(b)) if a < b => &from[a + 1..b],
-        _ => from,
-    }
-    .trim();
+    let email = crate::mime::address_of(&newsletter.from);
     let site = newsletter
         .archive_url
         .as_ref()
@@ -495,12 +499,16 @@ impl Source {
 
 /// Reads and validates the config at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let shown = path.display().to_string();
+    load_with_text(path).map(|(config, _)| config)
+}
+
+/// [`load`], also returning the text read (for commands that edit the file).
+pub fn load_with_text(path: &Path) -> Result<(Config, String), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: shown.clone(),
+        path: path.display().to_string(),
         source,
     })?;
-    parse(&text, path)
+    Ok((parse(&text, path)?, text))
 }
 
 /// Validates config text as if it had been read from `path`.

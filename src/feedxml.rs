@@ -274,7 +274,7 @@ pub fn decode_entities(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let end = rest.find(';').filter(|&e| e <= 12);
+        let end = crate::repair::semicolon_within(rest, 12);
         let decoded = end.and_then(|e| {
             let name = &rest[1..e];
             let c = match name {

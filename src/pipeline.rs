@@ -254,10 +254,20 @@ pub async fn inspect(
     }
 }
 
-/// The URL to request: a remembered permanent redirect, unless the config changed since.
+/// What is remembered about `source` at the URL the config now gives it: a source whose URL
+/// was edited starts afresh (no validators, backoff, redirect or gone mark of the old one).
+pub fn current_state<'a>(
+    states: &'a HashMap<String, SourceState>,
+    source: &Source,
+) -> Option<&'a SourceState> {
+    states
+        .get(&source.id)
+        .filter(|s| s.url == source.url.as_str())
+}
+
+/// The URL to request: a remembered permanent redirect, else the configured one.
 fn effective_url(source: &Source, state: Option<&SourceState>) -> url::Url {
     state
-        .filter(|s| s.url == source.url.as_str())
         .and_then(|s| s.moved_to.as_deref())
         .and_then(|u| url::Url::parse(u).ok())
         .unwrap_or_else(|| source.url.clone())
@@ -395,12 +405,12 @@ pub async fn fetch_sources(
     let mut reports: HashMap<usize, SourceReport> = HashMap::new();
     let mut due: Vec<usize> = Vec::with_capacity(selected.len());
     for &(index, source) in &selected {
-        let state = states.get(&source.id);
+        let state = current_state(&states, source);
         let now = options.now();
         if !options.force
             && let Some(state) = state
         {
-            if state.gone && state.url == source.url.as_str() {
+            if state.gone {
                 let mut r = SourceReport::new(&source.id, source.url.as_str(), Status::Gone);
                 r.error = state.last_error.clone();
                 r.http_status = state.last_status;
@@ -408,7 +418,7 @@ pub async fn fetch_sources(
                 reports.insert(index, r);
                 continue;
             }
-            if state.next_attempt.is_some_and(|t| t > now) && state.url == source.url.as_str() {
+            if state.next_attempt.is_some_and(|t| t > now) {
                 let mut r = SourceReport::new(&source.id, source.url.as_str(), Status::Waiting);
                 r.next_attempt = state.next_attempt;
                 r.error = state.last_error.clone();
@@ -434,9 +444,8 @@ pub async fn fetch_sources(
     ));
     let start = |index: usize, tx: &mpsc::Sender<Done>| {
         let source = &config.sources[index];
-        let state = states.get(&source.id);
-        let same_url = state.is_some_and(|s| s.url == source.url.as_str());
-        let fresh = same_url && !options.force;
+        let state = current_state(&states, source);
+        let fresh = state.is_some() && !options.force;
         let job = Job {
             fetcher: fetcher.clone(),
             source: Arc::new(source.clone()),
@@ -488,7 +497,7 @@ pub async fn fetch_sources(
             start_more(1, &mut tx);
         }
         let source = &config.sources[done.index];
-        let prior = states.get(&source.id);
+        let prior = current_state(&states, source);
         let report = match apply(store, source, prior, done.outcome, done.ms, options.now()) {
             Ok(r) => r,
             Err(e) => {
@@ -552,7 +561,8 @@ fn interleave_by_host(sources: &[Source], due: Vec<usize>) -> VecDeque<usize> {
     out
 }
 
-/// Turns one source's outcome into its new state, commits it with its items, and reports.
+/// Turns one source's outcome into its new state (`prior`: [`current_state`]), commits it
+/// with its items, and reports.
 fn apply(
     store: &mut Store,
     source: &Source,
@@ -562,8 +572,8 @@ fn apply(
     now: DateTime<Utc>,
 ) -> Result<SourceReport, StoreError> {
     let mut state = match prior {
-        Some(p) if p.url == source.url.as_str() => p.clone(),
-        _ => SourceState {
+        Some(p) => p.clone(),
+        None => SourceState {
             id: source.id.clone(),
             url: source.url.to_string(),
             ..SourceState::default()

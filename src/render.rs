@@ -519,12 +519,7 @@ pub fn edition_view(
             .as_ref()
             .map(|u| u.to_string()),
         web_url: edition_url(config, &edition.week),
-        feed_url: config
-            .newsletter
-            .archive_url
-            .as_ref()
-            .and_then(|u| u.join("feed.xml").ok())
-            .map(|u| u.to_string()),
+        feed_url: crate::archive::feed_url(config),
         unsubscribe_url: Some(unsubscribe_url.to_string()),
         number: edition.number,
         week: Some(edition.week.clone()),

@@ -270,9 +270,19 @@ fn internal_entities(doctype: &str) -> Vec<(String, String)> {
     found
 }
 
+/// The position of the first `;` in `s` if it is at most `limit`: an entity's end, looked
+/// for in the next few bytes only (a search of the whole rest of the document for every bare
+/// `&` made repair quadratic).
+pub(crate) fn semicolon_within(s: &str, limit: usize) -> Option<usize> {
+    s.bytes().take(limit + 1).position(|b| b == b';')
+}
+
 /// A reference to an entity the document declared: its value, escaped as text.
 fn declared_entity(s: &str, declared: &[(String, String)], out: &mut String) -> Option<usize> {
-    let end = s.find(';').filter(|&e| e <= 40)?;
+    if declared.is_empty() {
+        return None;
+    }
+    let end = semicolon_within(s, 40)?;
     let name = &s[1..end];
     let (_, value) = declared.iter().find(|(n, _)| n == name)?;
     for c in value.chars() {
@@ -354,7 +364,7 @@ fn attr_span<'a>(attrs: &'a str, name: &str) -> Option<(std::ops::Range<usize>, 
 /// character): its code point and length.
 fn numeric_ref(s: &str) -> Option<(u32, usize)> {
     let body = s.strip_prefix('&')?;
-    let end = body.find(';').filter(|&e| e <= 10)?;
+    let end = semicolon_within(body, 10)?;
     let name = &body[..end];
     let code = match name.strip_prefix('#') {
         Some(num) => match num.strip_prefix(['x', 'X']) {
@@ -362,7 +372,7 @@ fn numeric_ref(s: &str) -> Option<(u32, usize)> {
             None => num.parse().ok()?,
         },
         None if name.chars().all(|c| c.is_ascii_alphanumeric()) => {
-            match html5ever::data::NAMED_ENTITIES.get(&format!("{name};")) {
+            match html5ever::data::NAMED_ENTITIES.get(&body[..=end]) {
                 Some(&(code, 0)) => code,
                 _ => return None,
             }
@@ -401,7 +411,7 @@ fn entity(s: &str, out: &mut String) -> usize {
         return used;
     }
     let tail = &s[1..];
-    let semicolon = tail.find(';').filter(|&i| i <= 40);
+    let semicolon = semicolon_within(tail, 40);
     if let Some(i) = semicolon {
         let name = &tail[..i];
         if let Some(num) = name.strip_prefix('#') {
@@ -422,7 +432,7 @@ fn entity(s: &str, out: &mut String) -> usize {
             return i + 2;
         } else if !name.is_empty()
             && name.chars().all(|c| c.is_ascii_alphanumeric())
-            && let Some(&(a, b)) = html5ever::data::NAMED_ENTITIES.get(&format!("{name};"))
+            && let Some(&(a, b)) = html5ever::data::NAMED_ENTITIES.get(&tail[..=i])
         {
             for code in [a, b] {
                 if code != 0 {

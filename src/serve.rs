@@ -397,7 +397,7 @@ fn content_type(path: &Path) -> &'static str {
 fn static_file(root: &Path, url: &url::Url) -> Reply {
     let not_found = || Reply::plain(404, "not found\n");
     let mut path = root.to_path_buf();
-    let mut trailing_dir = url.path().ends_with('/');
+    let trailing_dir = url.path().ends_with('/');
     for seg in url.path_segments().into_iter().flatten() {
         if seg.is_empty() {
             continue;
@@ -410,10 +410,6 @@ fn static_file(root: &Path, url: &url::Url) -> Reply {
             return not_found();
         }
         path.push(seg);
-        trailing_dir = false;
-    }
-    if url.path().ends_with('/') {
-        trailing_dir = true;
     }
     if path.is_dir() {
         if !trailing_dir {

@@ -12,6 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::fold::{fold, slug};
 
@@ -89,6 +90,8 @@ pub struct Gazetteer {
     /// Phrases whose first word is a prefix, by that prefix's first [`PREFIX_KEY`] characters
     /// (shorter prefixes under ""): a word is tried only against the prefixes it could match.
     prefix: HashMap<String, Vec<Phrase>>,
+    /// SHA-256 of the text it was parsed from.
+    digest: [u8; 32],
 }
 
 impl Default for Gazetteer {
@@ -99,6 +102,7 @@ impl Default for Gazetteer {
             parents: HashMap::new(),
             exact: HashMap::new(),
             prefix: HashMap::new(),
+            digest: [0; 32],
         })
     }
 }
@@ -114,6 +118,11 @@ impl Gazetteer {
         Gazetteer::parse(&text, &shown)
     }
 
+    /// What the gazetteer was read from, so annotations made with another one are redone.
+    pub fn digest(&self) -> &[u8] {
+        &self.digest
+    }
+
     /// Parses gazetteer TOML; `path` names it in errors.
     pub fn parse(text: &str, path: &str) -> Result<Gazetteer, TagError> {
         let spec: Spec = toml::from_str(text).map_err(|e| TagError::Syntax {
@@ -125,6 +134,7 @@ impl Gazetteer {
             parents: HashMap::new(),
             exact: HashMap::new(),
             prefix: HashMap::new(),
+            digest: Sha256::digest(text.as_bytes()).into(),
         };
         for ignore in &spec.ignore {
             for name in &ignore.names {

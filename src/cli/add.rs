@@ -34,11 +34,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .ok_or_else(|| super::usage(&format!("`{}` is not an http(s) URL", args.url)))?;
     // The config must load before and after: `add` never writes a broken file.
-    let config = ctx.load_config()?;
-    let config_text = std::fs::read_to_string(&ctx.config_path).map_err(|e| {
-        eprintln!("boletin: {}: cannot read: {e}", ctx.config_path.display());
-        ExitCode::from(code::CONFIG_OR_DB)
-    })?;
+    let (config, config_text) = ctx.load_config_text()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -39,14 +39,6 @@ pub struct Args {
 /// footer (and its unsubscribe link) behind "View entire message".
 pub const WARN_BYTES: usize = 80 * 1024;
 
-fn lang_arg(lang: Option<&str>) -> Option<Lang> {
-    match lang {
-        Some("en") => Some(Lang::En),
-        Some("es") => Some(Lang::Es),
-        _ => None,
-    }
-}
-
 pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     match args.edition.clone() {
         Some(path) => run_edition(ctx, &args, &path),
@@ -92,7 +84,7 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let items = render::checked_items(&config, &store, &edition)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let langs = match lang_arg(args.lang.as_deref()) {
+    let langs = match args.lang.as_deref().and_then(Lang::from_code) {
         Some(l) => vec![l],
         None => edition.languages(&config),
     };
@@ -208,12 +200,12 @@ fn update_archive(config: &Config, renderer: &Renderer, out: &Path) -> Result<()
 
 fn run_window(ctx: &Context, args: &Args) -> Result<ExitCode, ExitCode> {
     let config = ctx.load_config()?;
-    let now = match &args.now {
-        Some(n) => when::parse_now(n).map_err(|e| super::usage(&e))?,
-        None => Utc::now(),
-    };
+    let now = super::pinned_now(args.now.as_deref())?.unwrap_or_else(Utc::now);
     let since = when::parse_since(&args.since, now).map_err(|e| super::usage(&e))?;
-    let lang = lang_arg(args.lang.as_deref())
+    let lang = args
+        .lang
+        .as_deref()
+        .and_then(Lang::from_code)
         .or_else(|| config.newsletter.languages.first().copied())
         .unwrap_or(Lang::Es);
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;

@@ -69,10 +69,7 @@ fn next_number(path: &Path) -> u32 {
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let config = ctx.load_config()?;
-    let now = match &args.now {
-        Some(n) => when::parse_now(n).map_err(|e| super::usage(&e))?,
-        None => Utc::now(),
-    };
+    let now = super::pinned_now(args.now.as_deref())?.unwrap_or_else(Utc::now);
     let tz = chrono_tz::America::Mexico_City;
     let (since, until, date, week) = match &args.week {
         Some(w) => {

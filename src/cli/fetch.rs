@@ -4,7 +4,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use boletin::lock::{LockError, RunLock};
 use boletin::pipeline::{self, FetchOptions};
 use boletin::report::Status;
 use boletin::store::Store;
@@ -27,10 +26,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
-    let now = match &args.now {
-        Some(n) => Some(boletin::when::parse_now(n).map_err(|e| super::usage(&e))?),
-        None => None,
-    };
+    let now = super::pinned_now(args.now.as_deref())?;
     let config = ctx.load_config()?;
     for id in &args.sources {
         if !config.sources.iter().any(|s| &s.id == id) {
@@ -44,10 +40,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let annotator = boletin::annotate::Annotator::from_config(&config)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let db = ctx.db_path();
-    let _lock = RunLock::acquire(&db).map_err(|e| match e {
-        LockError::Held { .. } => fail(code::LOCKED, &e),
-        LockError::Io { .. } => fail(code::CONFIG_OR_DB, &e),
-    })?;
+    let _lock = super::lock(&db)?;
     let mut store = Store::open(&db).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     // Parsing runs on the blocking pool and is CPU-bound: more threads than cores would only
     // add memory (one malloc arena each) and contention.

@@ -61,10 +61,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     if let Some(Action::Remove { ids }) = &args.action {
         return remove(ctx, ids);
     }
-    let now = match &args.now {
-        Some(n) => when::parse_now(n).map_err(|e| super::usage(&e))?,
-        None => Utc::now(),
-    };
+    let now = super::pinned_now(args.now.as_deref())?.unwrap_or_else(Utc::now);
     let since = when::parse_since(&args.since, now).map_err(|e| super::usage(&e))?;
     let until = args
         .until

@@ -105,6 +105,11 @@ impl Context {
         config::load(&self.config_path).map_err(|e| fail(code::CONFIG_OR_DB, &e))
     }
 
+    /// The config and the text it was read from (for commands that edit the file).
+    pub fn load_config_text(&self) -> Result<(Config, String), ExitCode> {
+        config::load_with_text(&self.config_path).map_err(|e| fail(code::CONFIG_OR_DB, &e))
+    }
+
     /// `--db`, `BOLETIN_DB`, or `boletin.db` beside the config.
     pub fn db_path(&self) -> PathBuf {
         self.db.clone().unwrap_or_else(|| {
@@ -138,6 +143,21 @@ pub fn fail(code: u8, error: &dyn std::error::Error) -> ExitCode {
 pub fn usage(message: &str) -> ExitCode {
     eprintln!("boletin: {message}");
     ExitCode::from(code::CONFIG_OR_DB)
+}
+
+/// The `--now` of a command: RFC 3339 or a date; a bad value is a usage error.
+pub fn pinned_now(now: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ExitCode> {
+    now.map(|n| boletin::when::parse_now(n).map_err(|e| usage(&e)))
+        .transpose()
+}
+
+/// Takes the run lock at `path`: another run holding it exits 3, anything else 2.
+pub fn lock(path: &Path) -> Result<boletin::lock::RunLock, ExitCode> {
+    use boletin::lock::{LockError, RunLock};
+    RunLock::acquire(path).map_err(|e| match e {
+        LockError::Held { .. } => fail(code::LOCKED, &e),
+        LockError::Io { .. } => fail(code::CONFIG_OR_DB, &e),
+    })
 }
 
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), ExitCode> {

@@ -125,11 +125,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     // Fail early on what the editor cannot fix from the browser.
     let config = ctx.load_config()?;
     Edition::load(&args.edition).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let lang = match args.lang.as_deref() {
-        Some("en") => Some(Lang::En),
-        Some("es") => Some(Lang::Es),
-        _ => None,
-    };
+    let lang = args.lang.as_deref().and_then(Lang::from_code);
     let listener = TcpListener::bind(("127.0.0.1", args.port))
         .map_err(|e| fail(code::CONFIG_OR_DB, &BindError(args.port, e)))?;
     let addr = listener

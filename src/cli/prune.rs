@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use boletin::lock::{LockError, RunLock};
 use boletin::store::Store;
 use boletin::when;
 use chrono::Utc;
@@ -21,17 +20,11 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
-    let now = match &args.now {
-        Some(n) => when::parse_now(n).map_err(|e| super::usage(&e))?,
-        None => Utc::now(),
-    };
+    let now = super::pinned_now(args.now.as_deref())?.unwrap_or_else(Utc::now);
     let span = when::parse_span(&args.older_than).map_err(|e| super::usage(&e))?;
     let db = ctx.db_path();
     // A fetch writing at the same time would race the tombstones.
-    let _lock = RunLock::acquire(&db).map_err(|e| match e {
-        LockError::Held { .. } => fail(code::LOCKED, &e),
-        LockError::Io { .. } => fail(code::CONFIG_OR_DB, &e),
-    })?;
+    let _lock = super::lock(&db)?;
     let mut store = Store::open_existing(&db).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let counts = store
         .prune(now - span, Utc::now())

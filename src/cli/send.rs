@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use boletin::config::{self, Config};
 use boletin::deliver::{self, SendOptions, Sender, SmtpTarget, message};
-use boletin::lock::{LockError, RunLock};
 use boletin::store::Store;
 use boletin::token::Secret;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -169,10 +168,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     // Two sends of one database at once would race for the same rows.
     let mut lock_name = db.as_os_str().to_owned();
     lock_name.push(".send");
-    let _lock = RunLock::acquire(&PathBuf::from(lock_name)).map_err(|e| match e {
-        LockError::Held { .. } => fail(code::LOCKED, &e),
-        LockError::Io { .. } => fail(code::CONFIG_OR_DB, &e),
-    })?;
+    let _lock = super::lock(&PathBuf::from(lock_name))?;
 
     let bar = ctx.interactive().then(|| {
         let bar = ProgressBar::new(0);

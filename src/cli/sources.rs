@@ -39,10 +39,7 @@ struct Health {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
-    let now = match &args.now {
-        Some(n) => boletin::when::parse_now(n).map_err(|e| super::usage(&e))?,
-        None => Utc::now(),
-    };
+    let now = super::pinned_now(args.now.as_deref())?.unwrap_or_else(Utc::now);
     let config = ctx.load_config()?;
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let states = store
@@ -55,7 +52,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .sources
         .iter()
         .map(|s| {
-            let st = states.get(&s.id).filter(|st| st.url == s.url.as_str());
+            let st = boletin::pipeline::current_state(&states, s);
             let stat = stats.get(&s.id);
             let failing_since = st.and_then(|st| st.failing_since);
             Health {

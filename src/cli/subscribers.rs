@@ -95,10 +95,7 @@ fn import(ctx: &Context, file: &std::path::Path) -> Result<ExitCode, ExitCode> {
                 message: format!(
                     "{} {} earlier; not re-imported",
                     row.subscriber.email,
-                    match reason {
-                        SuppressionReason::Unsubscribed => "unsubscribed",
-                        SuppressionReason::Bounced => "bounced",
-                    }
+                    reason.as_str()
                 ),
             }),
         }
@@ -140,11 +137,7 @@ fn list(ctx: &Context) -> Result<ExitCode, ExitCode> {
         super::print_json(&subs)?;
     } else {
         for s in &subs {
-            let status = match s.suppressed {
-                None => "active",
-                Some(SuppressionReason::Unsubscribed) => "unsubscribed",
-                Some(SuppressionReason::Bounced) => "bounced",
-            };
+            let status = s.suppressed.map_or("active", SuppressionReason::as_str);
             println!(
                 "{:<40}  {}  {:<12}  {}",
                 s.email,

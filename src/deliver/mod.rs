@@ -79,6 +79,7 @@ pub struct SendOptions {
 }
 
 /// Everything needed to turn a journal row into a message.
+#[derive(Clone)]
 pub struct Sender<'a> {
     pub edition: &'a OutgoingEdition,
     pub from: Mailbox,
@@ -86,6 +87,8 @@ pub struct Sender<'a> {
     pub list_id: String,
     pub unsubscribe_url: Option<Url>,
     pub unsubscribe_mailto: Option<String>,
+    /// The footer's unsubscribe link when there is no web endpoint (the mailto).
+    pub fallback_link: String,
     pub secret: &'a Secret,
     pub dkim: Option<&'a DkimConfig>,
 }
@@ -104,6 +107,7 @@ impl<'a> Sender<'a> {
             edition,
             list_id: crate::mime::list_id(&config.newsletter.title, &d.list_id),
             unsubscribe_mailto: Some(crate::render::unsubscribe_address(config)),
+            fallback_link: crate::render::default_unsubscribe_url(config),
             from,
             unsubscribe_url: d.unsubscribe_url.clone(),
             secret,
@@ -143,17 +147,9 @@ impl<'a> Sender<'a> {
             .version_for(lang)
             .ok_or_else(|| DeliverError::Setup("the edition has no language version".into()))?;
         let link = self.unsubscribe_link(unsubscribe_id);
-        let (html, text) = match &link {
-            Some(url) => edition::personalize(version, url),
-            // Without a web endpoint the footer link falls back to the mailto.
-            None => edition::personalize(
-                version,
-                &format!(
-                    "mailto:{}?subject=unsubscribe",
-                    self.unsubscribe_mailto.as_deref().unwrap_or_default()
-                ),
-            ),
-        };
+        // Without a web endpoint the footer link falls back to the mailto.
+        let (html, text) =
+            edition::personalize(version, link.as_deref().unwrap_or(&self.fallback_link));
         let m = message::build(
             &crate::mime::Headers {
                 from: &self.from,
@@ -631,6 +627,11 @@ pub fn dry_run(store: &Store, sender: &Sender<'_>) -> Result<DryRunReport, Deliv
                 attempts: 0,
             })
             .collect()
+    };
+    // Every message is built (so a bad address or template shows up) but not signed.
+    let sender = &Sender {
+        dkim: None,
+        ..sender.clone()
     };
     for row in &rows {
         let (lang, _) = sender.render_row(row)?;

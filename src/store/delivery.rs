@@ -25,7 +25,7 @@ pub enum SuppressionReason {
 }
 
 impl SuppressionReason {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             SuppressionReason::Unsubscribed => "unsubscribed",
             SuppressionReason::Bounced => "bounced",
@@ -149,14 +149,6 @@ pub struct EditionSend {
     pub finished: Option<DateTime<Utc>>,
 }
 
-fn lang_of(code: &str) -> Option<Lang> {
-    match code {
-        "es" => Some(Lang::Es),
-        "en" => Some(Lang::En),
-        _ => None,
-    }
-}
-
 impl Store {
     /// Adds each address unless it is already there or suppressed; one transaction.
     pub fn import_subscribers(
@@ -236,7 +228,7 @@ impl Store {
                 id: r.get(0)?,
                 email: r.get(1)?,
                 name: r.get(2)?,
-                language: lang_of(&r.get::<_, String>(3)?).unwrap_or(Lang::Es),
+                language: Lang::from_code(&r.get::<_, String>(3)?).unwrap_or(Lang::Es),
                 created: from_ts(r.get(4)?).unwrap_or_default(),
                 suppressed: reason.as_deref().map(SuppressionReason::parse),
                 suppressed_at: from_ts(r.get(6)?),
@@ -266,12 +258,7 @@ impl Store {
         detail: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let n = self.conn.execute(
-            "INSERT INTO suppressions (email, reason, detail, at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(email) DO NOTHING",
-            params![email, reason.as_str(), detail, now.timestamp()],
-        )?;
-        Ok(n == 1)
+        Ok(insert_suppression(&self.conn, email, reason, detail, now)?)
     }
 
     /// Whether `email` may receive mail no more.
@@ -364,7 +351,10 @@ impl Store {
                 subscriber_id: r.get(0)?,
                 email: r.get(1)?,
                 name: r.get(2)?,
-                language: r.get::<_, Option<String>>(3)?.as_deref().and_then(lang_of),
+                language: r
+                    .get::<_, Option<String>>(3)?
+                    .as_deref()
+                    .and_then(Lang::from_code),
                 state: DeliveryState::parse(&r.get::<_, String>(4)?),
                 attempts: r.get(5)?,
                 message_id: r.get(6)?,
@@ -479,11 +469,7 @@ impl Store {
             params![edition, id, reply, now.timestamp()],
         )?;
         if bounce {
-            tx.execute(
-                "INSERT INTO suppressions (email, reason, detail, at) VALUES (?1, 'bounced', ?2, ?3)
-                 ON CONFLICT(email) DO NOTHING",
-                params![email, reply, now.timestamp()],
-            )?;
+            insert_suppression(&tx, email, SuppressionReason::Bounced, reply, now)?;
         }
         tx.commit()?;
         Ok(())
@@ -544,4 +530,19 @@ impl Store {
         self.conn.pragma_update(None, "synchronous", "FULL")?;
         Ok(())
     }
+}
+/// Suppresses `email` unless it already is (the first reason stays); true if it was added.
+fn insert_suppression(
+    conn: &rusqlite::Connection,
+    email: &str,
+    reason: SuppressionReason,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, rusqlite::Error> {
+    let n = conn.execute(
+        "INSERT INTO suppressions (email, reason, detail, at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(email) DO NOTHING",
+        params![email, reason.as_str(), detail, now.timestamp()],
+    )?;
+    Ok(n == 1)
 }

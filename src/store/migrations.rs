@@ -211,7 +211,7 @@ mod tests {
         drop(conn);
 
         let mut store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
-        let annotator = Annotator::new(Gazetteer::default(), "", 60, &[]);
+        let annotator = Annotator::new(Gazetteer::default(), 60, &[]);
         let report = annotator.run(&mut store).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(report.annotated, 1);
         let search = |store: &Store, text: &str| {

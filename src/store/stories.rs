@@ -333,11 +333,16 @@ impl Store {
         if items.is_empty() {
             return Ok(());
         }
+        // Only the copies of these items, through the `duplicate_of` index: not every copy in
+        // the store on every listing.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT duplicate_of, source_id FROM items WHERE duplicate_of IS NOT NULL ORDER BY sort_at, id",
+            "SELECT duplicate_of, source_id FROM items
+             WHERE duplicate_of IN (SELECT value FROM json_each(?1)) ORDER BY sort_at, id",
         )?;
+        let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+        let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
         let mut by: HashMap<i64, Vec<String>> = HashMap::new();
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = stmt.query_map([ids], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         for row in rows {
             let (primary, source) = row?;
             let list = by.entry(primary).or_default();
@@ -502,7 +507,7 @@ mod story_tests {
     fn an_earlier_copy_fetched_later_becomes_the_primary() {
         let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
         let mut store = Store::open(&dir.path().join("t.db")).unwrap_or_else(|_| unreachable!());
-        let annotator = Annotator::new(Gazetteer::default(), "", 60, &[]);
+        let annotator = Annotator::new(Gazetteer::default(), 60, &[]);
         let now = Utc::now();
         let state = |id: &str| SourceState {
             id: id.into(),

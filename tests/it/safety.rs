@@ -279,11 +279,7 @@ const HOOK: &str = r#"<script>
 
 #[test]
 fn a_newsletter_of_every_vector_runs_no_script_in_chromium() {
-    let chromium = PathBuf::from("/usr/bin/chromium");
-    assert!(
-        chromium.exists(),
-        "headless Chromium is needed: run .ci/install (apt-get install -y chromium)"
-    );
+    let chromium = crate::common::chromium_binary();
     let c = corpus();
     let out = c.scratch.path().join("out");
     let run = c
