@@ -10,6 +10,7 @@ use scraper::{Html, Selector};
 use url::Url;
 
 use crate::fetch::{self, FetchError, Fetcher};
+use crate::scrape::selector;
 
 /// What kind of feed a document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -161,12 +162,7 @@ pub fn sniff(text: &str) -> Option<FeedKind> {
 /// Feeds a page declares with `<link rel="alternate" type="…">`, resolved against `base`.
 pub fn feed_links(html: &str, base: &Url) -> Vec<FoundFeed> {
     let doc = Html::parse_document(html);
-    let page_base = doc
-        .select(&selector("base[href]"))
-        .next()
-        .and_then(|b| b.value().attr("href"))
-        .and_then(|h| base.join(h.trim()).ok())
-        .unwrap_or_else(|| base.clone());
+    let page_base = crate::scrape::document_base(&doc, base);
     let mut found: Vec<FoundFeed> = Vec::new();
     for link in doc.select(&selector("link[href][type]")) {
         let el = link.value();
@@ -207,10 +203,6 @@ pub fn feed_links(html: &str, base: &Url) -> Vec<FoundFeed> {
     };
     found.sort_by_key(|f| comments(f));
     found
-}
-
-fn selector(css: &str) -> Selector {
-    Selector::parse(css).unwrap_or_else(|_| unreachable!("constant selector {css}"))
 }
 
 fn html_title(html: &str) -> Option<String> {

@@ -506,26 +506,14 @@ pub fn draft(
                 line: e.span().map_or(0, |s| line_of(&text, s.start)),
                 message: e.message().trim().replace('\n', " "),
             })?;
-    // Parse once with the strict reader too, so a draft never builds on a broken file.
-    Edition::parse(&text, path)?;
-
-    let mut listed: HashSet<i64> = HashSet::new();
-    let mut report = DraftReport::default();
-    if let Some(sections) = doc.get("section").and_then(Item::as_array_of_tables) {
-        for s in sections.iter() {
-            if let Some(items) = s.get("item").and_then(Item::as_array_of_tables) {
-                for t in items.iter() {
-                    if let Some(id) = t.get("id").and_then(Item::as_integer) {
-                        listed.insert(id);
-                        report.kept += 1;
-                    }
-                    if let Some(also) = t.get("also").and_then(Item::as_array) {
-                        listed.extend(also.iter().filter_map(|v| v.as_integer()));
-                    }
-                }
-            }
-        }
-    }
+    // The strict reader too, so a draft never builds on a broken file; it also says what the
+    // editor already listed.
+    let parsed = Edition::parse(&text, path)?;
+    let mut listed: HashSet<i64> = parsed.item_ids().into_iter().collect();
+    let mut report = DraftReport {
+        kept: parsed.sections.iter().map(|s| s.entries.len()).sum(),
+        ..DraftReport::default()
+    };
     for sc in candidates {
         let fresh: Vec<&crate::curate::Candidate> = sc
             .candidates

@@ -300,33 +300,27 @@ impl Fetcher {
         };
 
         let status = response.status();
-        let headers = response.headers().clone();
+        let headers = response.headers();
         if status.is_client_error() || status.is_server_error() {
             return Err(FetchError::Status {
                 code: status.as_u16(),
-                retry_after: header_str(&headers, header::RETRY_AFTER)
+                retry_after: header_str(headers, header::RETRY_AFTER)
                     .and_then(|v| parse_retry_after(v, now)),
             });
         }
         let moved_to = (all_permanent && current != *url).then(|| current.clone());
         let validators = Validators {
-            etag: header_str(&headers, header::ETAG).map(str::to_string),
-            last_modified: header_str(&headers, header::LAST_MODIFIED).map(str::to_string),
+            etag: header_str(headers, header::ETAG).map(str::to_string),
+            last_modified: header_str(headers, header::LAST_MODIFIED).map(str::to_string),
         };
-        let fresh_until = freshness(&headers, now);
-        let content_type = header_str(&headers, header::CONTENT_TYPE).map(str::to_string);
-        if status == StatusCode::NOT_MODIFIED {
-            return Ok(Response {
-                status: 304,
-                final_url: current,
-                moved_to,
-                validators,
-                fresh_until,
-                content_type,
-                body: None,
-            });
-        }
-        let body = self.read_body(response).await?;
+        let fresh_until = freshness(headers, now);
+        let content_type = header_str(headers, header::CONTENT_TYPE).map(str::to_string);
+        // A 304 has no body to read: nothing changed since the validators.
+        let body = if status == StatusCode::NOT_MODIFIED {
+            None
+        } else {
+            Some(self.read_body(response).await?)
+        };
         Ok(Response {
             status: status.as_u16(),
             final_url: current,
@@ -334,7 +328,7 @@ impl Fetcher {
             validators,
             fresh_until,
             content_type,
-            body: Some(body),
+            body,
         })
     }
 

@@ -1,6 +1,6 @@
 //! Words the digest prints itself, in Spanish and English: dates, labels, footer.
 
-use chrono::{DateTime, Datelike};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 
 use crate::config::Lang;
@@ -116,6 +116,21 @@ pub fn long_dates(date: DateTime<Tz>, langs: &[Lang]) -> String {
     let mut out: Vec<String> = langs.iter().map(|&l| long_date(date, l)).collect();
     out.dedup();
     out.join(" · ")
+}
+
+/// Where editions are dated and weeks begin: the partners' editors work on Mexico City time.
+pub const EDITION_TZ: Tz = chrono_tz::America::Mexico_City;
+
+/// Noon of `date` in [`EDITION_TZ`]: the moment an edition dated `date` stands for.
+pub fn edition_noon(date: NaiveDate) -> Option<DateTime<Tz>> {
+    date.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN))
+        .and_local_timezone(EDITION_TZ)
+        .earliest()
+}
+
+/// [`long_dates`] of an edition's `date`.
+pub fn edition_long_dates(date: NaiveDate, langs: &[Lang]) -> String {
+    edition_noon(date).map_or_else(|| date.to_string(), |d| long_dates(d, langs))
 }
 
 #[cfg(test)]

@@ -162,10 +162,12 @@ fn entries(source: &Source, pairs: Vec<(RawItem, EntryDetail)>, keep_all: bool) 
                 .clone()
                 .unwrap_or_else(|| source.base_url().clone());
             let raw_guid = raw.guid.clone();
-            let item = match normalize::normalize(source, raw.clone()) {
-                Some(item) => item,
-                None if keep_all => unstored(source, raw),
-                None => return None,
+            // A copy (content and all) only for showing what normalize drops.
+            let kept = keep_all.then(|| raw.clone());
+            let item = match (normalize::normalize(source, raw), kept) {
+                (Some(item), _) => item,
+                (None, Some(raw)) => unstored(source, raw),
+                (None, None) => return None,
             };
             let enclosures = detail
                 .enclosures

@@ -11,8 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveTime, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, Utc};
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 use url::Url;
@@ -193,7 +192,7 @@ pub fn digest_view(
     now: DateTime<Utc>,
     lang: Lang,
 ) -> DigestView {
-    let tz: Tz = chrono_tz::America::Mexico_City;
+    let tz = i18n::EDITION_TZ;
     let langs = [lang];
     let mut sections = Vec::new();
     for section in crate::curate::candidates(config, items.to_vec()) {
@@ -425,11 +424,12 @@ pub fn edition_url(config: &Config, week: &str) -> Option<String> {
 
 /// The stored items an edition names, by id.
 fn edition_items(store: &Store, edition: &Edition) -> Result<HashMap<i64, StoredItem>, StoreError> {
-    if edition.item_ids().is_empty() {
+    let ids = edition.item_ids();
+    if ids.is_empty() {
         return Ok(HashMap::new());
     }
     let items = store.items(&ItemQuery {
-        ids: edition.item_ids(),
+        ids,
         ..Default::default()
     })?;
     Ok(items.into_iter().map(|i| (i.id, i)).collect())
@@ -486,15 +486,7 @@ pub fn edition_view(
             });
         }
     }
-    let noon = edition
-        .date
-        .and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN));
-    let tz: Tz = chrono_tz::America::Mexico_City;
-    let date = noon
-        .and_local_timezone(tz)
-        .earliest()
-        .map(|d| i18n::long_dates(d, &langs))
-        .unwrap_or_else(|| edition.date.to_string());
+    let date = i18n::edition_long_dates(edition.date, &langs);
     let preheader = if edition.preheader.trim().is_empty() {
         default_preheader(&sections)
     } else {

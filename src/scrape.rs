@@ -44,12 +44,7 @@ pub fn scrape_page_with(
     order: DayOrder,
 ) -> Result<Vec<RawItem>, ScrapeError> {
     let doc = Html::parse_document(html);
-    let page_base = doc
-        .select(&BASE_SELECTOR)
-        .next()
-        .and_then(|b| b.value().attr("href"))
-        .and_then(|href| base.join(href.trim()).ok())
-        .unwrap_or_else(|| base.clone());
+    let page_base = document_base(&doc, base);
     let ctx = Ctx {
         base: &page_base,
         rules,
@@ -125,8 +120,18 @@ struct Ctx<'a> {
     order: DayOrder,
 }
 
-fn selector(css: &str) -> Selector {
+/// A selector written in the code (never from users' config).
+pub(crate) fn selector(css: &str) -> Selector {
     Selector::parse(css).unwrap_or_else(|_| unreachable!("constant selector {css}"))
+}
+
+/// What a page's relative links resolve against: its `<base href>`, else `base`.
+pub(crate) fn document_base(doc: &Html, base: &Url) -> Url {
+    doc.select(&BASE_SELECTOR)
+        .next()
+        .and_then(|b| b.value().attr("href"))
+        .and_then(|href| base.join(href.trim()).ok())
+        .unwrap_or_else(|| base.clone())
 }
 
 static BASE_SELECTOR: std::sync::LazyLock<Selector> =

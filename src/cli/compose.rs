@@ -12,7 +12,7 @@ use boletin::pipeline;
 use boletin::render::{self, DigestView, Renderer};
 use boletin::store::Store;
 use boletin::when;
-use chrono::{NaiveTime, Utc};
+use chrono::Utc;
 
 use super::{Context, code, fail};
 
@@ -53,7 +53,7 @@ fn write(path: &Path, body: &[u8]) -> Result<(), ExitCode> {
         .map_err(|e| {
             fail(
                 code::CONFIG_OR_DB,
-                &WriteError(path.display().to_string(), e),
+                &super::FileError::Write(path.display().to_string(), e),
             )
         })
 }
@@ -97,12 +97,8 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
     let page = renderer
         .archive_page(&view)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let sent_at = edition
-        .date
-        .and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN))
-        .and_local_timezone(chrono_tz::America::Mexico_City)
-        .earliest()
-        .map_or_else(Utc::now, |d| d.with_timezone(&Utc));
+    let sent_at =
+        boletin::i18n::edition_noon(edition.date).map_or_else(Utc::now, |d| d.with_timezone(&Utc));
     let fail_mime = |e: mime::MimeError| fail(code::CONFIG_OR_DB, &e);
     let from = mime::mailbox(&config.newsletter.from).map_err(fail_mime)?;
     // The .eml is addressed to the list itself: it shows what every subscriber gets.
@@ -235,7 +231,3 @@ fn run_window(ctx: &Context, args: &Args) -> Result<ExitCode, ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write {0}: {1}")]
-struct WriteError(String, std::io::Error);

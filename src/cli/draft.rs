@@ -36,7 +36,7 @@ fn week_window(text: &str) -> Result<(DateTime<Utc>, DateTime<Utc>, NaiveDate), 
     let year: i32 = year.parse().map_err(|_| bad())?;
     let week: u32 = week.parse().map_err(|_| bad())?;
     let monday = NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(bad)?;
-    let tz = chrono_tz::America::Mexico_City;
+    let tz = i18n::EDITION_TZ;
     let start = monday
         .and_time(NaiveTime::MIN)
         .and_local_timezone(tz)
@@ -70,7 +70,7 @@ fn next_number(path: &Path) -> u32 {
 pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let config = ctx.load_config()?;
     let now = super::pinned_now(args.now.as_deref())?.unwrap_or_else(Utc::now);
-    let tz = chrono_tz::America::Mexico_City;
+    let tz = i18n::EDITION_TZ;
     let (since, until, date, week) = match &args.week {
         Some(w) => {
             let (since, until, sunday) = week_window(w).map_err(|e| super::usage(&e))?;
@@ -94,7 +94,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         Err(e) => {
             return Err(fail(
                 code::CONFIG_OR_DB,
-                &WriteError(path.display().to_string(), e),
+                &super::FileError::Read(path.display().to_string(), e),
             ));
         }
     };
@@ -103,12 +103,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         pipeline::window_items(&store, since, until).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let candidates = curate::candidates(&config, items);
     let languages = config.newsletter.languages.clone();
-    let long_date = date
-        .and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or(NaiveTime::MIN))
-        .and_local_timezone(tz)
-        .earliest()
-        .map(|d| i18n::long_dates(d, &languages))
-        .unwrap_or_else(|| date.to_string());
+    let long_date = i18n::edition_long_dates(date, &languages);
     let meta = DraftMeta {
         week: week.clone(),
         number: next_number(&path),
@@ -123,7 +118,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     write_atomically(&path, &text).map_err(|e| {
         fail(
             code::CONFIG_OR_DB,
-            &WriteError(path.display().to_string(), e),
+            &super::FileError::Write(path.display().to_string(), e),
         )
     })?;
     if ctx.json {
@@ -152,10 +147,6 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
 }
-
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write {0}: {1}")]
-struct WriteError(String, std::io::Error);
 
 #[cfg(test)]
 mod tests {

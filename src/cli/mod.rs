@@ -139,6 +139,15 @@ pub fn fail(code: u8, error: &dyn std::error::Error) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// A file a command reads or writes beside the database (editions, output).
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("cannot write {0}: {1}")]
+    Write(String, std::io::Error),
+}
+
 /// Prints a usage-style message and returns exit code 2.
 pub fn usage(message: &str) -> ExitCode {
     eprintln!("boletin: {message}");

@@ -198,32 +198,22 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     };
     let log_problems = bar.is_none() && !ctx.quiet && !ctx.json;
     let progress = |p: &deliver::Progress<'_>| {
-        if log_problems && p.outcome != "sent" {
-            // Without a bar (cron, logs), each problem gets its own line on stderr.
-            eprintln!(
-                "{}: {}{}",
-                p.email,
-                p.outcome,
-                p.detail.map(|d| format!(" ({d})")).unwrap_or_default()
-            );
-        }
+        let problem = (p.outcome != "sent").then(|| {
+            let detail = p.detail.map(|d| format!(" ({d})")).unwrap_or_default();
+            format!("{}: {}{detail}", p.email, p.outcome)
+        });
         if let Some(bar) = &bar {
-            if p.outcome == "sent"
-                || p.outcome == "bounced"
-                || p.outcome == "skipped"
-                || p.outcome == "failed"
-            {
+            // A deferred message comes round again; every other outcome is final.
+            if p.outcome != "deferred" {
                 bar.inc(1);
             }
             bar.set_message(p.email.to_string());
-            if p.outcome != "sent" {
-                bar.println(format!(
-                    "{}: {}{}",
-                    p.email,
-                    p.outcome,
-                    p.detail.map(|d| format!(" ({d})")).unwrap_or_default()
-                ));
+            if let Some(line) = problem {
+                bar.println(line);
             }
+        } else if log_problems && let Some(line) = problem {
+            // Without a bar (cron, logs), each problem gets its own line on stderr.
+            eprintln!("{line}");
         }
     };
     let result = deliver::send(&mut store, &sender, &target, &options, &progress);

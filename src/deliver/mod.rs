@@ -22,6 +22,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use lettre::Address;
 use lettre::message::Mailbox;
 use lettre::message::dkim::DkimConfig;
 use serde::Serialize;
@@ -170,9 +171,12 @@ impl<'a> Sender<'a> {
         Ok((version.lang, m.formatted()))
     }
 
-    fn render_row(&self, row: &Delivery) -> Result<(Lang, Vec<u8>), DeliverError> {
+    /// A journal row's message, with its recipient's address for the envelope.
+    fn render_row(&self, row: &Delivery) -> Result<(Address, Lang, Vec<u8>), DeliverError> {
         let to = recipient(&row.email, &row.name)?;
-        self.render(to, row.language, row.subscriber_id, &row.message_id)
+        let address = to.email.clone();
+        let (lang, bytes) = self.render(to, row.language, row.subscriber_id, &row.message_id)?;
+        Ok((address, lang, bytes))
     }
 }
 
@@ -434,41 +438,53 @@ fn worker(shared: &Shared<'_, '_>) {
             break;
         };
         let result = attempt(shared, &mut session, &job);
-        let (outcome, detail) = match result {
+        let done = match result {
             Ok(v) => v,
             Err(e) => {
                 stop(e);
                 break;
             }
         };
-        if outcome == "broken" {
+        if done.broken {
             broken_in_row += 1;
             if broken_in_row >= 3 {
                 stop(DeliverError::Smtp(format!(
                     "the connection to {}:{} broke {broken_in_row} times in a row: {}",
                     shared.target.host,
                     shared.target.port,
-                    detail.as_deref().unwrap_or("")
+                    done.detail.as_deref().unwrap_or("")
                 )));
             }
         } else {
             broken_in_row = 0;
         }
-        let shown = if outcome == "broken" {
-            "deferred"
-        } else {
-            outcome
-        };
-        if shown != "requeued" {
-            (shared.progress)(&Progress {
-                email: &job.email,
-                outcome: shown,
-                detail: detail.as_deref(),
-            });
-        }
+        (shared.progress)(&Progress {
+            email: &job.email,
+            outcome: done.outcome,
+            detail: done.detail.as_deref(),
+        });
     }
     if let Some(s) = session {
         s.quit();
+    }
+}
+
+/// What one attempt at one row did.
+struct Attempted {
+    /// As in [`Progress::outcome`].
+    outcome: &'static str,
+    /// The connection broke during it.
+    broken: bool,
+    detail: Option<String>,
+}
+
+impl Attempted {
+    fn done(outcome: &'static str, detail: Option<String>) -> Attempted {
+        Attempted {
+            outcome,
+            broken: false,
+            detail,
+        }
     }
 }
 
@@ -477,7 +493,7 @@ fn attempt(
     shared: &Shared<'_, '_>,
     session: &mut Option<smtp::Session>,
     job: &Delivery,
-) -> Result<(&'static str, Option<String>), DeliverError> {
+) -> Result<Attempted, DeliverError> {
     let (sender, target, opts) = (shared.sender, shared.target, shared.opts);
     let id = &sender.edition.id;
     let count = |f: &dyn Fn(&mut SendReport)| f(&mut lock(&shared.report));
@@ -486,10 +502,10 @@ fn attempt(
         if store.is_suppressed(&job.email)? {
             store.mark_skipped(id, job.subscriber_id, Utc::now())?;
             count(&|r| r.skipped += 1);
-            return Ok(("skipped", None));
+            return Ok(Attempted::done("skipped", None));
         }
     }
-    let (lang, bytes) = match sender.render_row(job) {
+    let (to, lang, bytes) = match sender.render_row(job) {
         Ok(v) => v,
         Err(e) => {
             // Only this recipient is unusable (an address the store kept but SMTP cannot
@@ -504,31 +520,24 @@ fn attempt(
                 Utc::now(),
             )?;
             count(&|r| r.failed += 1);
-            return Ok(("failed", Some(text)));
+            return Ok(Attempted::done("failed", Some(text)));
         }
     };
     if session.as_ref().is_none_or(|s| !s.usable()) {
         match target.connect() {
             Ok(s) => *session = Some(s),
-            Err(e) => {
-                lock(&shared.jobs).push_front(job.clone());
-                return Err(e);
-            }
+            // The run stops; the row stays queued in the journal for the next one.
+            Err(e) => return Err(e),
         }
     }
     let Some(conn) = session.as_mut() else {
         return Err(DeliverError::Smtp("no connection".into()));
     };
-    let from = sender.from.email.clone();
-    let to = match job.email.parse() {
-        Ok(a) => a,
-        Err(e) => return Err(DeliverError::Message(format!("`{}`: {e}", job.email))),
-    };
     shared.pacer.wait();
     // The promise: the row is durably `pending` before the server sees a byte of it.
     lock(&shared.store).mark_pending(id, job.subscriber_id, Utc::now())?;
     count(&|r| r.attempts += 1);
-    let outcome = conn.send(&from, &to, &bytes);
+    let outcome = conn.send(&sender.from.email, &to, &bytes);
     let now = Utc::now();
     let attempts = job.attempts + 1;
     let mut store = lock(&shared.store);
@@ -540,7 +549,7 @@ fn attempt(
                 r.sent += 1;
                 *r.by_language.entry(lang.code()).or_default() += 1;
             });
-            Ok(("sent", None))
+            Ok(Attempted::done("sent", None))
         }
         Outcome::Deferred(reply) | Outcome::Broken(reply) => {
             let broken = !session.as_ref().is_some_and(smtp::Session::usable);
@@ -552,7 +561,7 @@ fn attempt(
                 store.mark_failed(id, job.subscriber_id, &job.email, &text, false, now)?;
                 drop(store);
                 count(&|r| r.failed += 1);
-                return Ok(("failed", Some(text)));
+                return Ok(Attempted::done("failed", Some(text)));
             }
             let next = now
                 + chrono::Duration::from_std(backoff(opts.retry_base, attempts))
@@ -560,13 +569,17 @@ fn attempt(
             store.mark_deferred(id, job.subscriber_id, next, &reply, now)?;
             drop(store);
             count(&|r| r.deferred += 1);
-            Ok((if broken { "broken" } else { "deferred" }, Some(reply)))
+            Ok(Attempted {
+                outcome: "deferred",
+                broken,
+                detail: Some(reply),
+            })
         }
         Outcome::Rejected(reply) => {
             store.mark_failed(id, job.subscriber_id, &job.email, &reply, true, now)?;
             drop(store);
             count(&|r| r.bounced += 1);
-            Ok(("bounced", Some(reply)))
+            Ok(Attempted::done("bounced", Some(reply)))
         }
         Outcome::SenderRefused(reply) => {
             store.mark_requeued(id, job.subscriber_id, now)?;
@@ -634,7 +647,7 @@ pub fn dry_run(store: &Store, sender: &Sender<'_>) -> Result<DryRunReport, Deliv
         ..sender.clone()
     };
     for row in &rows {
-        let (lang, _) = sender.render_row(row)?;
+        let (_, lang, _) = sender.render_row(row)?;
         *report.by_language.entry(lang.code()).or_default() += 1;
         report.would_send += 1;
     }

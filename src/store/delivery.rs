@@ -239,12 +239,22 @@ impl Store {
 
     /// Active, unsubscribed and bounced totals.
     pub fn subscriber_counts(&self) -> Result<SubscriberCounts, StoreError> {
+        // Counted by SQLite, not by reading every subscriber.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.reason, COUNT(*) FROM subscribers s
+             LEFT JOIN suppressions p ON p.email = s.email GROUP BY p.reason",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
+        })?;
         let mut counts = SubscriberCounts::default();
-        for s in self.subscribers()? {
-            match s.suppressed {
-                None => counts.active += 1,
-                Some(SuppressionReason::Unsubscribed) => counts.unsubscribed += 1,
-                Some(SuppressionReason::Bounced) => counts.bounced += 1,
+        for row in rows {
+            let (reason, n) = row?;
+            let n = n.max(0) as u64;
+            match reason.as_deref().map(SuppressionReason::parse) {
+                None => counts.active += n,
+                Some(SuppressionReason::Unsubscribed) => counts.unsubscribed += n,
+                Some(SuppressionReason::Bounced) => counts.bounced += n,
             }
         }
         Ok(counts)
