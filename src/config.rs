@@ -307,6 +307,18 @@ pub struct Config {
     pub sources: Vec<Source>,
 }
 
+impl Config {
+    /// The source with this id.
+    pub fn source(&self, id: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.id == id)
+    }
+
+    /// The section with this id.
+    pub fn section(&self, id: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.id == id)
+    }
+}
+
 /// The `[newsletter]` table.
 #[derive(Debug, Clone)]
 pub struct Newsletter {

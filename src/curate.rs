@@ -34,7 +34,7 @@ pub struct SectionCandidates {
 /// The section `item` goes to: the first section whose rules match it, else its source's.
 /// `None` when the item's source is no longer configured.
 pub fn section_for<'c>(config: &'c Config, item: &StoredItem) -> Option<&'c str> {
-    let source = config.sources.iter().find(|s| s.id == item.source_id)?;
+    let source = config.source(&item.source_id)?;
     // The excerpt is cut at 60 words; a call to action is often further down.
     let haystack = fold(&format!(
         "{} {} {}",

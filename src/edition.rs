@@ -352,7 +352,7 @@ impl Edition {
         let shown = self.path.display().to_string();
         let mut seen_sections = HashSet::new();
         for s in &self.sections {
-            if !config.sections.iter().any(|c| c.id == s.id) {
+            if config.section(&s.id).is_none() {
                 let known: Vec<&str> = config.sections.iter().map(|c| c.id.as_str()).collect();
                 return Err(EditionError::Invalid {
                     path: shown,
@@ -543,7 +543,7 @@ pub fn draft(
             None => {
                 let mut t = Table::new();
                 t.insert("id", str_value(&sc.section));
-                if let Some(c) = config.sections.iter().find(|c| c.id == sc.section) {
+                if let Some(c) = config.section(&sc.section) {
                     t.insert("title", str_value(&c.title));
                 }
                 sections.push(t);
@@ -570,9 +570,7 @@ pub fn draft(
         for c in fresh {
             let date = c.item.date.format("%Y-%m-%d").to_string();
             let source = config
-                .sources
-                .iter()
-                .find(|s| s.id == c.item.source_id)
+                .source(&c.item.source_id)
                 .map_or(c.item.source_id.as_str(), |s| s.name.as_str());
             let at = tables
                 .iter()

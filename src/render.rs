@@ -139,7 +139,7 @@ fn item_view(
     langs: &[Lang],
     email_images_width: u32,
 ) -> Option<ItemView> {
-    let source = config.sources.iter().find(|s| s.id == item.source_id)?;
+    let source = config.source(&item.source_id)?;
     // The partner's whole text when it is short enough (quotes and calls to action are
     // what the editor picked it for), else its summary, else the excerpt.
     let full = item
@@ -196,7 +196,7 @@ pub fn digest_view(
     let langs = [lang];
     let mut sections = Vec::new();
     for section in crate::curate::candidates(config, items.to_vec()) {
-        let Some(cs) = config.sections.iter().find(|c| c.id == section.section) else {
+        let Some(cs) = config.section(&section.section) else {
             continue;
         };
         let views: Vec<ItemView> = section
@@ -257,7 +257,7 @@ fn also_names<'a>(
         .map(|c| c.source_id.as_str())
         .chain(item.also_by.iter().map(String::as_str));
     for id in ids.filter(|id| *id != item.source_id) {
-        if let Some(source) = config.sources.iter().find(|s| s.id == id)
+        if let Some(source) = config.source(id)
             && !names.contains(&source.name)
         {
             names.push(source.name.clone());
@@ -452,7 +452,7 @@ pub fn edition_view(
     let base = markdown_base(config);
     let mut sections = Vec::new();
     for s in &edition.sections {
-        let Some(cs) = config.sections.iter().find(|c| c.id == s.id) else {
+        let Some(cs) = config.section(&s.id) else {
             continue;
         };
         let mut views = Vec::new();

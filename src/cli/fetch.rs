@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let now = super::pinned_now(args.now.as_deref())?;
     let config = ctx.load_config()?;
     for id in &args.sources {
-        if !config.sources.iter().any(|s| &s.id == id) {
+        if config.source(id).is_none() {
             return Err(super::usage(&format!(
                 "{}: no source with id `{id}`",
                 ctx.config_path.display()

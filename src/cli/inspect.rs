@@ -47,7 +47,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let (source, settings) = match &args.source {
         Some(id) => {
             let config = ctx.load_config()?;
-            let Some(found) = config.sources.iter().find(|s| &s.id == id) else {
+            let Some(found) = config.source(id) else {
                 let known: Vec<&str> = config.sources.iter().map(|s| s.id.as_str()).collect();
                 return Err(super::usage(&format!(
                     "no source `{id}` in {} (known: {})",
