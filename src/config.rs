@@ -345,8 +345,6 @@ pub struct Settings {
     pub concurrency: usize,
     pub per_host: usize,
     pub max_body_bytes: u64,
-    /// True when `user_agent` was not configured (it then names the newsletter's contact).
-    pub user_agent_is_default: bool,
 }
 
 impl Default for Settings {
@@ -359,7 +357,6 @@ impl Default for Settings {
             concurrency: 16,
             per_host: 2,
             max_body_bytes: 15 * 1024 * 1024,
-            user_agent_is_default: true,
         }
     }
 }
@@ -557,6 +554,20 @@ impl Checker<'_> {
         line_of(self.text, offset)
     }
 
+    /// A count or duration that must not be 0 (`None` when not given).
+    fn at_least_one<T: Copy + Default + PartialEq>(
+        &self,
+        value: Option<&Spanned<T>>,
+        key: &str,
+    ) -> Result<Option<T>, ConfigError> {
+        match value {
+            Some(v) if *v.get_ref() == T::default() => {
+                self.invalid(v.span(), key, "must be at least 1".into())
+            }
+            v => Ok(v.map(|v| *v.get_ref())),
+        }
+    }
+
     fn invalid<T>(
         &self,
         span: std::ops::Range<usize>,
@@ -579,10 +590,7 @@ impl Checker<'_> {
             dir
         };
         let newsletter = self.newsletter(spec.newsletter, dir)?;
-        let mut settings = self.settings(spec.settings)?;
-        if settings.user_agent_is_default {
-            settings.user_agent = contact_user_agent(&newsletter);
-        }
+        let settings = self.settings(spec.settings, &newsletter)?;
         let delivery = self.delivery(spec.delivery, dir, &newsletter)?;
 
         let mut sections = Vec::new();
@@ -719,41 +727,23 @@ impl Checker<'_> {
         })
     }
 
-    fn settings(&self, s: SettingsSpec) -> Result<Settings, ConfigError> {
+    fn settings(&self, s: SettingsSpec, newsletter: &Newsletter) -> Result<Settings, ConfigError> {
         let d = Settings::default();
         let secs = |v: Option<Spanned<u64>>,
                     key: &str,
                     default: Duration|
          -> Result<Duration, ConfigError> {
-            match v {
-                None => Ok(default),
-                Some(v) if *v.get_ref() == 0 => {
-                    self.invalid(v.span(), key, "must be at least 1".into())
-                }
-                Some(v) => Ok(Duration::from_secs(v.into_inner())),
-            }
+            Ok(self
+                .at_least_one(v.as_ref(), key)?
+                .map_or(default, Duration::from_secs))
         };
         let count =
             |v: Option<Spanned<usize>>, key: &str, default: usize| -> Result<usize, ConfigError> {
-                match v {
-                    None => Ok(default),
-                    Some(v) if *v.get_ref() == 0 => {
-                        self.invalid(v.span(), key, "must be at least 1".into())
-                    }
-                    Some(v) => Ok(v.into_inner()),
-                }
+                Ok(self.at_least_one(v.as_ref(), key)?.unwrap_or(default))
             };
-        let max_body_bytes = match s.max_body_mib {
-            None => d.max_body_bytes,
-            Some(v) if *v.get_ref() == 0 => {
-                return self.invalid(
-                    v.span(),
-                    "settings.max_body_mib",
-                    "must be at least 1".into(),
-                );
-            }
-            Some(v) => v.into_inner().saturating_mul(1024 * 1024),
-        };
+        let max_body_bytes = self
+            .at_least_one(s.max_body_mib.as_ref(), "settings.max_body_mib")?
+            .map_or(d.max_body_bytes, |mib| mib.saturating_mul(1024 * 1024));
         if let Some(ua) = &s.user_agent
             && !ua.get_ref().bytes().all(|b| (0x20..0x7f).contains(&b))
         {
@@ -767,8 +757,10 @@ impl Checker<'_> {
             );
         }
         Ok(Settings {
-            user_agent_is_default: s.user_agent.is_none(),
-            user_agent: s.user_agent.map_or(d.user_agent, Spanned::into_inner),
+            // Unset: one that names the newsletter's contact.
+            user_agent: s
+                .user_agent
+                .map_or_else(|| contact_user_agent(newsletter), Spanned::into_inner),
             timeout: secs(s.timeout_secs, "settings.timeout_secs", d.timeout)?,
             connect_timeout: secs(
                 s.connect_timeout_secs,
@@ -898,28 +890,12 @@ impl Checker<'_> {
             }
             Some(v) => Ok(*v.get_ref()),
         };
-        let retry_base = match &d.retry_base_secs {
-            None => Duration::from_secs(60),
-            Some(v) if *v.get_ref() == 0 => {
-                return self.invalid(
-                    v.span(),
-                    "delivery.retry_base_secs",
-                    "must be at least 1".into(),
-                );
-            }
-            Some(v) => Duration::from_secs(*v.get_ref()),
-        };
-        let max_attempts = match &d.max_attempts {
-            None => 8,
-            Some(v) if *v.get_ref() == 0 => {
-                return self.invalid(
-                    v.span(),
-                    "delivery.max_attempts",
-                    "must be at least 1".into(),
-                );
-            }
-            Some(v) => *v.get_ref(),
-        };
+        let retry_base = self
+            .at_least_one(d.retry_base_secs.as_ref(), "delivery.retry_base_secs")?
+            .map_or(Duration::from_secs(60), Duration::from_secs);
+        let max_attempts = self
+            .at_least_one(d.max_attempts.as_ref(), "delivery.max_attempts")?
+            .unwrap_or(8);
         let dkim = d.dkim.map(|k| Dkim {
             domain: k.domain.unwrap_or_else(|| from_domain.to_string()),
             selector: k.selector,
