@@ -71,6 +71,8 @@ fn canonical_prefix(uri: &str) -> Option<&'static str> {
 
 struct Open {
     node: Node,
+    /// The name as written (`dc:creator`), to match the end tag.
+    qname: String,
     /// Prefixes this element declared (popped when it closes).
     declared: Vec<String>,
     inner_start: usize,
@@ -112,7 +114,7 @@ pub fn parse(text: &str) -> Option<Node> {
             let end = rest.find('>').map_or(rest.len(), |e| e + 1);
             let written = rest[2..end].trim_end_matches('>').trim();
             // Close up to the matching open element (tolerates unclosed children).
-            if let Some(pos) = stack.iter().rposition(|o| o_name(o) == written) {
+            if let Some(pos) = stack.iter().rposition(|o| o.qname == written) {
                 while stack.len() > pos {
                     close(&mut stack, &mut ns, &mut root, text, i);
                 }
@@ -157,14 +159,11 @@ pub fn parse(text: &str) -> Option<Node> {
                         .collect(),
                     ..Node::default()
                 },
+                qname: qname.to_string(),
                 declared,
                 inner_start: i + end,
             };
             stack.push(open);
-            // Remember the written name for matching the end tag.
-            if let Some(top) = stack.last_mut() {
-                top.node.attrs.push(("\0qname".into(), qname.to_string()));
-            }
             i += end;
             if self_closing {
                 close(&mut stack, &mut ns, &mut root, text, i);
@@ -179,25 +178,7 @@ pub fn parse(text: &str) -> Option<Node> {
     while !stack.is_empty() {
         close(&mut stack, &mut ns, &mut root, text, text.len());
     }
-    if let Some(r) = root.as_mut() {
-        strip_qnames(r);
-    }
     root
-}
-
-fn o_name(o: &Open) -> &str {
-    o.node
-        .attrs
-        .iter()
-        .find(|(k, _)| k == "\0qname")
-        .map_or("", |(_, v)| v.as_str())
-}
-
-fn strip_qnames(node: &mut Node) {
-    node.attrs.retain(|(k, _)| k != "\0qname");
-    for c in &mut node.children {
-        strip_qnames(c);
-    }
 }
 
 /// Text goes to the innermost few open elements only: enough for a title holding inline
