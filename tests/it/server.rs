@@ -146,6 +146,16 @@ impl Server {
         self.route(path, move |_| f());
     }
 
+    /// A server with fixed `200 OK` pages: `(path, content type, body)`; anything else is 404.
+    pub fn pages(routes: &[(&str, &str, &str)]) -> Server {
+        let server = Server::start();
+        for &(path, content_type, body) in routes {
+            let (content_type, body) = (content_type.to_string(), body.to_string());
+            server.fixed(path, move || Reply::ok(&content_type, body.clone()));
+        }
+        server
+    }
+
     /// Serves every path without a route.
     pub fn fallback(&self, f: impl Fn(&Request) -> Reply + Send + Sync + 'static) {
         *lock(&self.shared.fallback) = Some(Arc::new(f));
