@@ -4,6 +4,7 @@
 //! in headless Chromium, and snapshots of a fixed edition.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::common::Scratch;
 
@@ -13,14 +14,18 @@ fn read(s: &Scratch, rel: &str) -> String {
     std::fs::read_to_string(s.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-/// The demo week as an edition, composed to out/2026-W47/.
-fn demo_composed() -> Scratch {
-    let s = Scratch::demo();
-    s.run(&["fetch", "--quiet"]).ok();
-    s.run(&["draft", "--now", "2026-11-21", "--out", EDITION])
-        .ok();
-    s.run(&["compose", EDITION, "--out", "out"]).ok();
-    s
+/// The demo week as an edition, composed to out/2026-W47/; built once and shared, so the
+/// tests that use it only read it.
+fn demo_composed() -> &'static Scratch {
+    static DEMO: OnceLock<Scratch> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let s = Scratch::demo();
+        s.run(&["fetch", "--quiet"]).ok();
+        s.run(&["draft", "--now", "2026-11-21", "--out", EDITION])
+            .ok();
+        s.run(&["compose", EDITION, "--out", "out"]).ok();
+        s
+    })
 }
 
 const SENTENCES: &[&str] = &[
@@ -87,7 +92,7 @@ site = "https://red.example.org/"
 #[test]
 fn html_is_a_600px_table_with_inlined_css_lang_and_a_hidden_preheader() {
     let s = demo_composed();
-    let html = read(&s, "out/2026-W47/email.html");
+    let html = read(s, "out/2026-W47/email.html");
     assert!(html.contains("<html lang=\"es\""));
     assert!(html.contains("role=\"presentation\" width=\"600\""));
     assert!(html.contains("width: 600px"), "container width inlined");
@@ -120,7 +125,7 @@ fn html_is_a_600px_table_with_inlined_css_lang_and_a_hidden_preheader() {
 #[test]
 fn colours_survive_dark_mode() {
     let s = demo_composed();
-    let html = read(&s, "out/2026-W47/email.html");
+    let html = read(s, "out/2026-W47/email.html");
     assert!(html.contains("<meta name=\"color-scheme\" content=\"light dark\">"));
     assert!(html.contains("<meta name=\"supported-color-schemes\" content=\"light dark\">"));
     let dark = &html[html
@@ -172,7 +177,7 @@ fn hrefs(html: &str) -> Vec<String> {
 #[test]
 fn links_are_absolute_and_not_rewritten() {
     let s = demo_composed();
-    let html = read(&s, "out/2026-W47/email.html");
+    let html = read(s, "out/2026-W47/email.html");
     let links = hrefs(&html);
     assert!(links.len() > 20);
     for link in &links {
@@ -193,7 +198,7 @@ fn links_are_absolute_and_not_rewritten() {
             assert!(links.iter().any(|l| l == link), "{link} rewritten?");
         }
     }
-    let text = read(&s, "out/2026-W47/email.txt");
+    let text = read(s, "out/2026-W47/email.txt");
     assert!(text.contains(
         "https://colectivo-oaxaca.example.org/2026/11/miles-marchan-contra-concesiones-mineras/"
     ));
@@ -370,8 +375,8 @@ fn the_eml_has_one_of_each_header_text_before_html_and_the_footer_in_both() {
 #[test]
 fn snapshots_of_a_fixed_edition() {
     let s = demo_composed();
-    insta::assert_snapshot!("edition_email_html", read(&s, "out/2026-W47/email.html"));
-    insta::assert_snapshot!("edition_email_txt", read(&s, "out/2026-W47/email.txt"));
+    insta::assert_snapshot!("edition_email_html", read(s, "out/2026-W47/email.html"));
+    insta::assert_snapshot!("edition_email_txt", read(s, "out/2026-W47/email.txt"));
 }
 
 /// Runs headless Chromium with `html` in a `width`-px-wide frame (a real viewport of that
@@ -487,7 +492,7 @@ const CONTRAST: &str = r#"(function(){
 #[test]
 fn chromium_text_keeps_its_contrast_in_light_and_dark_mode() {
     let s = demo_composed();
-    let html = read(&s, "out/2026-W47/email.html");
+    let html = read(s, "out/2026-W47/email.html");
     let light = chromium_probe(&html, 800, &[], CONTRAST, None);
     let dark_flag = ["--force-dark-mode"];
     let shot = screenshots().join("edition-375px-dark.png");
