@@ -78,6 +78,29 @@ impl Scratch {
     }
 }
 
+/// Undoes quoted-printable: soft line breaks and `=XX` escapes; anything else is kept as is.
+pub fn qp_decode_bytes(s: &str) -> Vec<u8> {
+    let joined = s.replace("=\r\n", "");
+    let b = joined.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'='
+            && let Some(v) = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
 /// Debian's Chromium, found on PATH.
 pub fn chromium_binary() -> PathBuf {
     for name in ["chromium", "chromium-browser"] {

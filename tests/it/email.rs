@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::common::Scratch;
+use crate::common::{Scratch, qp_decode_bytes};
 
 const EDITION: &str = "editions/2026-W47.toml";
 
@@ -257,22 +257,7 @@ fn mime_part<'a>(eml: &'a str, content_type: &str) -> &'a str {
 
 /// Decodes quoted-printable (soft breaks and =XX escapes) as UTF-8.
 fn unqp(s: &str) -> String {
-    let joined = s.replace("=\r\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && let Some(Ok(b)) = joined.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16))
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).expect("utf-8")
+    String::from_utf8(qp_decode_bytes(s)).expect("utf-8")
 }
 
 #[test]
