@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The demo week's edition file, relative to a scratch folder.
+pub const EDITION: &str = "editions/2026-W47.toml";
+
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -49,6 +52,11 @@ impl Scratch {
             .as_array()
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The text of `rel` in the scratch folder; panics naming the file.
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
 
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
