@@ -956,7 +956,7 @@ fn a_second_run_exits_3_while_the_first_holds_the_lock() {
     let settings = "timeout_secs = 60\nstall_timeout_secs = 5\n";
     let s = setup_with(settings, &[("slow", server.url("/slow"))]);
     let mut child = spawn_fetch(&s);
-    wait_until("first request", || server.hits("/slow") >= 1);
+    assert!(server.wait_for("/slow", 1), "never happened: first request");
 
     let second = s.run(&["fetch"]);
     assert_eq!(second.code, 3, "{}", second.stderr);
