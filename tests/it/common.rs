@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The demo week's edition file, relative to a scratch folder.
+pub const EDITION: &str = "editions/2026-W47.toml";
+
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -51,6 +54,11 @@ impl Scratch {
             .unwrap_or_default()
     }
 
+    /// The text of `rel` in the scratch folder; panics naming the file.
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path().join(name);
         if let Some(parent) = p.parent() {
@@ -76,6 +84,29 @@ impl Scratch {
         cmd.current_dir(self.path()).args(args);
         Run::from(cmd.output().expect("run boletin"))
     }
+}
+
+/// Undoes quoted-printable: soft line breaks and `=XX` escapes; anything else is kept as is.
+pub fn qp_decode_bytes(s: &str) -> Vec<u8> {
+    let joined = s.replace("=\r\n", "");
+    let b = joined.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'='
+            && let Some(v) = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
 }
 
 /// Debian's Chromium, found on PATH.

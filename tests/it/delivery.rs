@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::common::{Run, Scratch, boletin, manifest_dir};
+use crate::common::{Run, Scratch, boletin, manifest_dir, qp_decode_bytes};
 
 pub const SECRET: &str = "test secret for boletin, not for production";
 
@@ -216,25 +216,7 @@ pub fn header(raw: &str, name: &str) -> Option<String> {
 
 /// The body with quoted-printable soft breaks and escapes undone (good enough for ASCII URLs).
 pub fn qp_decoded(raw: &str) -> String {
-    let joined = raw.replace("=\r\n", "");
-    let mut out = Vec::new();
-    let b = joined.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'='
-            && i + 2 < b.len()
-            && let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&qp_decode_bytes(raw)).into_owned()
 }
 
 fn per_recipient(messages: &[(String, String)]) -> HashMap<String, usize> {

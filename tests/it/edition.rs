@@ -4,13 +4,10 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Scratch, boletin, copy_dir, manifest_dir};
-
-const EDITION: &str = "editions/2026-W47.toml";
+use crate::common::{EDITION, Scratch, boletin, copy_dir, manifest_dir};
 
 /// The demo, fetched, with a draft of the week ending 2026-11-21.
 fn drafted() -> Scratch {
@@ -21,12 +18,12 @@ fn drafted() -> Scratch {
     s
 }
 
-fn read(s: &Scratch, rel: &str) -> String {
-    std::fs::read_to_string(s.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+fn edition_toml(s: &Scratch) -> toml::Value {
+    edition_toml_at(s, EDITION)
 }
 
-fn edition_toml(s: &Scratch) -> toml::Value {
-    toml::from_str(&read(s, EDITION)).expect("edition parses")
+fn edition_toml_at(s: &Scratch, rel: &str) -> toml::Value {
+    toml::from_str(&s.read(rel)).expect("edition parses")
 }
 
 fn items_of(section: &toml::Value) -> Vec<toml::Value> {
@@ -39,7 +36,7 @@ fn items_of(section: &toml::Value) -> Vec<toml::Value> {
 
 /// Edits the edition file with toml_edit, as an editor's text editor would.
 fn edit(s: &Scratch, f: impl FnOnce(&mut toml_edit::DocumentMut)) {
-    let mut doc: toml_edit::DocumentMut = read(s, EDITION).parse().expect("toml");
+    let mut doc: toml_edit::DocumentMut = s.read(EDITION).parse().expect("toml");
     f(&mut doc);
     s.write(EDITION, &doc.to_string());
 }
@@ -99,7 +96,7 @@ fn draft_lists_candidates_per_config_section_newest_first_with_duplicates_folded
     }
     // 14 items in the window, two cross-posts folded into their originals.
     assert_eq!(total, 12);
-    let text = read(&s, EDITION);
+    let text = s.read(EDITION);
     assert_eq!(
         text.matches("Acción urgente: amenazas contra defensora")
             .count(),
@@ -138,7 +135,7 @@ fn draft_again_keeps_every_edit_and_comment_and_adds_new_candidates() {
         item["blurb"] = toml_edit::value("Firma la **carta** de la red.");
         item.decor_mut().set_prefix("\n# Revisado por Ana, 21/11\n");
     });
-    let edited = read(&s, EDITION);
+    let edited = s.read(EDITION);
     let again = [
         "draft",
         "--now",
@@ -152,7 +149,7 @@ fn draft_again_keeps_every_edit_and_comment_and_adds_new_candidates() {
     let report = run.json();
     assert!(report["added"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report["kept"].as_u64().unwrap() as usize, first_count);
-    let after = read(&s, EDITION);
+    let after = s.read(EDITION);
     // Every line the editor had is still there, in the same order.
     let mut rest = after.lines();
     for line in edited.lines() {
@@ -179,7 +176,7 @@ fn draft_again_keeps_every_edit_and_comment_and_adds_new_candidates() {
     assert_eq!(ids.len(), n);
     // And a third run changes nothing.
     s.run(&again).ok();
-    assert_eq!(read(&s, EDITION), after);
+    assert_eq!(s.read(EDITION), after);
 }
 
 #[test]
@@ -187,7 +184,7 @@ fn draft_week_takes_monday_to_sunday_and_names_the_file() {
     let s = Scratch::demo();
     s.run(&["fetch", "--quiet"]).ok();
     s.run(&["draft", "--week", "2026-W47"]).ok();
-    let doc = edition_toml_at(&s.path().join("editions/2026-W47.toml"));
+    let doc = edition_toml(&s);
     assert_eq!(doc["date"].as_str(), Some("2026-11-22"));
     let dates: Vec<String> = doc["section"]
         .as_array()
@@ -204,14 +201,10 @@ fn draft_week_takes_monday_to_sunday_and_names_the_file() {
     );
 }
 
-fn edition_toml_at(path: &Path) -> toml::Value {
-    toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[test]
 fn compose_names_the_line_of_an_unknown_item_or_section_and_writes_nothing() {
     let s = drafted();
-    let original = read(&s, EDITION);
+    let original = s.read(EDITION);
     let mut lines: Vec<String> = original.lines().map(String::from).collect();
     let at = lines
         .iter()
@@ -258,7 +251,7 @@ fn compose_writes_email_text_eml_archive_page_index_and_atom_feed() {
         let p = s.path().join("out/2026-W47").join(f);
         assert!(p.metadata().map(|m| m.len() > 1000).unwrap_or(false), "{f}");
     }
-    let page = read(&s, "out/2026-W47/index.html");
+    let page = s.read("out/2026-W47/index.html");
     assert!(page.contains("Miles marchan en Oaxaca"));
     assert!(page.contains("href=\"../archive/\""));
 
@@ -273,11 +266,11 @@ fn compose_writes_email_text_eml_archive_page_index_and_atom_feed() {
     .ok();
     s.run(&["compose", "editions/2026-W46.toml", "--out", "out"])
         .ok();
-    let index = read(&s, "out/archive/index.html");
+    let index = s.read("out/archive/index.html");
     let w47 = index.find("href=\"../2026-W47/\"").expect("W47 listed");
     let w46 = index.find("href=\"../2026-W46/\"").expect("W46 listed");
     assert!(w47 < w46, "newest first");
-    let feed = read(&s, "out/archive/feed.xml");
+    let feed = s.read("out/archive/feed.xml");
     let parsed = feed_rs::parser::parse(feed.as_bytes()).expect("valid Atom");
     assert_eq!(parsed.entries.len(), 2);
     assert_eq!(
@@ -294,7 +287,7 @@ fn compose_writes_email_text_eml_archive_page_index_and_atom_feed() {
     );
     // The second draft numbered itself after the first.
     assert_eq!(
-        edition_toml_at(&s.path().join("editions/2026-W46.toml"))["number"].as_integer(),
+        edition_toml_at(&s, "editions/2026-W46.toml")["number"].as_integer(),
         Some(2)
     );
 }
@@ -311,14 +304,14 @@ fn editor_markdown_is_sanitized_and_links_made_absolute() {
             toml_edit::value("Nota: <img src=x onerror=alert(1)> *urgente* [mapa](/mapa.pdf)");
     });
     s.run(&["compose", EDITION, "--out", "out"]).ok();
-    let html = read(&s, "out/2026-W47/email.html");
+    let html = s.read("out/2026-W47/email.html");
     for bad in ["<script", "alert(1)", "javascript:", "onerror"] {
         assert!(!html.contains(bad), "{bad} survived");
     }
     assert!(html.contains("<strong>red</strong>"));
     assert!(html.contains("href=\"https://boletin.example.org/firma/\""));
     assert!(html.contains("<em>urgente</em>"));
-    let text = read(&s, "out/2026-W47/email.txt");
+    let text = s.read("out/2026-W47/email.txt");
     assert!(text.contains("Firma <https://boletin.example.org/firma/>"));
     assert!(text.contains("mapa <https://boletin.example.org/mapa.pdf>"));
 }
@@ -333,8 +326,8 @@ fn bilingual_and_english_editions_speak_both_languages() {
         doc["language"] = toml_edit::value(langs);
     });
     s.run(&["compose", EDITION, "--out", "out"]).ok();
-    let html = read(&s, "out/2026-W47/email.html");
-    let text = read(&s, "out/2026-W47/email.txt");
+    let html = s.read("out/2026-W47/email.html");
+    let text = s.read("out/2026-W47/email.txt");
     for body in [&html, &text] {
         assert!(body.contains("21 de noviembre de 2026 · November 21, 2026"));
         assert!(body.contains("Cancelar suscripción / Unsubscribe"));
@@ -346,7 +339,7 @@ fn bilingual_and_english_editions_speak_both_languages() {
 
     s.run(&["compose", EDITION, "--out", "out-en", "--lang", "en"])
         .ok();
-    let html = read(&s, "out-en/2026-W47/email.html");
+    let html = s.read("out-en/2026-W47/email.html");
     assert!(html.contains("<html lang=\"en\""));
     assert!(html.contains("November 21, 2026"));
     assert!(html.contains(">Unsubscribe<"));
@@ -362,7 +355,7 @@ fn templates_are_overridden_by_file_and_undefined_values_are_errors() {
         "<tr><td><p class=\"mine\">{{ item.title }} — {{ item.source }}</p></td></tr>\n",
     );
     s.run(&["compose", EDITION, "--out", "out"]).ok();
-    let html = read(&s, "out/2026-W47/email.html");
+    let html = s.read("out/2026-W47/email.html");
     assert!(html.contains(
         "Miles marchan en Oaxaca contra las concesiones mineras en los Valles Centrales — Colectivo"
     ));
@@ -443,8 +436,8 @@ fn the_hand_made_digest_is_reproduced_as_an_edition() {
         }
     });
     s.run(&["compose", EDITION, "--out", "out"]).ok();
-    let text = read(&s, "out/2024-W26/email.txt");
-    let html = read(&s, "out/2024-W26/email.html");
+    let text = s.read("out/2024-W26/email.txt");
+    let html = s.read("out/2024-W26/email.html");
 
     // Every story, under the editor's headline, with the editor's framing.
     for (_, headline, _) in editor {

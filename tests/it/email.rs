@@ -4,23 +4,22 @@
 //! in headless Chromium, and snapshots of a fixed edition.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use crate::common::Scratch;
+use crate::common::{EDITION, Scratch, qp_decode_bytes};
 
-const EDITION: &str = "editions/2026-W47.toml";
-
-fn read(s: &Scratch, rel: &str) -> String {
-    std::fs::read_to_string(s.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// The demo week as an edition, composed to out/2026-W47/.
-fn demo_composed() -> Scratch {
-    let s = Scratch::demo();
-    s.run(&["fetch", "--quiet"]).ok();
-    s.run(&["draft", "--now", "2026-11-21", "--out", EDITION])
-        .ok();
-    s.run(&["compose", EDITION, "--out", "out"]).ok();
-    s
+/// The demo week as an edition, composed to out/2026-W47/; built once and shared, so the
+/// tests that use it only read it.
+fn demo_composed() -> &'static Scratch {
+    static DEMO: OnceLock<Scratch> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let s = Scratch::demo();
+        s.run(&["fetch", "--quiet"]).ok();
+        s.run(&["draft", "--now", "2026-11-21", "--out", EDITION])
+            .ok();
+        s.run(&["compose", EDITION, "--out", "out"]).ok();
+        s
+    })
 }
 
 const SENTENCES: &[&str] = &[
@@ -87,7 +86,7 @@ site = "https://red.example.org/"
 #[test]
 fn html_is_a_600px_table_with_inlined_css_lang_and_a_hidden_preheader() {
     let s = demo_composed();
-    let html = read(&s, "out/2026-W47/email.html");
+    let html = s.read("out/2026-W47/email.html");
     assert!(html.contains("<html lang=\"es\""));
     assert!(html.contains("role=\"presentation\" width=\"600\""));
     assert!(html.contains("width: 600px"), "container width inlined");
@@ -120,7 +119,7 @@ fn html_is_a_600px_table_with_inlined_css_lang_and_a_hidden_preheader() {
 #[test]
 fn colours_survive_dark_mode() {
     let s = demo_composed();
-    let html = read(&s, "out/2026-W47/email.html");
+    let html = s.read("out/2026-W47/email.html");
     assert!(html.contains("<meta name=\"color-scheme\" content=\"light dark\">"));
     assert!(html.contains("<meta name=\"supported-color-schemes\" content=\"light dark\">"));
     let dark = &html[html
@@ -143,7 +142,7 @@ fn colours_survive_dark_mode() {
 fn images_have_a_width_and_alt_and_no_tracking_pixels() {
     let s = big_edition(4, 2);
     s.run(&["compose", EDITION, "--out", "out"]).ok();
-    let html = read(&s, "out/2026-W47/email.html");
+    let html = s.read("out/2026-W47/email.html");
     let imgs: Vec<&str> = html
         .split("<img")
         .skip(1)
@@ -172,7 +171,7 @@ fn hrefs(html: &str) -> Vec<String> {
 #[test]
 fn links_are_absolute_and_not_rewritten() {
     let s = demo_composed();
-    let html = read(&s, "out/2026-W47/email.html");
+    let html = s.read("out/2026-W47/email.html");
     let links = hrefs(&html);
     assert!(links.len() > 20);
     for link in &links {
@@ -193,7 +192,7 @@ fn links_are_absolute_and_not_rewritten() {
             assert!(links.iter().any(|l| l == link), "{link} rewritten?");
         }
     }
-    let text = read(&s, "out/2026-W47/email.txt");
+    let text = s.read("out/2026-W47/email.txt");
     assert!(text.contains(
         "https://colectivo-oaxaca.example.org/2026/11/miles-marchan-contra-concesiones-mineras/"
     ));
@@ -213,7 +212,7 @@ fn a_thirty_item_edition_stays_under_90_kb_encoded() {
     assert!(encoded < 90 * 1024, "{encoded} bytes");
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
     // The figure is the real size of the HTML part in the .eml.
-    let eml = read(&s, "out/2026-W47/email.eml");
+    let eml = s.read("out/2026-W47/email.eml");
     let part = mime_part(&eml, "text/html");
     assert!(
         (part.len() as u64).abs_diff(encoded) < 2048,
@@ -252,22 +251,7 @@ fn mime_part<'a>(eml: &'a str, content_type: &str) -> &'a str {
 
 /// Decodes quoted-printable (soft breaks and =XX escapes) as UTF-8.
 fn unqp(s: &str) -> String {
-    let joined = s.replace("=\r\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'='
-            && let Some(Ok(b)) = joined.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16))
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).expect("utf-8")
+    String::from_utf8(qp_decode_bytes(s)).expect("utf-8")
 }
 
 #[test]
@@ -277,7 +261,7 @@ fn the_eml_has_one_of_each_header_text_before_html_and_the_footer_in_both() {
     s.run(&["draft", "--now", "2026-11-21", "--out", EDITION])
         .ok();
     // A subject with an injection attempt and far too long.
-    let text = read(&s, EDITION);
+    let text = s.read(EDITION);
     let subject = format!(
         "Boletín 47\\r\\nBcc: victima@example.com\\u0007 {}",
         "muy largo ".repeat(40)
@@ -295,7 +279,7 @@ fn the_eml_has_one_of_each_header_text_before_html_and_the_footer_in_both() {
         .join("\n");
     s.write(EDITION, &edited);
     s.run(&["compose", EDITION, "--out", "out"]).ok();
-    let eml = read(&s, "out/2026-W47/email.eml");
+    let eml = s.read("out/2026-W47/email.eml");
     let head = &eml[..eml.find("\r\n\r\n").unwrap()];
     let names: Vec<&str> = head
         .split("\r\n")
@@ -370,8 +354,8 @@ fn the_eml_has_one_of_each_header_text_before_html_and_the_footer_in_both() {
 #[test]
 fn snapshots_of_a_fixed_edition() {
     let s = demo_composed();
-    insta::assert_snapshot!("edition_email_html", read(&s, "out/2026-W47/email.html"));
-    insta::assert_snapshot!("edition_email_txt", read(&s, "out/2026-W47/email.txt"));
+    insta::assert_snapshot!("edition_email_html", s.read("out/2026-W47/email.html"));
+    insta::assert_snapshot!("edition_email_txt", s.read("out/2026-W47/email.txt"));
 }
 
 /// Runs headless Chromium with `html` in a `width`-px-wide frame (a real viewport of that
@@ -441,7 +425,7 @@ fn screenshots() -> PathBuf {
 fn chromium_at_375_and_800_px_has_no_horizontal_scroll_with_or_without_images() {
     let s = big_edition(6, 3);
     s.run(&["compose", EDITION, "--out", "out"]).ok();
-    let html = read(&s, "out/2026-W47/email.html");
+    let html = s.read("out/2026-W47/email.html");
     let probe = "document.documentElement.scrollWidth+'x'+window.innerWidth+'x'+document.body.innerText.length";
     for (width, images) in [(375, true), (375, false), (800, true)] {
         let shot = screenshots().join(format!(
@@ -487,7 +471,7 @@ const CONTRAST: &str = r#"(function(){
 #[test]
 fn chromium_text_keeps_its_contrast_in_light_and_dark_mode() {
     let s = demo_composed();
-    let html = read(&s, "out/2026-W47/email.html");
+    let html = s.read("out/2026-W47/email.html");
     let light = chromium_probe(&html, 800, &[], CONTRAST, None);
     let dark_flag = ["--force-dark-mode"];
     let shot = screenshots().join("edition-375px-dark.png");

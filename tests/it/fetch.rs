@@ -114,6 +114,12 @@ fn error_of(json: &Value, id: &str) -> String {
         .to_string()
 }
 
+/// An RSS reply whose `body` arrives in `chunk`-byte parts, with `pause` before each.
+fn trickle(body: &[u8], chunk: usize, pause: Duration) -> Reply {
+    let parts = body.chunks(chunk).map(<[u8]>::to_vec).collect();
+    Reply::ok("application/rss+xml", "").body(Body::Trickle { parts, pause })
+}
+
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !done() {
@@ -308,26 +314,12 @@ fn stalled_trickling_and_silent_servers_are_cut_off() {
     // Pauses longer than the 1 s stall timeout between bytes.
     server.fixed("/trickle-slow", || {
         let body = rss("slow", 2, "").into_bytes();
-        let parts = body
-            .chunks(body.len() / 3 + 1)
-            .map(<[u8]>::to_vec)
-            .collect();
-        Reply::ok("application/rss+xml", "").body(Body::Trickle {
-            parts,
-            pause: Duration::from_millis(2500),
-        })
+        trickle(&body, body.len() / 3 + 1, Duration::from_millis(2500))
     });
     // Never pauses long enough to stall, but would take 10 s: the 4 s total timeout ends it.
     server.fixed("/trickle-long", || {
         let body = rss("long", 2, "").into_bytes();
-        let parts = body
-            .chunks(body.len() / 50 + 1)
-            .map(<[u8]>::to_vec)
-            .collect();
-        Reply::ok("application/rss+xml", "").body(Body::Trickle {
-            parts,
-            pause: Duration::from_millis(200),
-        })
+        trickle(&body, body.len() / 50 + 1, Duration::from_millis(200))
     });
     // Headers, half a body, then nothing.
     server.fixed("/stall", || {
@@ -856,14 +848,7 @@ fn five_slow_sources(server: &Server) -> Scratch {
         let tag = format!("lento-{id}");
         server.fixed(&path, move || {
             let body = rss(&tag, 2, "").into_bytes();
-            let parts = body
-                .chunks(body.len() / 2 + 1)
-                .map(<[u8]>::to_vec)
-                .collect();
-            Reply::ok("application/rss+xml", "").body(Body::Trickle {
-                parts,
-                pause: Duration::from_millis(400),
-            })
+            trickle(&body, body.len() / 2 + 1, Duration::from_millis(400))
         });
         sources.push((id, server.url(&path)));
     }
@@ -944,11 +929,7 @@ fn a_second_run_exits_3_while_the_first_holds_the_lock() {
         let body = rss("lock", 2, "").into_bytes();
         if f.fetch_add(1, Ordering::SeqCst) == 0 {
             // The first run's request: slow enough to overlap with the second run.
-            let parts = body.chunks(64).map(<[u8]>::to_vec).collect();
-            Reply::ok("application/rss+xml", "").body(Body::Trickle {
-                parts,
-                pause: Duration::from_millis(500),
-            })
+            trickle(&body, 64, Duration::from_millis(500))
         } else {
             Reply::ok("application/rss+xml", body)
         }
@@ -956,7 +937,7 @@ fn a_second_run_exits_3_while_the_first_holds_the_lock() {
     let settings = "timeout_secs = 60\nstall_timeout_secs = 5\n";
     let s = setup_with(settings, &[("slow", server.url("/slow"))]);
     let mut child = spawn_fetch(&s);
-    wait_until("first request", || server.hits("/slow") >= 1);
+    assert!(server.wait_for("/slow", 1), "never happened: first request");
 
     let second = s.run(&["fetch"]);
     assert_eq!(second.code, 3, "{}", second.stderr);

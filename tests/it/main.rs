@@ -15,7 +15,6 @@ mod edition;
 mod email;
 mod fetch;
 mod parsing;
-mod parsing_server;
 mod robustness;
 mod safety;
 mod serve;

@@ -2,7 +2,7 @@
 //! Spanish dates, discovery (`add`), OPML, `inspect` — through the real binary.
 
 use crate::common::Scratch;
-use crate::parsing_server::{Page, PageServer};
+use crate::server::Server;
 
 const CONFIG: &str = r#"# Boletín de la red de solidaridad: fuentes
 [newsletter]
@@ -38,10 +38,7 @@ const BROKEN_FEED: &str = "\u{feff}\n\n<?xml version=\"1.0\" encoding=\"UTF-8\"?
 
 #[test]
 fn inspect_repairs_a_broken_feed_and_prints_the_documented_json() {
-    let server = PageServer::start(vec![(
-        "/feed/",
-        Page::new("application/rss+xml; charset=utf-8", BROKEN_FEED),
-    )]);
+    let server = Server::pages(&[("/feed/", "application/rss+xml; charset=utf-8", BROKEN_FEED)]);
     let s = Scratch::empty();
     let run = s
         .run_bare(&["inspect", &server.url("/feed/"), "--json"])
@@ -155,7 +152,7 @@ fn undated_items_keep_their_first_seen_time_across_fetches() {
 }
 
 /// A Drupal news page without a feed, and the item pages `follow = true` reads.
-fn drupal_site() -> PageServer {
+fn drupal_site() -> Server {
     let list = r#"<!DOCTYPE html><html lang="es"><head><meta charset="utf-8"><title>Noticias</title></head><body>
       <div class="view-content">
         <div class="views-row"><h3 class="t"><a href="/nota/desalojo">Desalojo en San Cristóbal</a></h3>
@@ -166,13 +163,10 @@ fn drupal_site() -> PageServer {
       <body><article><div class="cuerpo"><p>Las familias tsotsiles denunciaron el desalojo.</p></div></article></body></html>"#;
     let note2 = r#"<html><head><script type="application/ld+json">{"@context":"https://schema.org","@type":"NewsArticle","datePublished":"2024-06-05T17:00:00-06:00"}</script></head>
       <body><article><div class="cuerpo"><p>Foro regional por el agua en Oaxaca.</p></div></article></body></html>"#;
-    PageServer::start(vec![
-        ("/noticias", Page::new("text/html; charset=utf-8", list)),
-        (
-            "/nota/desalojo",
-            Page::new("text/html; charset=utf-8", note1),
-        ),
-        ("/nota/foro", Page::new("text/html; charset=utf-8", note2)),
+    Server::pages(&[
+        ("/noticias", "text/html; charset=utf-8", list),
+        ("/nota/desalojo", "text/html; charset=utf-8", note1),
+        ("/nota/foro", "text/html; charset=utf-8", note2),
     ])
 }
 
@@ -231,7 +225,7 @@ follow = true
         summary.contains(&server.url("/files/desalojo.jpg")),
         "{summary}"
     );
-    let asked = server.requests();
+    let asked: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
     assert!(asked.contains(&"/nota/desalojo".to_string()), "{asked:?}");
     assert!(asked.contains(&"/nota/foro".to_string()), "{asked:?}");
 
@@ -243,12 +237,10 @@ follow = true
 
 #[test]
 fn a_selector_that_matches_nothing_fails_the_source_by_name() {
-    let server = PageServer::start(vec![(
+    let server = Server::pages(&[(
         "/noticias",
-        Page::new(
-            "text/html",
-            "<html><body><p>Sitio en mantenimiento</p></body></html>",
-        ),
+        "text/html",
+        "<html><body><p>Sitio en mantenimiento</p></body></html>",
     )]);
     let s = Scratch::empty();
     s.write(
@@ -282,18 +274,16 @@ fn a_selector_that_matches_nothing_fails_the_source_by_name() {
 fn add_discovers_the_feed_and_keeps_the_config_comments() {
     let feed = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Tlachinollan — Noticias</title>
         <item><title>Uno</title><link>https://tlachinollan.example.org/1</link></item></channel></rss>"#;
-    let server = PageServer::start(vec![
+    let server = Server::pages(&[
         (
             "/",
-            Page::new(
-                "text/html",
-                r#"<html><head><title>Tlachinollan</title>
+            "text/html",
+            r#"<html><head><title>Tlachinollan</title>
                 <link rel="alternate" type="application/rss+xml" title="Comentarios" href="/comments/feed/">
                 <link rel="alternate" type="application/rss+xml" title="Noticias" href="/feed/"></head><body></body></html>"#,
-            ),
         ),
-        ("/feed/", Page::new("application/rss+xml", feed)),
-        ("/comments/feed/", Page::new("application/rss+xml", feed)),
+        ("/feed/", "application/rss+xml", feed),
+        ("/comments/feed/", "application/rss+xml", feed),
     ]);
     let s = Scratch::empty();
     s.write("feeds.toml", CONFIG);
@@ -321,15 +311,13 @@ fn add_discovers_the_feed_and_keeps_the_config_comments() {
 #[test]
 fn add_tries_common_paths_then_prints_a_page_rule() {
     let json_feed = r#"{"version":"https://jsonfeed.org/version/1.1","title":"Voces","items":[]}"#;
-    let server = PageServer::start(vec![
+    let server = Server::pages(&[
         (
             "/",
-            Page::new(
-                "text/html",
-                "<html><head><title>Voces</title></head></html>",
-            ),
+            "text/html",
+            "<html><head><title>Voces</title></head></html>",
         ),
-        ("/feed.json", Page::new("application/feed+json", json_feed)),
+        ("/feed.json", "application/feed+json", json_feed),
     ]);
     let s = Scratch::empty();
     s.write("feeds.toml", CONFIG);
@@ -341,13 +329,11 @@ fn add_tries_common_paths_then_prints_a_page_rule() {
     );
     assert!(text.contains("id = \"voces\""), "{text}");
 
-    let bare = PageServer::start(vec![(
+    let bare = Server::pages(&[(
         "/",
-        Page::new(
-            "text/html",
-            r#"<html><head><title>Centro Prodh</title></head><body>
+        "text/html",
+        r#"<html><head><title>Centro Prodh</title></head><body>
             <article><h2><a href="/a">Uno</a></h2></article><article><h2><a href="/b">Dos</a></h2></article></body></html>"#,
-        ),
     )]);
     let before = std::fs::read_to_string(s.config()).unwrap();
     let run = s.run(&["add", &bare.url("/")]);

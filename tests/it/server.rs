@@ -1,9 +1,8 @@
 //! A small HTTP/1.1 server on loopback, written by hand so tests control every byte: bodies
 //! that trickle, stall, never end or explode when decompressed, redirect chains, validators.
 //!
-//! It records every request (path and headers), counts connections (to see reuse) and the
-//! most requests in flight at once (to see the concurrency limits). Also used by the
-//! benchmark (`benches/fetch.rs`), which is why it depends on nothing but std.
+//! It records every request (path and headers) and counts connections (to see reuse). Also
+//! used by the benchmark (`benches/fetch.rs`), which is why it depends on nothing but std.
 
 #![allow(dead_code, reason = "tests and the benchmark use different parts")]
 
@@ -21,8 +20,6 @@ pub struct Request {
     pub path: String,
     /// Header names lowercased.
     pub headers: Vec<(String, String)>,
-    /// Which accepted connection carried it (1-based).
-    pub connection: usize,
 }
 
 impl Request {
@@ -99,8 +96,6 @@ struct Shared {
     log: Mutex<Vec<Request>>,
     keep_log: AtomicBool,
     connections: AtomicUsize,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
 }
 
 /// A running server; its threads live until the process ends.
@@ -128,9 +123,9 @@ impl Server {
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let n = accept_shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
+                accept_shared.connections.fetch_add(1, Ordering::SeqCst);
                 let shared = accept_shared.clone();
-                thread::spawn(move || serve(stream, n, &shared));
+                thread::spawn(move || serve(stream, &shared));
             }
         });
         Server { addr, shared }
@@ -146,6 +141,16 @@ impl Server {
         self.route(path, move |_| f());
     }
 
+    /// A server with fixed `200 OK` pages: `(path, content type, body)`; anything else is 404.
+    pub fn pages(routes: &[(&str, &str, &str)]) -> Server {
+        let server = Server::start();
+        for &(path, content_type, body) in routes {
+            let (content_type, body) = (content_type.to_string(), body.to_string());
+            server.fixed(path, move || Reply::ok(&content_type, body.clone()));
+        }
+        server
+    }
+
     /// Serves every path without a route.
     pub fn fallback(&self, f: impl Fn(&Request) -> Reply + Send + Sync + 'static) {
         *lock(&self.shared.fallback) = Some(Arc::new(f));
@@ -158,10 +163,6 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -183,16 +184,8 @@ impl Server {
             .cloned()
     }
 
-    pub fn clear_log(&self) {
-        lock(&self.shared.log).clear();
-    }
-
     pub fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
-    }
-
-    pub fn max_in_flight(&self) -> usize {
-        self.shared.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// Waits (up to a minute) until `path` has been requested `n` times; false if it never was.
@@ -213,7 +206,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Reads requests on one connection until it closes (HTTP/1.1 keep-alive).
-fn serve(stream: TcpStream, connection: usize, shared: &Shared) {
+fn serve(stream: TcpStream, shared: &Shared) {
     let _ = stream.set_nodelay(true);
     let Ok(read_half) = stream.try_clone() else {
         return;
@@ -249,13 +242,7 @@ fn serve(stream: TcpStream, connection: usize, shared: &Shared) {
                 headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
             }
         }
-        let request = Request {
-            path,
-            headers,
-            connection,
-        };
-        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let request = Request { path, headers };
         if shared.keep_log.load(Ordering::SeqCst) {
             lock(&shared.log).push(request.clone());
         }
@@ -267,9 +254,7 @@ fn serve(stream: TcpStream, connection: usize, shared: &Shared) {
             Some(f) => f(&request),
             None => Reply::new(404),
         };
-        let keep = respond(&mut out, reply);
-        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if !keep {
+        if !respond(&mut out, reply) {
             return;
         }
     }
