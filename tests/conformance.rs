@@ -24,8 +24,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use boletin::config::Source;
-use boletin::inspect::{self, EntryView, View};
-use boletin::parse::Person;
+use boletin::ingest::feed::parse::Person;
+use boletin::ingest::inspect::{self, EntryView, View};
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use url::Url;
 
@@ -832,9 +832,9 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// What boletin would store for one corpus file.
 fn boletin_view(bytes: &[u8], content_type: Option<&str>, url: &Url) -> Option<View> {
-    let text = boletin::decode::decode(bytes, content_type);
+    let text = boletin::ingest::decode::decode(bytes, content_type);
     let source = Source::adhoc(url.clone());
-    let parsed = boletin::parse::parse_feed(&text, url, source.timezone).ok()?;
+    let parsed = boletin::ingest::feed::parse::parse_feed(&text, url, source.timezone).ok()?;
     Some(inspect::feed_view_with(&source, parsed, true))
 }
 
@@ -1002,8 +1002,8 @@ fn feedparser_conformance() {
             }
         };
         if std::env::var("CONFORMANCE_DUMP").is_ok_and(|d| rel.contains(&d)) {
-            let text = boletin::decode::decode(&bytes, content_type.as_deref());
-            let err = boletin::parse::parse_feed(&text, &url, chrono_tz::UTC).err();
+            let text = boletin::ingest::decode::decode(&bytes, content_type.as_deref());
+            let err = boletin::ingest::feed::parse::parse_feed(&text, &url, chrono_tz::UTC).err();
             eprintln!(
                 "{rel}: {}\nerror: {err:?}\n{}",
                 case.expect,

@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
-use boletin::discover::{self, Discovery};
-use boletin::fetch::Fetcher;
+use boletin::ingest::discover::{self, Discovery};
+use boletin::ingest::fetch::Fetcher;
 use toml_edit::{DocumentMut, Table};
 use url::Url;
 
@@ -85,7 +85,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         eprintln!("boletin: {}: {}", ctx.config_path.display(), e.message());
         ExitCode::from(code::CONFIG_OR_DB)
     })?;
-    let (mut ids, urls, _) = boletin::opml::existing(&doc);
+    let (mut ids, urls, _) = boletin::config::opml::existing(&doc);
     if urls.contains(feed.url.as_str()) {
         eprintln!(
             "boletin: {} is already in {}",
@@ -123,13 +123,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .or_else(|| found.page_title.clone())
         .unwrap_or_else(|| url.host_str().unwrap_or("source").to_string());
     let wanted = args.id.clone().unwrap_or_else(|| default_id(&found));
-    let id = boletin::opml::unique_id(&wanted, &mut ids);
+    let id = boletin::config::opml::unique_id(&wanted, &mut ids);
     let mut table = Table::new();
     table.insert("id", toml_edit::value(id.clone()));
     table.insert("name", toml_edit::value(name.clone()));
     table.insert("url", toml_edit::value(feed.url.as_str()));
     table.insert("section", toml_edit::value(section.clone()));
-    let block = boletin::opml::render_tables("source", vec![table]);
+    let block = boletin::config::opml::render_tables("source", vec![table]);
     let mut text = config_text.clone();
     if !text.ends_with('\n') {
         text.push('\n');
@@ -179,6 +179,6 @@ fn default_id(found: &Discovery) -> String {
     let host = found.page.host_str().unwrap_or("source");
     let host = host.strip_prefix("www.").unwrap_or(host);
     let stem = host.rsplit_once('.').map_or(host, |(s, _)| s);
-    let id = boletin::opml::slug(stem);
+    let id = boletin::config::opml::slug(stem);
     if id.is_empty() { "source".into() } else { id }
 }

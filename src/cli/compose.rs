@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use boletin::archive::{self, EditionRecord};
+use crate::cli::when;
 use boletin::config::{Config, Lang};
 use boletin::edition::Edition;
-use boletin::mime;
-use boletin::pipeline;
-use boletin::render::{self, DigestView, Renderer};
+use boletin::ingest::run;
+use boletin::publish::archive::{self, EditionRecord};
+use boletin::publish::mime;
+use boletin::publish::render::{self, DigestView, Renderer};
 use boletin::store::Store;
-use boletin::when;
 use chrono::Utc;
 
 use super::{Context, code, fail};
@@ -97,8 +97,8 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
     let page = renderer
         .archive_page(&view)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let sent_at =
-        boletin::i18n::edition_noon(edition.date).map_or_else(Utc::now, |d| d.with_timezone(&Utc));
+    let sent_at = boletin::publish::i18n::edition_noon(edition.date)
+        .map_or_else(Utc::now, |d| d.with_timezone(&Utc));
     let fail_mime = |e: mime::MimeError| fail(code::CONFIG_OR_DB, &e);
     let from = mime::mailbox(&config.newsletter.from).map_err(fail_mime)?;
     // The .eml is addressed to the list itself: it shows what every subscriber gets.
@@ -206,7 +206,7 @@ fn run_window(ctx: &Context, args: &Args) -> Result<ExitCode, ExitCode> {
         .unwrap_or(Lang::Es);
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let items =
-        pipeline::window_items(&store, since, now).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+        run::window_items(&store, since, now).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     // "Today" as a reader sees it is the last instant of the window.
     let view = render::digest_view(&config, &items, now - chrono::Duration::seconds(1), lang);
     let rendered = Renderer::new(&config.newsletter.templates)

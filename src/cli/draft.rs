@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use boletin::curate;
+use crate::cli::when;
+use boletin::edition::curate;
 use boletin::edition::{self, DraftMeta, Edition};
-use boletin::i18n;
-use boletin::pipeline;
+use boletin::ingest::run;
+use boletin::publish::i18n;
 use boletin::store::Store;
-use boletin::when;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 
 use super::{Context, code, fail};
@@ -100,7 +100,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     };
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let items =
-        pipeline::window_items(&store, since, until).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+        run::window_items(&store, since, until).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let candidates = curate::candidates(&config, items);
     let languages = config.newsletter.languages.clone();
     let long_date = i18n::edition_long_dates(date, &languages);

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use boletin::pipeline::{self, FetchOptions};
-use boletin::report::Status;
+use boletin::ingest::report::Status;
+use boletin::ingest::run::{self, FetchOptions};
 use boletin::store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -74,7 +74,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let mut announced = std::collections::HashSet::new();
     watch_signals_in_background(cancel.clone());
     let result = runtime.block_on(async {
-        let mut on_source = |r: &boletin::report::SourceReport| {
+        let mut on_source = |r: &boletin::ingest::report::SourceReport| {
             if let Some(bar) = &bar {
                 bar.inc(1);
                 bar.set_message(r.id.clone());
@@ -88,7 +88,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
                 }
             }
         };
-        pipeline::fetch_sources(&config, &mut store, &options, &mut on_source).await
+        run::fetch_sources(&config, &mut store, &options, &mut on_source).await
     });
     if let Some(bar) = &bar {
         bar.finish_and_clear();

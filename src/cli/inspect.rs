@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use boletin::config::{Settings, Source};
-use boletin::inspect::View;
+use boletin::ingest::inspect::View;
 use url::Url;
 
 use super::{Context, code, fail};
@@ -69,10 +69,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .build()
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let view = runtime
-        .block_on(boletin::pipeline::inspect(&settings, &source))
+        .block_on(boletin::ingest::run::inspect(&settings, &source))
         .map_err(|e| {
             let hint = match (&e, &args.source) {
-                (boletin::pipeline::SourceError::Parse(_), None) => {
+                (boletin::ingest::run::SourceError::Parse(_), None) => {
                     " (a web page? `boletin add URL` finds its feed; `--source ID` applies page rules)"
                 }
                 _ => "",
@@ -117,7 +117,8 @@ fn print_text(view: &View) {
         if !e.categories.is_empty() {
             println!("    tags:      {}", e.categories.join(", "));
         }
-        let text = boletin::sanitize::excerpt(&boletin::sanitize::to_text(&e.summary), 30);
+        let text =
+            boletin::html::sanitize::excerpt(&boletin::html::sanitize::to_text(&e.summary), 30);
         if !text.is_empty() {
             println!("    summary:   {text}");
         }

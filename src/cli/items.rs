@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
+use crate::cli::when;
 use boletin::store::{ItemQuery, Store};
-use boletin::when;
 use chrono::Utc;
 
 use super::{Context, code, fail};

@@ -14,6 +14,7 @@ mod send;
 mod serve;
 mod sources;
 mod subscribers;
+mod when;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -156,13 +157,13 @@ pub fn usage(message: &str) -> ExitCode {
 
 /// The `--now` of a command: RFC 3339 or a date; a bad value is a usage error.
 pub fn pinned_now(now: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, ExitCode> {
-    now.map(|n| boletin::when::parse_now(n).map_err(|e| usage(&e)))
+    now.map(|n| crate::cli::when::parse_now(n).map_err(|e| usage(&e)))
         .transpose()
 }
 
 /// Takes the run lock at `path`: another run holding it exits 3, anything else 2.
-pub fn lock(path: &Path) -> Result<boletin::lock::RunLock, ExitCode> {
-    use boletin::lock::{LockError, RunLock};
+pub fn lock(path: &Path) -> Result<boletin::ingest::lock::RunLock, ExitCode> {
+    use boletin::ingest::lock::{LockError, RunLock};
     RunLock::acquire(path).map_err(|e| match e {
         LockError::Held { .. } => fail(code::LOCKED, &e),
         LockError::Io { .. } => fail(code::CONFIG_OR_DB, &e),

@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     match args.command {
         OpmlCommand::Export => {
             let text = read(&ctx.config_path)?;
-            let opml = boletin::opml::export(&text).map_err(|e| {
+            let opml = boletin::config::opml::export(&text).map_err(|e| {
                 eprintln!("boletin: {}: {e}", ctx.config_path.display());
                 ExitCode::from(code::CONFIG_OR_DB)
             })?;
@@ -51,11 +51,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         } => {
             let config_text = read(&ctx.config_path)?;
             let opml = read(&file)?;
-            let (text, report) = boletin::opml::import(&config_text, &opml, section.as_deref())
-                .map_err(|e| {
-                    eprintln!("boletin: {}: {e}", file.display());
-                    ExitCode::from(code::CONFIG_OR_DB)
-                })?;
+            let (text, report) =
+                boletin::config::opml::import(&config_text, &opml, section.as_deref()).map_err(
+                    |e| {
+                        eprintln!("boletin: {}: {e}", file.display());
+                        ExitCode::from(code::CONFIG_OR_DB)
+                    },
+                )?;
             // Never write a config that would not load.
             boletin::config::parse(&text, &ctx.config_path).map_err(|e| {
                 eprintln!("boletin: the imported sources would make the config invalid: {e}");

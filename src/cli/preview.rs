@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime};
 
 use boletin::config::{self, Lang};
 use boletin::edition::Edition;
-use boletin::render::{self, Renderer};
-use boletin::sanitize::escape;
+use boletin::html::sanitize::escape;
+use boletin::publish::render::{self, Renderer};
 use boletin::store::Store;
 
 use super::{Context, code, fail};

@@ -3,8 +3,8 @@
 
 use std::process::ExitCode;
 
+use crate::cli::when;
 use boletin::store::Store;
-use boletin::when;
 use chrono::Utc;
 
 use super::{Context, code, fail};

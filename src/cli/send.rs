@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use boletin::config::{self, Config};
+use boletin::deliver::token::Secret;
 use boletin::deliver::{self, SendOptions, Sender, SmtpTarget, message};
 use boletin::store::Store;
-use boletin::token::Secret;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Context, code, fail};
@@ -132,7 +132,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     if !args.test.is_empty() {
         let mut addresses = Vec::new();
         for a in &args.test {
-            addresses.push(boletin::subscribers::normalize_email(a).map_err(|e| super::usage(&e))?);
+            addresses.push(
+                boletin::deliver::subscribers::normalize_email(a).map_err(|e| super::usage(&e))?,
+            );
         }
         let results = deliver::send_test(&sender, &target, &addresses)
             .map_err(|e| fail(code::SOURCES_FAILED, &e))?;

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use boletin::config::Lang;
-use boletin::serve::{self, ServeConfig};
-use boletin::token::Secret;
+use boletin::deliver::token::Secret;
+use boletin::web::serve::{self, ServeConfig};
 
 use super::{Context, code, fail};
 

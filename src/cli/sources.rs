@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .sources
         .iter()
         .map(|s| {
-            let st = boletin::pipeline::current_state(&states, s);
+            let st = boletin::ingest::run::current_state(&states, s);
             let stat = stats.get(&s.id);
             let failing_since = st.and_then(|st| st.failing_since);
             Health {

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use boletin::config::Lang;
+use boletin::deliver::subscribers;
 use boletin::store::{AddOutcome, Store, SuppressionReason};
-use boletin::subscribers;
 use chrono::Utc;
 use serde::Serialize;
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use super::DeliverError;
 use crate::config::{Config, Lang};
 use crate::edition::Edition;
-use crate::render::{self, Renderer};
+use crate::publish::render::{self, Renderer};
 use crate::store::Store;
 
 /// Stands where the unsubscribe URL goes in the rendered edition. Letters, digits and `_`
@@ -53,7 +53,7 @@ impl OutgoingEdition {
 pub fn personalize(version: &EditionVersion, url: &str) -> (String, String) {
     let html = version
         .html
-        .replace(UNSUBSCRIBE_PLACEHOLDER, &crate::sanitize::escape(url));
+        .replace(UNSUBSCRIBE_PLACEHOLDER, &crate::html::sanitize::escape(url));
     let text = version.text.replace(UNSUBSCRIBE_PLACEHOLDER, url);
     (html, text)
 }

@@ -13,7 +13,7 @@ use lettre::message::header::HeaderName;
 
 use super::DeliverError;
 use crate::config::{Dkim, DkimAlgorithm};
-use crate::mime;
+use crate::publish::mime;
 
 /// Header names signed by DKIM. Both unsubscribe headers are signed so that nobody on the
 /// way can swap the link (Gmail and Yahoo require this for one-click). Content-Type is not

@@ -13,6 +13,9 @@
 //! Stages: [`edition::load`] renders once per language → [`Sender`] personalizes the
 //! unsubscribe link and builds each message ([`message`]) → [`smtp`] carries it.
 
+pub mod subscribers;
+pub mod token;
+
 pub mod edition;
 pub mod message;
 pub mod smtp;
@@ -32,8 +35,8 @@ pub use edition::{EditionVersion, OutgoingEdition, UNSUBSCRIBE_PLACEHOLDER};
 pub use smtp::{Outcome, SmtpTarget};
 
 use crate::config::{Config, Lang};
+use crate::deliver::token::Secret;
 use crate::store::{Delivery, DeliveryState, JournalCounts, Store, StoreError};
-use crate::token::{self, Secret};
 
 /// Why sending could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +44,7 @@ pub enum DeliverError {
     /// The edition file is missing, malformed, names what does not exist, or does not
     /// render.
     #[error(transparent)]
-    Edition(#[from] crate::render::RenderError),
+    Edition(#[from] crate::publish::render::RenderError),
     /// A message could not be built (bad address, bad header).
     #[error("cannot build message: {0}")]
     Message(String),
@@ -106,9 +109,9 @@ impl<'a> Sender<'a> {
         let d = &config.delivery;
         Ok(Sender {
             edition,
-            list_id: crate::mime::list_id(&config.newsletter.title, &d.list_id),
-            unsubscribe_mailto: Some(crate::render::unsubscribe_address(config)),
-            fallback_link: crate::render::default_unsubscribe_url(config),
+            list_id: crate::publish::mime::list_id(&config.newsletter.title, &d.list_id),
+            unsubscribe_mailto: Some(crate::publish::render::unsubscribe_address(config)),
+            fallback_link: crate::publish::render::default_unsubscribe_url(config),
             from,
             unsubscribe_url: d.unsubscribe_url.clone(),
             secret,
@@ -152,7 +155,7 @@ impl<'a> Sender<'a> {
         let (html, text) =
             edition::personalize(version, link.as_deref().unwrap_or(&self.fallback_link));
         let m = message::build(
-            &crate::mime::Headers {
+            &crate::publish::mime::Headers {
                 from: &self.from,
                 to: &to,
                 subject: &version.subject,

@@ -186,8 +186,8 @@ mod tests {
     use rusqlite::Connection;
 
     use crate::annotate::Annotator;
+    use crate::annotate::tag::Gazetteer;
     use crate::store::{ItemQuery, Store};
-    use crate::tag::Gazetteer;
 
     #[test]
     fn a_store_from_before_contentless_search_is_searchable_after_upgrading() {

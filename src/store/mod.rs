@@ -23,8 +23,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use crate::item::Item;
-use crate::sanitize::SafeHtml;
+use crate::html::sanitize::SafeHtml;
+use crate::ingest::item::Item;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -265,7 +265,7 @@ impl Store {
         let mut counts = Counts::default();
         // Keys of entries sharing one GUID inside this document are told apart first.
         let mut items = items.to_vec();
-        crate::normalize::disambiguate_keys(&mut items);
+        crate::ingest::normalize::disambiguate_keys(&mut items);
         {
             let mut buried = tx.prepare_cached(
                 "SELECT 1 FROM tombstones WHERE source_id = ?1 AND (key = ?2 OR (link IS NOT NULL AND link = ?3))",

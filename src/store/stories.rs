@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{ItemQuery, Store, StoreError, StoredItem};
-use crate::dedup::{self, Reason, Signature};
-use crate::sanitize::SafeHtml;
+use crate::annotate::dedup::{self, Reason, Signature};
+use crate::html::sanitize::SafeHtml;
 
 /// An item whose annotation is missing or out of date.
 #[derive(Debug, Clone)]
@@ -57,7 +57,7 @@ pub struct PruneCounts {
 pub(super) fn filter_sql(q: &ItemQuery, sql: &mut String, args: &mut Vec<rusqlite::types::Value>) {
     for tag in &q.tags {
         sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(items.tags) WHERE json_each.value = ?)");
-        args.push(crate::fold::slug(tag).into());
+        args.push(crate::annotate::fold::slug(tag).into());
     }
     if let Some(lang) = &q.language {
         sql.push_str(" AND language = ?");
@@ -480,10 +480,10 @@ mod story_tests {
     use chrono::{TimeZone, Utc};
 
     use crate::annotate::Annotator;
-    use crate::item::Item;
-    use crate::sanitize::SafeHtml;
+    use crate::annotate::tag::Gazetteer;
+    use crate::html::sanitize::SafeHtml;
+    use crate::ingest::item::Item;
     use crate::store::{ItemQuery, SourceState, Store};
-    use crate::tag::Gazetteer;
 
     fn item(source: &str, key: &str, day: u32) -> Item {
         Item {

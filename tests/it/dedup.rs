@@ -2,8 +2,8 @@
 //! two cross-posts folded by `items`, tombstones (editor removal and retention), GUID
 //! reuse, and updates in place that ignore cache-busting noise.
 
-use boletin::dedup;
-use boletin::normalize::link_key;
+use boletin::annotate::dedup;
+use boletin::ingest::normalize::link_key;
 
 use crate::common::{Scratch, manifest_dir};
 

@@ -2,7 +2,7 @@
 //! element tree, the page scraper, discovery, OPML import and the date parser. None may
 //! panic; some properties also check results. `PROPTEST_CASES=200000` runs a long session.
 
-use boletin::date::{self, DayOrder};
+use boletin::ingest::date::{self, DayOrder};
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use url::Url;
@@ -105,37 +105,37 @@ fn scrape_rules() -> boletin::config::ScrapeRules {
 proptest! {
     #[test]
     fn feed_parser_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
-        let text = boletin::decode::decode(&bytes, None);
-        let _ = boletin::parse::parse_feed(&text, &base(), MX);
+        let text = boletin::ingest::decode::decode(&bytes, None);
+        let _ = boletin::ingest::feed::parse::parse_feed(&text, &base(), MX);
     }
 
     #[test]
     fn feed_parser_never_panics_on_feedish_text(text in feedish()) {
         let source = boletin::config::Source::adhoc(base());
-        if let Ok(feed) = boletin::parse::parse_feed(&text, &base(), MX) {
+        if let Ok(feed) = boletin::ingest::feed::parse::parse_feed(&text, &base(), MX) {
             prop_assert_eq!(feed.items.len(), feed.details.len());
-            let _ = boletin::inspect::feed_view(&source, feed);
+            let _ = boletin::ingest::inspect::feed_view(&source, feed);
         }
-        let repaired = boletin::repair::repair(&text);
+        let repaired = boletin::ingest::feed::repair::repair(&text);
         // No character XML forbids survives the repair.
         let forbidden = repaired
             .chars()
             .any(|c| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}'));
         prop_assert!(!forbidden, "forbidden character left in {:?}", repaired);
-        let _ = boletin::feedxml::parse(&text);
-        let _ = boletin::discover::sniff(&text);
+        let _ = boletin::ingest::feed::feedxml::parse(&text);
+        let _ = boletin::ingest::discover::sniff(&text);
     }
 
     #[test]
     fn page_scraper_and_discovery_never_panic(html in feedish(), extra in any::<String>()) {
         let html = format!("<div><h3><a href=\"{extra}\">{html}</a></h3><p class=\"fecha\">{extra}</p><img src=\"{extra}\"></div>{html}");
         let rules = scrape_rules();
-        let _ = boletin::scrape::scrape_page(&html, &base(), &rules, MX);
-        let mut item = boletin::item::RawItem::default();
-        boletin::scrape::enrich_from_page(&mut item, &html, &base(), &rules, MX, DayOrder::MonthFirst);
-        let _ = boletin::discover::feed_links(&html, &base());
-        let _ = boletin::discover::starter_rule(&html);
-        let _ = boletin::opml::import("[newsletter]\ntitle = \"B\"\nfrom = \"b@example.org\"\n", &html, None);
+        let _ = boletin::ingest::scrape::scrape_page(&html, &base(), &rules, MX);
+        let mut item = boletin::ingest::item::RawItem::default();
+        boletin::ingest::scrape::enrich_from_page(&mut item, &html, &base(), &rules, MX, DayOrder::MonthFirst);
+        let _ = boletin::ingest::discover::feed_links(&html, &base());
+        let _ = boletin::ingest::discover::starter_rule(&html);
+        let _ = boletin::config::opml::import("[newsletter]\ntitle = \"B\"\nfrom = \"b@example.org\"\n", &html, None);
     }
 
     #[test]
@@ -154,7 +154,7 @@ proptest! {
         // The digest's own long dates, Spanish and English, read back.
         let local = instant.with_timezone(&MX);
         for lang in [boletin::config::Lang::Es, boletin::config::Lang::En] {
-            let written = boletin::i18n::long_date(local, lang);
+            let written = boletin::publish::i18n::long_date(local, lang);
             let parsed = date::parse(&written, MX, None, DayOrder::DayFirst)
                 .map(|d| d.with_timezone(&MX).date_naive());
             prop_assert_eq!(parsed, Some(local.date_naive()), "{}", written);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use boletin::sanitize::{ALLOWED_ATTRIBUTES, ALLOWED_TAGS};
+use boletin::html::sanitize::{ALLOWED_ATTRIBUTES, ALLOWED_TAGS};
 
 use crate::common::{Scratch, manifest_dir};
 

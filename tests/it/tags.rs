@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use boletin::tag::{Gazetteer, detect_language};
+use boletin::annotate::tag::{Gazetteer, detect_language};
 
 use crate::common::{Scratch, manifest_dir};
 

@@ -94,7 +94,7 @@ fn short_hash(seed: &str) -> String {
 /// `"Boletin Solidaridad" <boletin.example.org>` (`[delivery] list_id`).
 pub fn list_id(title: &str, id: &str) -> String {
     // An ASCII phrase avoids RFC 2047 in a header filters read: accents are dropped.
-    let name: String = crate::fold::ascii(title)
+    let name: String = crate::annotate::fold::ascii(title)
         .chars()
         .filter(|c| c.is_ascii() && !c.is_ascii_control() && !matches!(c, '"' | '\\' | '<' | '>'))
         .collect();

@@ -14,10 +14,10 @@ use std::collections::{BTreeSet, HashMap};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::fold::{fold, slug};
+use crate::annotate::fold::{fold, slug};
 
 /// The gazetteer shipped with boletin.
-pub const DEFAULT_GAZETTEER: &str = include_str!("../gazetteer.toml");
+pub const DEFAULT_GAZETTEER: &str = include_str!("../../gazetteer.toml");
 
 /// Why a gazetteer could not be used.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::sanitize::SafeHtml;
+use crate::html::sanitize::SafeHtml;
 
 /// One entry as found in a feed or on a page: untrusted, unnormalized.
 #[derive(Debug, Clone, Default)]

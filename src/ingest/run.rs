@@ -14,11 +14,12 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::config::{Config, Source, SourceKind};
-use crate::fetch::{self, Disposition, FetchError, Fetcher, Validators};
-use crate::item::{Item, RawItem};
-use crate::report::{RunReport, SourceReport, Status};
+use crate::ingest::feed::parse;
+use crate::ingest::fetch::{self, Disposition, FetchError, Fetcher, Validators};
+use crate::ingest::item::{Item, RawItem};
+use crate::ingest::report::{RunReport, SourceReport, Status};
+use crate::ingest::{decode, normalize, schedule, scrape};
 use crate::store::{SourceState, Store, StoreError};
-use crate::{decode, normalize, parse, schedule, scrape};
 
 /// Why a whole run (not one source) failed.
 #[derive(Debug, thiserror::Error)]
@@ -222,7 +223,7 @@ pub async fn follow_items(
 pub async fn inspect(
     settings: &crate::config::Settings,
     source: &Source,
-) -> Result<crate::inspect::View, SourceError> {
+) -> Result<crate::ingest::inspect::View, SourceError> {
     let fetcher = Fetcher::new(settings)?;
     let accept = match source.kind {
         SourceKind::Feed => fetch::ACCEPT_FEED,
@@ -242,14 +243,14 @@ pub async fn inspect(
             {
                 feed = parse::parse_feed_with(&text, &home, source.timezone, source.day_order)?;
             }
-            Ok(crate::inspect::feed_view(source, feed))
+            Ok(crate::ingest::inspect::feed_view(source, feed))
         }
         SourceKind::Page(rules) => {
             let mut raw = scrape_raw(source, &response, body)?;
             if rules.follow {
                 raw = follow_items(&fetcher, source, raw).await;
             }
-            Ok(crate::inspect::page_view(source, raw))
+            Ok(crate::ingest::inspect::page_view(source, raw))
         }
     }
 }

@@ -18,7 +18,7 @@ use url::Url;
 
 use crate::config::{Config, Lang};
 use crate::edition::{Edition, EditionError};
-use crate::i18n;
+use crate::publish::i18n;
 use crate::store::{ItemQuery, Store, StoreError, StoredItem};
 
 /// Why rendering failed.
@@ -39,20 +39,20 @@ pub enum RenderError {
 }
 
 const BUILTIN: &[(&str, &str)] = &[
-    ("email.html", include_str!("../templates/email.html")),
-    ("email.txt", include_str!("../templates/email.txt")),
-    ("archive.html", include_str!("../templates/archive.html")),
+    ("email.html", include_str!("../../templates/email.html")),
+    ("email.txt", include_str!("../../templates/email.txt")),
+    ("archive.html", include_str!("../../templates/archive.html")),
     (
         "archive_index.html",
-        include_str!("../templates/archive_index.html"),
+        include_str!("../../templates/archive_index.html"),
     ),
     (
         "partials/item.html",
-        include_str!("../templates/partials/item.html"),
+        include_str!("../../templates/partials/item.html"),
     ),
     (
         "partials/section.html",
-        include_str!("../templates/partials/section.html"),
+        include_str!("../../templates/partials/section.html"),
     ),
 ];
 
@@ -150,7 +150,7 @@ fn item_view(
     let summary = match full {
         Some(content) => email_images(content, email_images_width),
         None if item.summary.as_str().len() > MAX_SUMMARY_BYTES => {
-            format!("<p>{}</p>", crate::sanitize::escape(&item.excerpt))
+            format!("<p>{}</p>", crate::html::sanitize::escape(&item.excerpt))
         }
         None => email_images(item.summary.as_str(), email_images_width),
     };
@@ -177,7 +177,7 @@ fn html_text(html: &str) -> String {
         .link_footnotes(true)
         .string_from_read(html.as_bytes(), 72)
         .map(|t| t.trim().to_string())
-        .unwrap_or_else(|_| crate::sanitize::to_text(html))
+        .unwrap_or_else(|_| crate::html::sanitize::to_text(html))
 }
 
 /// The widest an image may be inside the 600 px card (600 minus the padding).
@@ -195,7 +195,7 @@ pub fn digest_view(
     let tz = i18n::EDITION_TZ;
     let langs = [lang];
     let mut sections = Vec::new();
-    for section in crate::curate::candidates(config, items.to_vec()) {
+    for section in crate::edition::curate::candidates(config, items.to_vec()) {
         let Some(cs) = config.section(&section.section) else {
             continue;
         };
@@ -287,11 +287,11 @@ fn markdown_base(config: &Config) -> Url {
 }
 
 /// The editor's Markdown as sanitized HTML (relative links made absolute against `base`).
-pub fn markdown_html(markdown: &str, base: &Url) -> crate::sanitize::SafeHtml {
+pub fn markdown_html(markdown: &str, base: &Url) -> crate::html::sanitize::SafeHtml {
     let parser = pulldown_cmark::Parser::new_ext(markdown, pulldown_cmark::Options::empty());
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, parser);
-    crate::sanitize::sanitize(&html, base)
+    crate::html::sanitize::sanitize(&html, base)
 }
 
 /// The editor's Markdown as plain text for the text part: paragraphs kept, emphasis
@@ -402,7 +402,7 @@ pub fn unsubscribe_address(config: &Config) -> String {
         .delivery
         .unsubscribe_mailto
         .clone()
-        .unwrap_or_else(|| crate::mime::address_of(&config.newsletter.from).to_string())
+        .unwrap_or_else(|| crate::publish::mime::address_of(&config.newsletter.from).to_string())
 }
 
 /// Where subscribers unsubscribe when there is no per-subscriber link (compose, preview,
@@ -511,7 +511,7 @@ pub fn edition_view(
             .as_ref()
             .map(|u| u.to_string()),
         web_url: edition_url(config, &edition.week),
-        feed_url: crate::archive::feed_url(config),
+        feed_url: crate::publish::archive::feed_url(config),
         unsubscribe_url: Some(unsubscribe_url.to_string()),
         number: edition.number,
         week: Some(edition.week.clone()),
@@ -554,7 +554,7 @@ impl Renderer {
                 && let Some(text) = value.as_str()
             {
                 return out
-                    .write_str(&crate::sanitize::escape(text))
+                    .write_str(&crate::html::sanitize::escape(text))
                     .map_err(minijinja::Error::from);
             }
             minijinja::escape_formatter(out, state, value)

@@ -20,9 +20,9 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::config::Lang;
-use crate::sanitize::escape;
+use crate::deliver::token::{self, Secret};
+use crate::html::sanitize::escape;
 use crate::store::{Store, StoreError, SuppressionReason};
-use crate::token::{self, Secret};
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]

@@ -12,8 +12,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, Lang};
-use crate::i18n;
-use crate::sanitize::escape;
+use crate::html::sanitize::escape;
+use crate::publish::i18n;
 
 /// One composed edition, as the archive lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -123,7 +123,7 @@ pub fn parse(text: &str) -> Option<Node> {
             continue;
         }
         if rest.starts_with('<') && rest[1..].starts_with(|c: char| c.is_alphabetic() || c == '_') {
-            let end = crate::repair::tag_end(rest);
+            let end = crate::ingest::feed::repair::tag_end(rest);
             let tag = rest[1..end].strip_suffix('>').unwrap_or(&rest[1..end]);
             let self_closing = tag.ends_with('/');
             let tag = tag.trim_end_matches('/');
@@ -255,7 +255,7 @@ pub fn decode_entities(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let end = crate::repair::semicolon_within(rest, 12);
+        let end = crate::ingest::feed::repair::semicolon_within(rest, 12);
         let decoded = end.and_then(|e| {
             let name = &rest[1..e];
             let c = match name {

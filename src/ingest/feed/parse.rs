@@ -1,5 +1,5 @@
 //! Parses feed documents (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed 1.0/1.1) into
-//! [`RawItem`]s with feed-rs, after [`crate::repair`] has fixed what a strict XML parser
+//! [`RawItem`]s with feed-rs, after [`crate::ingest::feed::repair`] has fixed what a strict XML parser
 //! rejects. Text in, items out: no I/O, no sanitizing (that is `normalize`'s job).
 //!
 //! Relative links resolve against `xml:base` (feed-rs tracks it per element) and then the
@@ -11,9 +11,9 @@ use chrono_tz::Tz;
 use feed_rs::model::{Entry, Feed, Link, Person as FeedPerson, Text};
 use url::Url;
 
-use crate::date::{self, DayOrder};
-use crate::feedxml::Node;
-use crate::item::RawItem;
+use crate::ingest::date::{self, DayOrder};
+use crate::ingest::feed::feedxml::Node;
+use crate::ingest::item::RawItem;
 
 /// Why a document is not a readable feed.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +74,7 @@ pub fn parse_feed_with(
     tz: Tz,
     order: DayOrder,
 ) -> Result<ParsedFeed, ParseError> {
-    let repaired = crate::repair::repair(text);
+    let repaired = crate::ingest::feed::repair::repair(text);
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         // An empty id tells us the feed gave none; identity is decided in `normalize`.
@@ -86,7 +86,7 @@ pub fn parse_feed_with(
         .parse(repaired.as_bytes())
         .map_err(|e| ParseError(e.to_string()))?;
     let mut parsed = convert(feed, base);
-    if let Some(root) = crate::feedxml::parse(&repaired) {
+    if let Some(root) = crate::ingest::feed::feedxml::parse(&repaired) {
         supplement(&mut parsed, &root, base, tz, order);
     }
     Ok(parsed)
@@ -267,7 +267,7 @@ fn text_construct(n: &Node) -> Option<String> {
         return Some(if kind.contains("html") {
             text
         } else {
-            crate::sanitize::escape(&text)
+            crate::html::sanitize::escape(&text)
         });
     }
     let has_markup = !n.children.is_empty();
@@ -492,7 +492,7 @@ fn html_of(text: Text) -> String {
     if text.content_type.to_string().contains("html") {
         text.content
     } else {
-        crate::sanitize::escape(&text.content)
+        crate::html::sanitize::escape(&text.content)
     }
 }
 
@@ -608,8 +608,13 @@ fn raw_item(entry: Entry, base: &Url) -> (RawItem, EntryDetail) {
     };
     let content = entry.content.and_then(|c| {
         let html = c.content_type.to_string().contains("html");
-        c.body
-            .map(|b| if html { b } else { crate::sanitize::escape(&b) })
+        c.body.map(|b| {
+            if html {
+                b
+            } else {
+                crate::html::sanitize::escape(&b)
+            }
+        })
     });
     let authors = people(entry.authors);
     let names = authors

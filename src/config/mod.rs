@@ -5,6 +5,8 @@
 //! sections exist. Every error names the file, the line and the key. Nothing downstream
 //! re-validates; stages receive [`Source`] values that are known to be usable.
 
+pub mod opml;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +16,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use url::Url;
 
-use crate::date::DayOrder;
+use crate::ingest::date::DayOrder;
 
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -291,7 +293,10 @@ pub fn parse_rate(text: &str) -> Option<f64> {
 
 /// The domain of an address written as `Name <user@domain>` or `user@domain`.
 pub fn address_domain(from: &str) -> Option<&str> {
-    let domain = crate::mime::address_of(from).rsplit_once('@')?.1.trim();
+    let domain = crate::publish::mime::address_of(from)
+        .rsplit_once('@')?
+        .1
+        .trim();
     (!domain.is_empty()).then_some(domain)
 }
 
@@ -365,7 +370,7 @@ impl Default for Settings {
 /// `boletin/0.1 (+<archive_url>; mailto:<from address>)`. Header values must be ASCII,
 /// so only the address part of `from` is used.
 fn contact_user_agent(newsletter: &Newsletter) -> String {
-    let email = crate::mime::address_of(&newsletter.from);
+    let email = crate::publish::mime::address_of(&newsletter.from);
     let site = newsletter
         .archive_url
         .as_ref()
@@ -705,7 +710,7 @@ impl Checker<'_> {
             Some(u) => Some(self.http_url(&u, "newsletter.archive_url")?),
         };
         let excerpt_words = match n.excerpt_words {
-            None => crate::sanitize::DEFAULT_EXCERPT_WORDS,
+            None => crate::html::sanitize::DEFAULT_EXCERPT_WORDS,
             Some(w) if *w.get_ref() == 0 || *w.get_ref() > 1000 => {
                 return self.invalid(
                     w.span(),

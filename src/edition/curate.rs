@@ -12,8 +12,8 @@
 
 use std::collections::HashMap;
 
+use crate::annotate::fold::fold;
 use crate::config::Config;
-use crate::fold::fold;
 use crate::store::StoredItem;
 
 /// One story offered to the editor, with the other copies of it folded in.
@@ -40,7 +40,7 @@ pub fn section_for<'c>(config: &'c Config, item: &StoredItem) -> Option<&'c str>
         "{} {} {}",
         item.title,
         item.excerpt,
-        crate::sanitize::to_text(item.summary.as_str())
+        crate::html::sanitize::to_text(item.summary.as_str())
     ));
     let tags: Vec<String> = item
         .categories
@@ -127,7 +127,7 @@ pub fn candidates(config: &Config, items: Vec<StoredItem>) -> Vec<SectionCandida
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sanitize::SafeHtml;
+    use crate::html::sanitize::SafeHtml;
     use chrono::{TimeZone, Utc};
 
     fn item(id: i64, source: &str, title: &str, link: &str, day: u32) -> StoredItem {

@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::config::Source;
-use crate::item::{Item, RawItem};
-use crate::sanitize::{self, SafeHtml};
+use crate::html::sanitize::{self, SafeHtml};
+use crate::ingest::item::{Item, RawItem};
 
 /// Words in a stored excerpt (the `[newsletter] excerpt_words` default).
 pub const EXCERPT_WORDS: usize = sanitize::DEFAULT_EXCERPT_WORDS;

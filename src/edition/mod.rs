@@ -7,6 +7,8 @@
 //! leaves every other key, value, order and comment as it was. Hands [`Edition`] to
 //! `render` and `archive`.
 
+pub mod curate;
+
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -16,7 +18,7 @@ use toml::Spanned;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 
 use crate::config::{Config, Lang, line_of};
-use crate::curate::SectionCandidates;
+use crate::edition::curate::SectionCandidates;
 use crate::store::StoredItem;
 
 /// Why an edition file could not be used.
@@ -464,7 +466,7 @@ fn escape_multiline(text: &str) -> String {
     text.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"")
 }
 
-fn entry_table(c: &crate::curate::Candidate, source_name: &str) -> Table {
+fn entry_table(c: &crate::edition::curate::Candidate, source_name: &str) -> Table {
     let mut t = Table::new();
     t.insert("id", value(c.item.id));
     t.insert("title", str_value(&c.item.title));
@@ -515,7 +517,7 @@ pub fn draft(
         ..DraftReport::default()
     };
     for sc in candidates {
-        let fresh: Vec<&crate::curate::Candidate> = sc
+        let fresh: Vec<&crate::edition::curate::Candidate> = sc
             .candidates
             .iter()
             .filter(|c| {

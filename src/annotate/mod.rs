@@ -7,19 +7,22 @@
 //! Editing the gazetteer, a source's tags or language, or `excerpt_words` re-annotates
 //! every item on the next run.
 
+pub mod dedup;
+pub mod fold;
+pub mod tag;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::annotate::fold::slug;
+use crate::annotate::tag::{Gazetteer, TagError};
 use crate::config::{Config, Source};
-use crate::dedup;
-use crate::fold::slug;
-use crate::normalize;
-use crate::sanitize;
+use crate::html::sanitize;
+use crate::ingest::normalize;
 use crate::store::{Annotation, AnnotationBatch, PendingItem, Store, StoreError};
-use crate::tag::{self, Gazetteer, TagError};
 
 /// Pending items read from the store, annotated and written at a time.
 const PAGE: usize = 1024;
@@ -256,10 +259,10 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::Annotator;
-    use crate::item::Item;
-    use crate::sanitize::SafeHtml;
+    use crate::annotate::tag::Gazetteer;
+    use crate::html::sanitize::SafeHtml;
+    use crate::ingest::item::Item;
     use crate::store::{ItemQuery, SourceState, Store};
-    use crate::tag::Gazetteer;
 
     /// Three different stories every source re-posts.
     const STORIES: [&str; 3] = [

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
-use crate::feedxml::{self, Node};
+use crate::ingest::feed::feedxml::{self, Node};
 
 /// The namespace of boletin's own outline attributes.
 pub const NAMESPACE: &str = "https://github.com/boletin/boletin/opml";

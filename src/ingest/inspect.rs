@@ -12,9 +12,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::config::Source;
-use crate::item::RawItem;
-use crate::parse::{Enclosure, EntryDetail, ParsedFeed, Person};
-use crate::{normalize, sanitize};
+use crate::html::sanitize;
+use crate::ingest::feed::parse::{Enclosure, EntryDetail, ParsedFeed, Person};
+use crate::ingest::item::RawItem;
+use crate::ingest::normalize;
 
 /// The whole document.
 #[derive(Debug, Serialize)]
@@ -126,13 +127,13 @@ pub fn page_view(source: &Source, items: Vec<RawItem>) -> View {
 }
 
 /// What `normalize` makes of an entry it would not store, for `keep_all`.
-fn unstored(source: &Source, raw: RawItem) -> crate::item::Item {
+fn unstored(source: &Source, raw: RawItem) -> crate::ingest::item::Item {
     let base = raw
         .base
         .clone()
         .unwrap_or_else(|| source.base_url().clone());
     let clean = |h: &Option<String>| h.as_deref().map(|h| sanitize::sanitize(h, &base));
-    crate::item::Item {
+    crate::ingest::item::Item {
         source_id: source.id.clone(),
         key: String::new(),
         guid: raw.guid.clone(),

@@ -9,8 +9,8 @@
 use scraper::{Html, Selector};
 use url::Url;
 
-use crate::fetch::{self, FetchError, Fetcher};
-use crate::scrape::selector;
+use crate::ingest::fetch::{self, FetchError, Fetcher};
+use crate::ingest::scrape::selector;
 
 /// What kind of feed a document is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -61,7 +61,7 @@ pub const COMMON_PATHS: &[&str] = &[
 pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovery, FetchError> {
     let response = get(fetcher, url, fetch::ACCEPT_PAGE).await?;
     let page = response.final_url.clone();
-    let text = crate::decode::decode(
+    let text = crate::ingest::decode::decode(
         response.body.as_deref().unwrap_or_default(),
         response.content_type.as_deref(),
     );
@@ -82,7 +82,7 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovery, FetchEr
     for declared in feed_links(&text, &page) {
         // A declared feed that does not answer with a feed is not worth adding.
         if let Ok(r) = get(fetcher, &declared.url, fetch::ACCEPT_FEED).await {
-            let body = crate::decode::decode(
+            let body = crate::ingest::decode::decode(
                 r.body.as_deref().unwrap_or_default(),
                 r.content_type.as_deref(),
             );
@@ -107,7 +107,7 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovery, FetchEr
             let Ok(r) = get(fetcher, &candidate, fetch::ACCEPT_FEED).await else {
                 continue;
             };
-            let body = crate::decode::decode(
+            let body = crate::ingest::decode::decode(
                 r.body.as_deref().unwrap_or_default(),
                 r.content_type.as_deref(),
             );
@@ -162,7 +162,7 @@ pub fn sniff(text: &str) -> Option<FeedKind> {
 /// Feeds a page declares with `<link rel="alternate" type="…">`, resolved against `base`.
 pub fn feed_links(html: &str, base: &Url) -> Vec<FoundFeed> {
     let doc = Html::parse_document(html);
-    let page_base = crate::scrape::document_base(&doc, base);
+    let page_base = crate::ingest::scrape::document_base(&doc, base);
     let mut found: Vec<FoundFeed> = Vec::new();
     for link in doc.select(&selector("link[href][type]")) {
         let el = link.value();
@@ -220,10 +220,10 @@ fn html_title(html: &str) -> Option<String> {
 }
 
 fn feed_title(text: &str, url: &Url) -> Option<String> {
-    crate::parse::parse_feed(text, url, chrono_tz::UTC)
+    crate::ingest::feed::parse::parse_feed(text, url, chrono_tz::UTC)
         .ok()
         .and_then(|f| f.title)
-        .map(|t| crate::sanitize::to_text(&t))
+        .map(|t| crate::html::sanitize::to_text(&t))
         .filter(|t| !t.is_empty())
 }
 

@@ -4,7 +4,7 @@
 //! own on top, a shortened title or a different link. Two items are one story when
 //! (thresholds, also in README.md):
 //!
-//! 1. **link**: their canonical links are equal ([`crate::normalize::link_key`]), at any
+//! 1. **link**: their canonical links are equal ([`crate::ingest::normalize::link_key`]), at any
 //!    distance in time;
 //! 2. **title**: their folded titles (accents, case and punctuation folded) are equal, the
 //!    title has at least [`MIN_TITLE_WORDS`] words, they are at most [`TITLE_DAYS`] days
@@ -20,7 +20,7 @@
 
 use serde::Serialize;
 
-use crate::fold::fold;
+use crate::annotate::fold::fold;
 
 /// Shorter bodies are not compared by text.
 pub const MIN_WORDS: usize = 40;
@@ -50,7 +50,7 @@ const SHINGLE: usize = 3;
 /// What is compared; computed once per item and stored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Signature {
-    /// [`crate::normalize::link_key`] of the item's link.
+    /// [`crate::ingest::normalize::link_key`] of the item's link.
     pub link: Option<String>,
     /// The folded title.
     pub title: String,

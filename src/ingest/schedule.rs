@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::fetch::Disposition;
+use crate::ingest::fetch::Disposition;
 
 /// First wait after a failure; doubles with each failure in a row.
 pub const BACKOFF_START: Duration = Duration::hours(1);

@@ -1,0 +1,3 @@
+//! Pure HTML work: the one sanitizer policy, and what is derived from sanitized HTML.
+
+pub mod sanitize;

@@ -1,0 +1,3 @@
+//! The HTTP side: `serve` (unsubscribe and the archive).
+
+pub mod serve;
