@@ -205,8 +205,7 @@ fn run_window(ctx: &Context, args: &Args) -> Result<ExitCode, ExitCode> {
         .or_else(|| config.newsletter.languages.first().copied())
         .unwrap_or(Lang::Es);
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let items =
-        run::window_items(&store, since, now).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let items = run::window_items(&store, since, now).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     // "Today" as a reader sees it is the last instant of the window.
     let view = render::digest_view(&config, &items, now - chrono::Duration::seconds(1), lang);
     let rendered = Renderer::new(&config.newsletter.templates)
