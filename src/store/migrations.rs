@@ -45,7 +45,7 @@ CREATE TABLE items (
 CREATE INDEX items_sort_at ON items (sort_at);
 "#,
     r#"
--- Issue 5: language, tags, HTML excerpts, cross-partner duplicates, tombstones, search.
+-- Language, tags, HTML excerpts, cross-partner duplicates, tombstones, search.
 ALTER TABLE items ADD COLUMN language TEXT;
 ALTER TABLE items ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE items ADD COLUMN excerpt_html TEXT;
@@ -82,7 +82,7 @@ CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
     DELETE FROM items_fts WHERE rowid = old.id;
 END;
 "#,
-    // Issue 7: subscribers, suppressions and the send journal.
+    // Subscribers, suppressions and the send journal.
     r#"
 CREATE TABLE subscribers (
     id       INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -118,7 +118,7 @@ CREATE TABLE send_journal (
 );
 CREATE INDEX send_journal_state ON send_journal (edition, state);
 "#,
-    // Issue 3: the feed's RSS <ttl>, so it is still honoured after a 304 (nothing parsed).
+    // The feed's RSS <ttl>, so it is still honoured after a 304 (nothing parsed).
     r#"
 ALTER TABLE sources ADD COLUMN ttl_minutes INTEGER;
 "#,

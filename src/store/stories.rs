@@ -53,7 +53,7 @@ pub struct PruneCounts {
     pub tombstones: usize,
 }
 
-/// Appends the issue-5 filters (tags, language, search, folding) to an items query.
+/// Appends the annotation filters (tags, language, search, folding) to an items query.
 pub(super) fn filter_sql(q: &ItemQuery, sql: &mut String, args: &mut Vec<rusqlite::types::Value>) {
     for tag in &q.tags {
         sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(items.tags) WHERE json_each.value = ?)");

@@ -1,4 +1,4 @@
-//! Issue 5: one story once. The labelled cross-post set (precision and recall), the demo's
+//! One story once. The labelled cross-post set (precision and recall), the demo's
 //! two cross-posts folded by `items`, tombstones (editor removal and retention), GUID
 //! reuse, and updates in place that ignore cache-busting noise.
 

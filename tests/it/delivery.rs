@@ -1,4 +1,4 @@
-//! Issue 7: subscribers and `send` against a real SMTP server (aiosmtpd) on 127.0.0.1.
+//! Subscribers and `send` against a real SMTP server (aiosmtpd) on 127.0.0.1.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader};

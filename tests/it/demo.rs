@@ -1,4 +1,7 @@
-//! Issue 2: the whole main job on the bundled demo, offline.
+//! The main job end to end on the bundled demo (`fixtures/demo`), offline: `fetch` stores
+//! every source (WordPress, Atom, RSS 1.0, JSON Feed, Latin-1, a scraped page) as inert HTML
+//! with absolute links, `compose --since` renders exactly the week, paths come from flags
+//! and environment, and config errors name the file, line and key.
 
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! Issue 6: the editor's week. `draft` writes an edition file of candidates, a second
+//! The editor's week. `draft` writes an edition file of candidates, a second
 //! `draft` keeps every edit, `compose` validates it and writes the email, the `.eml`, the
 //! web archive and its feed, and `preview` serves it while it changes.
 
@@ -371,7 +371,7 @@ fn templates_are_overridden_by_file_and_undefined_values_are_errors() {
     assert!(run.stderr.contains("undefined"), "{}", run.stderr);
 }
 
-/// Issue 6: the digest in shared/examples/003_…txt, rebuilt as an edition from fixture
+/// The hand-made digest in shared/examples/003_…txt, rebuilt as an edition from fixture
 /// items: the editor's headlines, framing, the partners' quotes and the calls to action.
 #[test]
 fn the_hand_made_digest_is_reproduced_as_an_edition() {

@@ -1,4 +1,4 @@
-//! Issue 6: the email itself holds up. Table layout at 600 px with inlined CSS, a hidden
+//! The email itself holds up in mail clients. Table layout at 600 px with inlined CSS, a hidden
 //! preheader, `lang`, images with width and alt, dark-mode colours, size under Gmail's
 //! clipping limit, clean MIME, absolute untracked links, no horizontal scroll at 375 px
 //! in headless Chromium, and snapshots of a fixed edition.

@@ -1,4 +1,4 @@
-//! Issue 3: the fetcher under cron, against a real HTTP server on 127.0.0.1 (tests/it/server.rs).
+//! The fetcher under cron, against a real HTTP server on 127.0.0.1 (tests/it/server.rs).
 //!
 //! Timeouts in these configs are short (stall 1 s, whole request 4 s) so misbehaving servers
 //! are cut off quickly; nothing asserts on durations, only on what was reported and stored.
@@ -620,13 +620,7 @@ fn freshness_hints_delay_the_next_request_up_to_a_week() {
 
 #[test]
 fn an_unlabelled_iso_8859_1_feed_keeps_its_accents() {
-    let text = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Red de Defensoras</title>\
-                <link>https://defensoras.example.org/</link><description>Noticias</description>\
-                <item><title>Acción urgente: niñas desplazadas en Chenalhó</title>\
-                <link>https://defensoras.example.org/accion</link>\
-                <pubDate>Fri, 20 Nov 2026 12:00:00 +0000</pubDate>\
-                <description>Exigimos protección para la señora Pérez y su familia.</description></item>\
-                </channel></rss>";
+    let text = include_str!("../../fixtures/quirks/rss-latin1-undeclared.xml");
     let (latin1, _, unmappable) = encoding_rs::WINDOWS_1252.encode(text);
     assert!(!unmappable);
     let bytes = latin1.into_owned();

@@ -1,5 +1,6 @@
 //! All integration tests, in one binary. Each module drives the real `boletin` binary
-//! the way a user or cron would.
+//! the way a user or cron would, against files under `fixtures/` and servers on loopback;
+//! nothing reaches the internet.
 
 #![allow(
     clippy::unwrap_used,
@@ -7,7 +8,11 @@
     reason = "a test should fail loudly at the first surprise"
 )]
 
+// Helpers: scratch folders and the binary, and the loopback HTTP server.
 mod common;
+mod server;
+
+// One module per area.
 mod dedup;
 mod delivery;
 mod demo;
@@ -18,5 +23,4 @@ mod parsing;
 mod robustness;
 mod safety;
 mod serve;
-mod server;
 mod tags;

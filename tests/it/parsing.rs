@@ -1,5 +1,6 @@
-//! Issue 4: every kind of source becomes clean items — repaired feeds, pages without feeds,
-//! Spanish dates, discovery (`add`), OPML, `inspect` — through the real binary.
+//! Every kind of source becomes clean items — repaired feeds, pages without feeds,
+//! Spanish dates, discovery (`add`), OPML, `inspect` — through the real binary. The
+//! real-world documents these tests read live one quirk per file in `fixtures/quirks/`.
 
 use crate::common::Scratch;
 use crate::server::Server;
@@ -22,19 +23,7 @@ title = "Acciones urgentes"
 /// A WordPress feed as partners really serve it: BOM and blank lines before the prolog,
 /// `<rss>` without a version, HTML entities, a bare `&`, a control character, no GUIDs,
 /// a hand-written Spanish date and one item without any date.
-const BROKEN_FEED: &str = "\u{feff}\n\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-<rss xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel>\
-<title>Educa Oaxaca &ndash; Noticias</title><link>https://educa.example.org/</link>\
-<item><title>Caf&eacute; y ma&iacute;z: la cooperativa de San Jos&eacute; &amp; sus aliadas</title>\
-<link>/2024/06/cooperativa/?utm_source=rss&lang=es</link>\
-<dc:creator>María Pérez</dc:creator><category>Oaxaca</category>\
-<pubDate>lunes, 3 de junio de 2024 10:30</pubDate>\
-<description>Las socias&nbsp;venden \u{1}en el tianguis &rsquo;orgánico&rsquo;.</description>\
-<content:encoded><![CDATA[<p>Texto <a href=\"/fotos/\">completo</a> &amp; <script>alert(1)</script>fotos.</p>]]></content:encoded>\
-<enclosure url=\"/audio/cooperativa.mp3\" type=\"audio/mpeg\" length=\"1234\"/></item>\
-<item><title>Comunicado sin fecha</title><link>https://educa.example.org/comunicado</link>\
-<description>Sin fecha de publicación.</description></item>\
-</channel></rss>";
+const BROKEN_FEED: &str = include_str!("../../fixtures/quirks/wordpress-rss-mangled.xml");
 
 #[test]
 fn inspect_repairs_a_broken_feed_and_prints_the_documented_json() {
@@ -153,16 +142,9 @@ fn undated_items_keep_their_first_seen_time_across_fetches() {
 
 /// A Drupal news page without a feed, and the item pages `follow = true` reads.
 fn drupal_site() -> Server {
-    let list = r#"<!DOCTYPE html><html lang="es"><head><meta charset="utf-8"><title>Noticias</title></head><body>
-      <div class="view-content">
-        <div class="views-row"><h3 class="t"><a href="/nota/desalojo">Desalojo en San Cristóbal</a></h3>
-          <span class="fecha">Publicado el 3 de junio de 2024</span><img class="thumb" src="/files/desalojo.jpg"></div>
-        <div class="views-row"><h3 class="t"><a href="/nota/foro">Foro por el agua</a></h3></div>
-      </div></body></html>"#;
-    let note1 = r#"<html><head><meta property="article:published_time" content="2024-06-03T08:00:00-06:00"></head>
-      <body><article><div class="cuerpo"><p>Las familias tsotsiles denunciaron el desalojo.</p></div></article></body></html>"#;
-    let note2 = r#"<html><head><script type="application/ld+json">{"@context":"https://schema.org","@type":"NewsArticle","datePublished":"2024-06-05T17:00:00-06:00"}</script></head>
-      <body><article><div class="cuerpo"><p>Foro regional por el agua en Oaxaca.</p></div></article></body></html>"#;
+    let list = include_str!("../../fixtures/quirks/drupal-list-spanish-date.html");
+    let note1 = include_str!("../../fixtures/quirks/drupal-item-published-time-meta.html");
+    let note2 = include_str!("../../fixtures/quirks/drupal-item-json-ld-date.html");
     Server::pages(&[
         ("/noticias", "text/html; charset=utf-8", list),
         ("/nota/desalojo", "text/html; charset=utf-8", note1),
@@ -278,9 +260,7 @@ fn add_discovers_the_feed_and_keeps_the_config_comments() {
         (
             "/",
             "text/html",
-            r#"<html><head><title>Tlachinollan</title>
-                <link rel="alternate" type="application/rss+xml" title="Comentarios" href="/comments/feed/">
-                <link rel="alternate" type="application/rss+xml" title="Noticias" href="/feed/"></head><body></body></html>"#,
+            include_str!("../../fixtures/quirks/wordpress-comments-feed-first.html"),
         ),
         ("/feed/", "application/rss+xml", feed),
         ("/comments/feed/", "application/rss+xml", feed),
@@ -332,8 +312,7 @@ fn add_tries_common_paths_then_prints_a_page_rule() {
     let bare = Server::pages(&[(
         "/",
         "text/html",
-        r#"<html><head><title>Centro Prodh</title></head><body>
-            <article><h2><a href="/a">Uno</a></h2></article><article><h2><a href="/b">Dos</a></h2></article></body></html>"#,
+        include_str!("../../fixtures/quirks/no-feed-article-list.html"),
     )]);
     let before = std::fs::read_to_string(s.config()).unwrap();
     let run = s.run(&["add", &bare.url("/")]);

@@ -1,6 +1,6 @@
-//! Issue 4: property tests over arbitrary input for the feed parser (with its repairs), the
+//! Property tests over arbitrary input for the feed parser (with its repairs), the
 //! element tree, the page scraper, discovery, OPML import and the date parser. None may
-//! panic; some properties also check results. `PROPTEST_CASES=200000` runs a long session.
+//! panic; some properties also check results. `PROPTEST_CASES=200000` makes a long run.
 
 use boletin::ingest::date::{self, DayOrder};
 use chrono::{TimeZone, Utc};

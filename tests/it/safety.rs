@@ -1,6 +1,7 @@
-//! Issue 5: every public XSS/sanitizer vector in `../shared/corpus/xss`, inside an RSS item
-//! and an Atom entry, through the real `boletin fetch`; nothing outside the allow-list may
-//! be stored, and a newsletter built from them must run no script in headless Chromium.
+//! The sanitizer against every public XSS vector in `../shared/corpus/xss`, each inside an
+//! RSS item and an Atom entry, through the real `boletin fetch`: nothing outside the
+//! allow-list may be stored, and a newsletter built from them must run no script in
+//! headless Chromium.
 
 use std::collections::HashSet;
 use std::io::{Read, Write};

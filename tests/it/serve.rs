@@ -1,4 +1,4 @@
-//! Issue 7: `boletin serve` — one-click unsubscribe (RFC 8058) and the web archive.
+//! `boletin serve` — one-click unsubscribe (RFC 8058) and the web archive.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -1,4 +1,4 @@
-//! Issue 5: findable by place and topic. Tagging precision/recall and language accuracy on
+//! Findable by place and topic. Tagging precision/recall and language accuracy on
 //! a hand-labelled sample, and the `items` filters (--tag, --lang, --search) on the demo.
 
 use std::collections::BTreeSet;
