@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use crate::cli::when;
 use boletin::config::{Config, Lang};
 use boletin::edition::Edition;
-use boletin::ingest::run;
 use boletin::publish::archive::{self, EditionRecord};
 use boletin::publish::mime;
 use boletin::publish::render::{self, DigestView, Renderer};
@@ -205,7 +204,9 @@ fn run_window(ctx: &Context, args: &Args) -> Result<ExitCode, ExitCode> {
         .or_else(|| config.newsletter.languages.first().copied())
         .unwrap_or(Lang::Es);
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let items = run::window_items(&store, since, now).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let items = store
+        .window_items(since, now)
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     // "Today" as a reader sees it is the last instant of the window.
     let view = render::digest_view(&config, &items, now - chrono::Duration::seconds(1), lang);
     let rendered = Renderer::new(&config.newsletter.templates)

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use crate::cli::when;
 use boletin::edition::curate;
 use boletin::edition::{self, DraftMeta, Edition};
-use boletin::ingest::run;
 use boletin::publish::i18n;
 use boletin::store::Store;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
@@ -99,8 +98,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         }
     };
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let items =
-        run::window_items(&store, since, until).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let items = store
+        .window_items(since, until)
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let candidates = curate::candidates(&config, items);
     let languages = config.newsletter.languages.clone();
     let long_date = i18n::edition_long_dates(date, &languages);

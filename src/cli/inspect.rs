@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .block_on(boletin::ingest::run::inspect(&settings, &source))
         .map_err(|e| {
             let hint = match (&e, &args.source) {
-                (boletin::ingest::run::SourceError::Parse(_), None) => {
+                (boletin::ingest::kind::SourceError::Parse(_), None) => {
                     " (a web page? `boletin add URL` finds its feed; `--source ID` applies page rules)"
                 }
                 _ => "",

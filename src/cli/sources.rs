@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use boletin::ingest::http_status::HttpStatus;
 use boletin::store::Store;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -26,7 +27,7 @@ struct Health {
     url: String,
     last_attempt: Option<DateTime<Utc>>,
     last_success: Option<DateTime<Utc>>,
-    last_status: Option<u16>,
+    last_status: Option<HttpStatus>,
     last_error: Option<String>,
     errors_in_a_row: u32,
     failing_since: Option<DateTime<Utc>>,
@@ -52,7 +53,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .sources
         .iter()
         .map(|s| {
-            let st = boletin::ingest::run::current_state(&states, s);
+            let st = boletin::ingest::state::current_state(&states, s);
             let stat = stats.get(&s.id);
             let failing_since = st.and_then(|st| st.failing_since);
             Health {

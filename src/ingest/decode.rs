@@ -7,6 +7,17 @@
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
+use crate::ingest::fetch::Response;
+
+/// The text of a fetched document: its body decoded with its Content-Type as a hint (an
+/// answer without a body reads as empty).
+pub fn response_text(response: &Response) -> String {
+    decode(
+        response.body.as_deref().unwrap_or_default(),
+        response.content_type.as_deref(),
+    )
+}
+
 /// Decodes `bytes`, using `content_type` (the HTTP header) as one hint among several.
 pub fn decode(bytes: &[u8], content_type: Option<&str>) -> String {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {

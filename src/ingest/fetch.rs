@@ -17,6 +17,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::config::Settings;
+use crate::ingest::http_status::HttpStatus;
 
 /// At most this many redirects are followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
@@ -46,7 +47,7 @@ pub enum FetchError {
     /// The server answered with an error status.
     #[error("HTTP {code}{}", retry_after.map(|t| format!(" (retry after {})", t.to_rfc3339())).unwrap_or_default())]
     Status {
-        code: u16,
+        code: HttpStatus,
         retry_after: Option<DateTime<Utc>>,
     },
     /// A redirect loop, too many redirects, or a redirect without a usable Location.
@@ -76,9 +77,12 @@ impl FetchError {
     /// except an explicit 410: sites of small organizations break and come back.
     pub fn disposition(&self) -> Disposition {
         match self {
-            FetchError::Status { code: 410, .. } => Disposition::Gone,
             FetchError::Status {
-                code: 429 | 503,
+                code: HttpStatus(StatusCode::GONE),
+                ..
+            } => Disposition::Gone,
+            FetchError::Status {
+                code: HttpStatus(StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE),
                 retry_after: Some(t),
             } => Disposition::RetryAt(*t),
             _ => Disposition::Backoff,
@@ -86,7 +90,7 @@ impl FetchError {
     }
 
     /// The HTTP status, when there was one.
-    pub fn http_status(&self) -> Option<u16> {
+    pub fn http_status(&self) -> Option<HttpStatus> {
         match self {
             FetchError::Status { code, .. } => Some(*code),
             _ => None,
@@ -104,7 +108,7 @@ pub struct Validators {
 /// A successful answer: a body, or 304 Not Modified (`body` is `None`).
 #[derive(Debug)]
 pub struct Response {
-    pub status: u16,
+    pub status: HttpStatus,
     /// Where the document was finally found.
     pub final_url: Url,
     /// Set when every hop was a permanent redirect (301/308): the URL to remember.
@@ -235,7 +239,7 @@ impl Fetcher {
         }
         let body = std::fs::read(&path).map_err(|e| file_err(e.to_string()))?;
         Ok(Response {
-            status: 200,
+            status: HttpStatus(StatusCode::OK),
             final_url: url.clone(),
             moved_to: None,
             validators: Validators::default(),
@@ -303,7 +307,7 @@ impl Fetcher {
         let headers = response.headers();
         if status.is_client_error() || status.is_server_error() {
             return Err(FetchError::Status {
-                code: status.as_u16(),
+                code: status.into(),
                 retry_after: header_str(headers, header::RETRY_AFTER)
                     .and_then(|v| parse_retry_after(v, now)),
             });
@@ -322,7 +326,7 @@ impl Fetcher {
             Some(self.read_body(response).await?)
         };
         Ok(Response {
-            status: status.as_u16(),
+            status: status.into(),
             final_url: current,
             moved_to,
             validators,
@@ -451,7 +455,10 @@ mod tests {
     #[test]
     fn only_410_is_gone_and_only_dated_429_503_wait() {
         let t = Utc::now();
-        let status = |code, retry_after| FetchError::Status { code, retry_after };
+        let status = |code, retry_after| FetchError::Status {
+            code: HttpStatus::from_u16(code).unwrap_or_else(|| unreachable!()),
+            retry_after,
+        };
         assert_eq!(status(410, None).disposition(), Disposition::Gone);
         assert_eq!(status(429, Some(t)).disposition(), Disposition::RetryAt(t));
         assert_eq!(status(503, Some(t)).disposition(), Disposition::RetryAt(t));

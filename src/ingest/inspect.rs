@@ -15,6 +15,7 @@ use crate::config::Source;
 use crate::html::sanitize;
 use crate::ingest::feed::parse::{Enclosure, EntryDetail, ParsedFeed, Person};
 use crate::ingest::item::RawItem;
+use crate::ingest::kind::Document;
 use crate::ingest::normalize;
 
 /// The whole document.
@@ -59,6 +60,15 @@ fn rfc3339(d: Option<DateTime<Utc>>) -> Option<String> {
     d.map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
 }
 
+/// The view of a document as `source` would store it: a feed describes itself, a page is
+/// described by the source's config.
+pub fn view(source: &Source, document: Document) -> View {
+    match document {
+        Document::Feed(feed) => feed_view(source, feed),
+        Document::Entries(items) => page_view(source, items),
+    }
+}
+
 /// The view of a parsed feed as `source` would store it.
 pub fn feed_view(source: &Source, feed: ParsedFeed) -> View {
     feed_view_with(source, feed, false)
@@ -94,8 +104,8 @@ pub fn feed_view_with(source: &Source, feed: ParsedFeed, keep_all: bool) -> View
     }
 }
 
-/// The view of a scraped page.
-pub fn page_view(source: &Source, items: Vec<RawItem>) -> View {
+/// The view of entries the source's config describes (a scraped page).
+fn page_view(source: &Source, items: Vec<RawItem>) -> View {
     let pairs = items
         .into_iter()
         .map(|item| {

@@ -1,17 +1,31 @@
-//! Ingest: sources in, normalized items stored. The fetch fan-out ([`run`]) drives
-//! fetch → decode → parse a feed or scrape a page → normalize, one source at a time into the
-//! store; `inspect` and `add` reuse the same steps without a store.
+//! Ingest: configured sources in, normalized items in the store.
+//!
+//! [`run`] drives the stage: it asks every due source concurrently through [`fetch`] (in
+//! [`schedule`]'s order, when [`state`] says it is due), reads each answer by its kind
+//! ([`kind`]: [`decode`], then [`feed`] parsing or [`scrape`], then [`normalize`] into
+//! [`item::Item`]s; [`follow`] fetches item pages for kinds that want them), and commits
+//! each source's items with the next state [`state`] decides, one transaction per source.
+//! It hands on a [`report::RunReport`]; annotation then works over the store. `inspect`
+//! ([`run::inspect`], shown as an [`inspect::View`]) and `add` ([`discover`]) use the same
+//! fetch and reading without the store; [`lock`] keeps two runs off one database.
+//!
+//! I/O lives in [`run`], [`fetch`], [`follow`], [`discover`] and [`lock`]; the other
+//! modules are pure.
 
 pub mod date;
 pub mod decode;
 pub mod discover;
 pub mod feed;
 pub mod fetch;
+pub mod follow;
+pub mod http_status;
 pub mod inspect;
 pub mod item;
+pub mod kind;
 pub mod lock;
 pub mod normalize;
 pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod scrape;
+pub mod state;

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::ingest::http_status::HttpStatus;
+
 /// How one source fared in this run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,7 +30,7 @@ pub struct SourceReport {
     pub id: String,
     pub url: String,
     pub status: Status,
-    pub http_status: Option<u16>,
+    pub http_status: Option<HttpStatus>,
     pub new: usize,
     pub updated: usize,
     pub unchanged: usize,

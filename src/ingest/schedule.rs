@@ -1,8 +1,12 @@
-//! When a source may be asked again: backoff after failures, publisher hints after
-//! successes. Pure functions of the source's state and the clock.
+//! When a source may be asked again (backoff after failures, publisher hints after
+//! successes) and in which order the due ones are started (hosts take turns). Pure
+//! functions of the sources, their state and the clock.
+
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::config::Source;
 use crate::ingest::fetch::Disposition;
 
 /// First wait after a failure; doubles with each failure in a row.
@@ -46,6 +50,32 @@ pub fn backoff(failures: u32) -> Duration {
     wait.min(BACKOFF_CEILING)
 }
 
+/// Source indices reordered so hosts take turns: a, b, c, a, b, a … (first-seen host order,
+/// config order within a host).
+pub fn interleave_by_host(sources: &[Source], due: Vec<usize>) -> VecDeque<usize> {
+    let mut queues: Vec<VecDeque<usize>> = Vec::new();
+    let mut by_host: HashMap<&str, usize> = HashMap::new();
+    for index in due {
+        let host = sources[index].url.host_str().unwrap_or_default();
+        let q = *by_host.entry(host).or_insert_with(|| {
+            queues.push(VecDeque::new());
+            queues.len() - 1
+        });
+        queues[q].push_back(index);
+    }
+    let mut out = VecDeque::new();
+    while !queues.is_empty() {
+        queues.retain_mut(|q| match q.pop_front() {
+            Some(index) => {
+                out.push_back(index);
+                true
+            }
+            None => false,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,5 +101,33 @@ mod tests {
             after_failure(now, 1, Disposition::RetryAt(far)),
             Some(now + MAX_HINT)
         );
+    }
+
+    #[test]
+    fn hosts_take_turns() {
+        let mut toml = String::from(
+            "[newsletter]\ntitle = \"t\"\nfrom = \"b@example.org\"\n[[section]]\nid = \"s\"\ntitle = \"S\"\n",
+        );
+        for (id, host) in [
+            ("a1", "a"),
+            ("a2", "a"),
+            ("a3", "a"),
+            ("b1", "b"),
+            ("c1", "c"),
+            ("b2", "b"),
+        ] {
+            toml.push_str(&format!(
+                "[[source]]\nid = \"{id}\"\nname = \"{id}\"\nurl = \"https://{host}.example.org/{id}\"\nsection = \"s\"\n"
+            ));
+        }
+        let config = crate::config::parse(&toml, std::path::Path::new("feeds.toml"));
+        let Ok(config) = config else {
+            panic!("{config:?}");
+        };
+        let order: Vec<&str> = interleave_by_host(&config.sources, (0..6).collect())
+            .into_iter()
+            .map(|i| config.sources[i].id.as_str())
+            .collect();
+        assert_eq!(order, ["a1", "b1", "c1", "a2", "b2", "a3"]);
     }
 }

@@ -5,7 +5,7 @@
 //! is given (or it finds nothing parsable) the date comes from the markup sites already
 //! publish for machines: `<time datetime>`, `itemprop="datePublished"`, the
 //! `article:published_time` / `og:` meta tags, or JSON-LD `datePublished`. With
-//! `follow = true` the pipeline fetches each item's own page and [`enrich_from_page`] takes
+//! `follow = true` the fetch run fetches each item's own page and [`enrich_from_page`] takes
 //! its full text (the `content` rule) and, if still missing, its date.
 
 use chrono::{DateTime, Utc};
@@ -64,7 +64,7 @@ pub fn scrape_page_with(
     Ok(items)
 }
 
-/// Completes `item` from its own page (fetched by the pipeline when `follow = true`): the
+/// Completes `item` from its own page (fetched by `ingest::follow` when `follow = true`): the
 /// `content` rule's HTML becomes the item's content, and a missing date is looked for in
 /// the page's machine-readable markup.
 pub fn enrich_from_page(

@@ -24,6 +24,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::html::sanitize::SafeHtml;
+use crate::ingest::http_status::HttpStatus;
 use crate::ingest::item::Item;
 
 /// Why the store failed.
@@ -63,7 +64,7 @@ pub struct SourceState {
     pub body_hash: Option<String>,
     pub last_attempt: Option<DateTime<Utc>>,
     pub last_success: Option<DateTime<Utc>>,
-    pub last_status: Option<u16>,
+    pub last_status: Option<HttpStatus>,
     pub last_error: Option<String>,
     /// Failures in a row; 0 after a success.
     pub error_count: u32,
@@ -149,6 +150,23 @@ fn ts(d: Option<DateTime<Utc>>) -> Option<i64> {
 
 fn from_ts(v: Option<i64>) -> Option<DateTime<Utc>> {
     v.and_then(|s| DateTime::from_timestamp(s, 0))
+}
+
+/// Stored as its number in the `last_status` INTEGER column.
+impl rusqlite::ToSql for HttpStatus {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_u16().into())
+    }
+}
+
+impl rusqlite::types::FromSql for HttpStatus {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let n = value.as_i64()?;
+        u16::try_from(n)
+            .ok()
+            .and_then(HttpStatus::from_u16)
+            .ok_or(rusqlite::types::FromSqlError::OutOfRange(n))
+    }
 }
 
 impl Store {
@@ -349,6 +367,19 @@ impl Store {
         }
         tx.commit()?;
         Ok(counts)
+    }
+
+    /// The `[since, until)` window of stored items a digest or a draft is made from.
+    pub fn window_items(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<StoredItem>, StoreError> {
+        self.items(&ItemQuery {
+            since: Some(since),
+            until: Some(until),
+            ..ItemQuery::default()
+        })
     }
 
     /// Items matching `q`, newest first.

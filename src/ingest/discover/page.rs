@@ -1,15 +1,10 @@
-//! Finds the feeds of a web site for `boletin add`, and drafts a page rule when it has none.
-//!
-//! Order: the URL itself when it already is a feed; the page's `<link rel="alternate">`
-//! declarations (RSS, Atom, JSON Feed); then the paths publishing tools use by default
-//! (`/feed/` for WordPress, `/rss.xml` for Drupal, `/index.xml` for Hugo, …). Every request
-//! goes through the shared [`Fetcher`] and its per-host slots. The HTML reading is pure and
-//! tested on its own.
+//! What a fetched page or feed says about a site's feeds, for discovery: whether a document
+//! is a feed and which kind, the feeds a page declares, its title, and a `[source.scrape]`
+//! draft for a page without any. Pure: text in, findings out.
 
 use scraper::{Html, Selector};
 use url::Url;
 
-use crate::ingest::fetch::{self, FetchError, Fetcher};
 use crate::ingest::scrape::selector;
 
 /// What kind of feed a document is.
@@ -30,108 +25,14 @@ pub struct FoundFeed {
     pub title: Option<String>,
 }
 
-/// What discovery learned about a URL.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Discovery {
-    /// Where the page was finally found.
-    pub page: Url,
-    pub page_title: Option<String>,
-    /// Best first.
-    pub feeds: Vec<FoundFeed>,
-    /// A `[source.scrape]` draft when no feed was found and the page is HTML.
-    pub page_rule: Option<String>,
-}
-
-/// Paths tried when the page declares no feed, most common first.
-pub const COMMON_PATHS: &[&str] = &[
-    "/feed/",
-    "/rss.xml",
-    "/atom.xml",
-    "/feed.json",
-    "/index.xml",
-    "/feed.xml",
-    "/rss/",
-    "/index.rss",
-    "/?feed=rss2",
-    "/blog/feed/",
-    "/noticias/feed/",
-];
-
-/// Fetches `url` and finds its feeds.
-pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovery, FetchError> {
-    let response = get(fetcher, url, fetch::ACCEPT_PAGE).await?;
-    let page = response.final_url.clone();
-    let text = crate::ingest::decode::decode(
-        response.body.as_deref().unwrap_or_default(),
-        response.content_type.as_deref(),
-    );
-    if let Some(kind) = sniff(&text) {
-        return Ok(Discovery {
-            page: page.clone(),
-            page_title: None,
-            feeds: vec![FoundFeed {
-                url: page,
-                kind,
-                title: feed_title(&text, url),
-            }],
-            page_rule: None,
-        });
-    }
-    let page_title = html_title(&text);
-    let mut feeds = Vec::new();
-    for declared in feed_links(&text, &page) {
-        // A declared feed that does not answer with a feed is not worth adding.
-        if let Ok(r) = get(fetcher, &declared.url, fetch::ACCEPT_FEED).await {
-            let body = crate::ingest::decode::decode(
-                r.body.as_deref().unwrap_or_default(),
-                r.content_type.as_deref(),
-            );
-            if let Some(kind) = sniff(&body) {
-                let title = declared
-                    .title
-                    .clone()
-                    .or_else(|| feed_title(&body, &r.final_url));
-                feeds.push(FoundFeed {
-                    url: declared.url,
-                    kind,
-                    title,
-                });
-            }
-        }
-    }
-    if feeds.is_empty() {
-        for path in COMMON_PATHS {
-            let Ok(candidate) = page.join(path) else {
-                continue;
-            };
-            let Ok(r) = get(fetcher, &candidate, fetch::ACCEPT_FEED).await else {
-                continue;
-            };
-            let body = crate::ingest::decode::decode(
-                r.body.as_deref().unwrap_or_default(),
-                r.content_type.as_deref(),
-            );
-            if let Some(kind) = sniff(&body) {
-                feeds.push(FoundFeed {
-                    url: r.final_url.clone(),
-                    kind,
-                    title: feed_title(&body, &r.final_url),
-                });
-                break;
-            }
-        }
-    }
-    let page_rule = feeds.is_empty().then(|| starter_rule(&text));
-    Ok(Discovery {
-        page,
-        page_title,
-        feeds,
-        page_rule,
+/// The feed `text` (found at `url`) is, if it is one.
+pub fn as_feed(text: &str, url: &Url) -> Option<FoundFeed> {
+    let kind = sniff(text)?;
+    Some(FoundFeed {
+        url: url.clone(),
+        kind,
+        title: feed_title(text, url),
     })
-}
-
-async fn get(fetcher: &Fetcher, url: &Url, accept: &str) -> Result<fetch::Response, FetchError> {
-    fetcher.get(url, accept).await
 }
 
 /// Whether `text` is a feed, and which kind.
@@ -205,7 +106,8 @@ pub fn feed_links(html: &str, base: &Url) -> Vec<FoundFeed> {
     found
 }
 
-fn html_title(html: &str) -> Option<String> {
+/// The site's name as a page gives it: `og:site_name`, else its `<title>`.
+pub fn html_title(html: &str) -> Option<String> {
     let doc = Html::parse_document(html);
     let og = doc
         .select(&selector("meta[property='og:site_name']"))
