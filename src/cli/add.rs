@@ -35,10 +35,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .ok_or_else(|| super::usage(&format!("`{}` is not an http(s) URL", args.url)))?;
     // The config must load before and after: `add` never writes a broken file.
     let (config, config_text) = ctx.load_config_text()?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let runtime =
+        super::runtime(super::Runtime::OneThread).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let found: Discovery = runtime
         .block_on(async {
             let fetcher = Fetcher::new(&config.settings)?;

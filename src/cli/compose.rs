@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use crate::cli::when;
 use boletin::config::{Config, Lang};
-use boletin::edition::Edition;
 use boletin::publish::archive::{self, EditionRecord};
-use boletin::publish::mime;
-use boletin::publish::render::{self, DigestView, Renderer};
+use boletin::publish::templates::Renderer;
+use boletin::publish::view::{self, DigestView};
+use boletin::publish::{Versions, links, mime, render_edition};
 use boletin::store::Store;
 use chrono::Utc;
 
@@ -79,45 +79,37 @@ pub fn costliest(view: &DigestView, n: usize) -> Vec<(i64, String, usize)> {
 
 fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, ExitCode> {
     let config = ctx.load_config()?;
-    let edition = Edition::load(path).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let items = render::checked_items(&config, &store, &edition)
-        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let langs = match args.lang.as_deref().and_then(Lang::from_code) {
-        Some(l) => vec![l],
-        None => edition.languages(&config),
-    };
-    let unsubscribe = render::default_unsubscribe_url(&config);
-    let view = render::edition_view(&config, &edition, &items, &langs, &unsubscribe);
-    let renderer = Renderer::new(&config.newsletter.templates);
-    let rendered = renderer
-        .email(&view)
-        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let lang = args.lang.as_deref().and_then(Lang::from_code);
+    let published = render_edition(
+        &config,
+        &store,
+        path,
+        Versions::One(lang),
+        &links::default_unsubscribe_url(&config),
+    )
+    .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let (edition, renderer, version) = (&published.edition, &published.renderer, &published.first);
+    let (view, rendered) = (&version.view, &version.email);
     let page = renderer
-        .archive_page(&view)
+        .archive_page(view)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let sent_at = boletin::publish::i18n::edition_noon(edition.date)
         .map_or_else(Utc::now, |d| d.with_timezone(&Utc));
     let fail_mime = |e: mime::MimeError| fail(code::CONFIG_OR_DB, &e);
-    let from = mime::mailbox(&config.newsletter.from).map_err(fail_mime)?;
-    // The .eml is addressed to the list itself: it shows what every subscriber gets.
-    let to = mime::mailbox(mime::address_of(&config.newsletter.from)).map_err(fail_mime)?;
-    let (unsubscribe_url, unsubscribe_mailto) = mime::unsubscribe_targets(&unsubscribe);
+    let list = mime::ListHeaders::new(&config).map_err(fail_mime)?;
     let eml = mime::build(
-        &mime::Headers {
-            from: &from,
-            to: &to,
+        &list,
+        &mime::MessageHeaders {
+            to: &list.list_address(),
             subject: &rendered.subject,
             date: sent_at.into(),
             message_id: &mime::message_id(
                 &format!("{}/{}", config.newsletter.title, edition.week),
-                &from,
+                &list.from,
             ),
-            list_id: &mime::list_id(&config.newsletter.title, &config.delivery.list_id),
-            unsubscribe_url,
-            // Only `boletin serve`'s endpoint takes one-click POSTs; `send` adds it.
-            one_click: false,
-            unsubscribe_mailto,
+            // Only `send` has a subscriber, hence a personal one-click link.
+            unsubscribe_url: None,
             language: Some(&view.langs.join(", ")),
         },
         &rendered.text,
@@ -134,7 +126,7 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
         long_date: view.date.clone(),
         subject: mime::clean_subject(&rendered.subject),
         preheader: view.preheader.clone(),
-        languages: langs.clone(),
+        languages: version.langs.clone(),
         url: view.web_url.clone(),
     };
     let record_json = serde_json::to_string_pretty(&record).unwrap_or_default();
@@ -143,10 +135,10 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
     write(&dir.join("email.eml"), &eml)?;
     write(&dir.join("index.html"), page.as_bytes())?;
     write(&dir.join(archive::RECORD_FILE), record_json.as_bytes())?;
-    update_archive(&config, &renderer, &args.out)?;
+    update_archive(&config, renderer, &args.out)?;
 
     let encoded = mime::encoded_len(&rendered.html);
-    let heavy = costliest(&view, 3);
+    let heavy = costliest(view, 3);
     if encoded > WARN_BYTES && !ctx.quiet {
         let names: Vec<String> = heavy
             .iter()
@@ -208,7 +200,7 @@ fn run_window(ctx: &Context, args: &Args) -> Result<ExitCode, ExitCode> {
         .window_items(since, now)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     // "Today" as a reader sees it is the last instant of the window.
-    let view = render::digest_view(&config, &items, now - chrono::Duration::seconds(1), lang);
+    let view = view::digest_view(&config, &items, now - chrono::Duration::seconds(1), lang);
     let rendered = Renderer::new(&config.newsletter.templates)
         .email(&view)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;

@@ -42,14 +42,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let db = ctx.db_path();
     let _lock = super::lock(&db)?;
     let mut store = Store::open(&db).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    // Parsing runs on the blocking pool and is CPU-bound: more threads than cores would only
-    // add memory (one malloc arena each) and contention.
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .max_blocking_threads(cores)
-        .enable_all()
-        .build()
-        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let runtime =
+        super::runtime(super::Runtime::FanOut).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
 
     let cancel = Arc::new(AtomicBool::new(false));
     let options = FetchOptions {
@@ -152,10 +146,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
 /// Watches for signals on a thread of its own for the whole command, fetching and annotating
 /// (the fetch runtime is shut down before annotation to give its memory back).
 fn watch_signals_in_background(cancel: Arc<AtomicBool>) {
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
+    let Ok(runtime) = super::runtime(super::Runtime::OneThread) else {
         return;
     };
     std::thread::spawn(move || runtime.block_on(watch_signals(cancel)));

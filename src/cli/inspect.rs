@@ -64,10 +64,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         }
         None => (Source::adhoc(url.clone()), Settings::default()),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let runtime =
+        super::runtime(super::Runtime::OneThread).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let view = runtime
         .block_on(boletin::ingest::run::inspect(&settings, &source))
         .map_err(|e| {

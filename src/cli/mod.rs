@@ -170,6 +170,33 @@ pub fn lock(path: &Path) -> Result<boletin::ingest::lock::RunLock, ExitCode> {
     })
 }
 
+/// The tokio runtimes commands use; every one is built by [`runtime`].
+#[derive(Debug, Clone, Copy)]
+pub enum Runtime {
+    /// One thread: a single fetch (`add`, `inspect`) or the signal watcher.
+    OneThread,
+    /// The fetch fan-out: a worker per core, and a blocking pool (where parsing runs)
+    /// capped at the core count, since more CPU-bound threads would only add memory (one
+    /// malloc arena each) and contention.
+    FanOut,
+}
+
+/// Builds a tokio runtime of `kind` with I/O and timers enabled.
+pub fn runtime(kind: Runtime) -> std::io::Result<tokio::runtime::Runtime> {
+    match kind {
+        Runtime::OneThread => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Runtime::FanOut => {
+            let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+            tokio::runtime::Builder::new_multi_thread()
+                .max_blocking_threads(cores)
+                .enable_all()
+                .build()
+        }
+    }
+}
+
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), ExitCode> {
     match serde_json::to_string_pretty(value) {
         Ok(s) => {

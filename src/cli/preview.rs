@@ -1,22 +1,13 @@
-//! `boletin preview`: serves an edition on 127.0.0.1 and re-renders it whenever the
-//! edition file, the config or a template changes, so the editor sees each edit.
-//!
-//! A tiny sequential HTTP/1.1 server on std::net (one editor, one browser tab). Changes
-//! are found by polling modification times on each request; the page polls `/version`
-//! once a second and reloads itself when it changes. A render error is shown in the page
-//! (the editor fixes the file and the page recovers), never a crash.
+//! `boletin preview`: serves an edition on 127.0.0.1 (the server is `web::preview`),
+//! re-rendering it whenever the edition file, the config or a template changes.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime};
 
-use boletin::config::{self, Lang};
+use boletin::config::Lang;
 use boletin::edition::Edition;
-use boletin::html::sanitize::escape;
-use boletin::publish::render::{self, Renderer};
-use boletin::store::Store;
+use boletin::web::preview::{self, PreviewSettings};
 
 use super::{Context, code, fail};
 
@@ -32,174 +23,23 @@ pub struct Args {
     lang: Option<String>,
 }
 
-/// What the browser gets, rebuilt when an input changes.
-struct Page {
-    html: String,
-    text: String,
-    archive: String,
-    /// Bumped on every re-render; the page reloads when it changes.
-    version: u64,
-    stamp: Vec<(PathBuf, Option<SystemTime>)>,
-}
-
-const RELOAD: &str = "<script>(function(){var v=null;setInterval(function(){fetch('/version').then(function(r){return r.text()}).then(function(t){if(v!==null&&t!==v){location.reload()}v=t}).catch(function(){})},1000)})();</script>";
-
-fn mtimes(
-    ctx: &Context,
-    edition: &Path,
-    templates: Option<&Path>,
-) -> Vec<(PathBuf, Option<SystemTime>)> {
-    let mut paths = vec![edition.to_path_buf(), ctx.config_path.clone()];
-    if let Some(dir) = templates {
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            if let Ok(entries) = std::fs::read_dir(&d) {
-                for e in entries.flatten() {
-                    let p = e.path();
-                    if p.is_dir() {
-                        stack.push(p);
-                    } else {
-                        paths.push(p);
-                    }
-                }
-            }
-        }
-    }
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            let t = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
-            (p, t)
-        })
-        .collect()
-}
-
-fn error_page(message: &str) -> String {
-    format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>boletin preview: error</title></head><body style=\"font:16px/1.5 sans-serif;padding:2rem;\"><h1 style=\"color:#8b1e3f;\">The edition does not render</h1><pre style=\"white-space:pre-wrap;\">{}</pre><p>Fix the file; this page reloads by itself.</p>{RELOAD}</body></html>",
-        escape(message)
-    )
-}
-
-/// Renders everything once; an error becomes the page.
-fn render_all(
-    ctx: &Context,
-    path: &Path,
-    lang: Option<Lang>,
-) -> (String, String, String, Option<PathBuf>) {
-    let config = match config::load(&ctx.config_path) {
-        Ok(c) => c,
-        Err(e) => {
-            let m = e.to_string();
-            return (error_page(&m), m.clone(), error_page(&m), None);
-        }
-    };
-    let templates = Some(config.newsletter.templates.clone());
-    let result = (|| -> Result<(String, String, String), String> {
-        let edition = Edition::load(path).map_err(|e| e.to_string())?;
-        let store = Store::open_existing(&ctx.db_path()).map_err(|e| e.to_string())?;
-        let items = render::checked_items(&config, &store, &edition).map_err(|e| e.to_string())?;
-        let langs = lang.map_or_else(|| edition.languages(&config), |l| vec![l]);
-        let unsubscribe = render::default_unsubscribe_url(&config);
-        let view = render::edition_view(&config, &edition, &items, &langs, &unsubscribe);
-        let renderer = Renderer::new(&config.newsletter.templates);
-        let email = renderer.email(&view).map_err(|e| e.to_string())?;
-        let archive = renderer.archive_page(&view).map_err(|e| e.to_string())?;
-        Ok((email.html, email.text, archive))
-    })();
-    match result {
-        Ok((html, text, archive)) => (inject(&html), text, inject(&archive), templates),
-        Err(m) => (error_page(&m), m.clone(), error_page(&m), templates),
-    }
-}
-
-fn inject(html: &str) -> String {
-    match html.rfind("</body>") {
-        Some(at) => format!("{}{RELOAD}{}", &html[..at], &html[at..]),
-        None => format!("{html}{RELOAD}"),
-    }
-}
-
 pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     // Fail early on what the editor cannot fix from the browser.
     let config = ctx.load_config()?;
     Edition::load(&args.edition).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let lang = args.lang.as_deref().and_then(Lang::from_code);
-    let listener = TcpListener::bind(("127.0.0.1", args.port))
-        .map_err(|e| fail(code::CONFIG_OR_DB, &BindError(args.port, e)))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| fail(code::CONFIG_OR_DB, &BindError(args.port, e)))?;
+    let (listener, addr) = preview::bind(args.port).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     println!(
         "Previewing {} at http://{addr}/ (text: /text, archive page: /archive). Ctrl-C to stop.",
         args.edition.display()
     );
     let _ = std::io::stdout().flush();
-    let mut page: Option<Page> = None;
-    let mut templates = Some(config.newsletter.templates.clone());
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        let stamp = mtimes(ctx, &args.edition, templates.as_deref());
-        let stale = page.as_ref().is_none_or(|p| p.stamp != stamp);
-        if stale {
-            let (html, text, archive, dir) = render_all(ctx, &args.edition, lang);
-            templates = dir.or(templates);
-            let version = page.as_ref().map_or(1, |p| p.version + 1);
-            // Stamp after rendering with the (possibly new) templates folder.
-            let stamp = mtimes(ctx, &args.edition, templates.as_deref());
-            page = Some(Page {
-                html,
-                text,
-                archive,
-                version,
-                stamp,
-            });
-        }
-        if let Some(p) = &page {
-            serve(stream, p);
-        }
-    }
+    let settings = PreviewSettings {
+        config_path: ctx.config_path.clone(),
+        db: ctx.db_path(),
+        edition: args.edition,
+        lang: args.lang.as_deref().and_then(Lang::from_code),
+        templates: config.newsletter.templates.clone(),
+    };
+    preview::run(listener, &settings);
     Ok(ExitCode::SUCCESS)
 }
-
-fn serve(mut stream: TcpStream, page: &Page) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let mut buf = [0u8; 8192];
-    let mut head = Vec::new();
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&head);
-    let path = head.split_whitespace().nth(1).unwrap_or("/");
-    let path = path.split('?').next().unwrap_or("/");
-    let (status, kind, body) = match path {
-        "/" | "/index.html" => ("200 OK", "text/html; charset=utf-8", page.html.clone()),
-        "/text" => ("200 OK", "text/plain; charset=utf-8", page.text.clone()),
-        "/archive" => ("200 OK", "text/html; charset=utf-8", page.archive.clone()),
-        "/version" => (
-            "200 OK",
-            "text/plain; charset=utf-8",
-            page.version.to_string(),
-        ),
-        _ => (
-            "404 Not Found",
-            "text/plain; charset=utf-8",
-            "not found\n".to_string(),
-        ),
-    };
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(response.as_bytes());
-    let _ = stream.write_all(body.as_bytes());
-    let _ = stream.flush();
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("cannot listen on 127.0.0.1:{0}: {1}")]
-struct BindError(u16, std::io::Error);

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use boletin::config::{self, Config};
 use boletin::deliver::token::Secret;
-use boletin::deliver::{self, SendOptions, Sender, SmtpTarget, message};
+use boletin::deliver::{self, Mailing, RowOutcome, SendOptions, SmtpTarget, message};
 use boletin::store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -81,7 +81,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     };
     let db = ctx.db_path();
     let mut store = Store::open_existing(&db).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let edition = deliver::edition::load(&config, &store, &args.edition)
+    let edition = deliver::outgoing::load(&config, &store, &args.edition)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let dkim = config
         .delivery
@@ -90,7 +90,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .map(message::dkim_config)
         .transpose()
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let sender = Sender::new(&config, &edition, &secret, dkim.as_ref())
+    let mailing = Mailing::new(&config, &edition, &secret, dkim.as_ref())
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     if config.delivery.unsubscribe_url.is_none() && !ctx.quiet {
         eprintln!(
@@ -99,7 +99,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     }
 
     if args.dry_run {
-        let report = deliver::dry_run(&store, &sender).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+        let report =
+            deliver::dry_run(&store, &mailing).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
         if ctx.json {
             super::print_json(&report)?;
         } else if !ctx.quiet {
@@ -136,24 +137,19 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
                 boletin::deliver::subscribers::normalize_email(a).map_err(|e| super::usage(&e))?,
             );
         }
-        let results = deliver::send_test(&sender, &target, &addresses)
+        let results = deliver::send_test(&mailing, &target, &addresses)
             .map_err(|e| fail(code::SOURCES_FAILED, &e))?;
         let mut ok = true;
         let mut json = Vec::new();
         for (addr, lang, outcome) in &results {
-            let (state, detail) = match outcome {
-                deliver::Outcome::Sent(r) => ("sent", r.as_str()),
-                deliver::Outcome::Deferred(r) => ("deferred", r.as_str()),
-                deliver::Outcome::Rejected(r) => ("rejected", r.as_str()),
-                deliver::Outcome::SenderRefused(r) => ("sender refused", r.as_str()),
-                deliver::Outcome::Broken(r) => ("connection broke", r.as_str()),
-            };
-            ok &= state == "sent";
+            let sent = matches!(outcome, deliver::smtp::Outcome::Sent(_));
+            let (state, detail) = (outcome.label(), outcome.reply());
+            ok &= sent;
             if ctx.json {
                 json.push(
                     serde_json::json!({"to": addr, "lang": lang, "state": state, "reply": detail}),
                 );
-            } else if !ctx.quiet || state != "sent" {
+            } else if !ctx.quiet || !sent {
                 println!("test {lang} → {addr}: {state} ({detail})");
             }
         }
@@ -200,13 +196,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     };
     let log_problems = bar.is_none() && !ctx.quiet && !ctx.json;
     let progress = |p: &deliver::Progress<'_>| {
-        let problem = (p.outcome != "sent").then(|| {
+        let problem = (p.outcome != RowOutcome::Sent).then(|| {
             let detail = p.detail.map(|d| format!(" ({d})")).unwrap_or_default();
             format!("{}: {}{detail}", p.email, p.outcome)
         });
         if let Some(bar) = &bar {
             // A deferred message comes round again; every other outcome is final.
-            if p.outcome != "deferred" {
+            if p.outcome != RowOutcome::Deferred {
                 bar.inc(1);
             }
             bar.set_message(p.email.to_string());
@@ -218,7 +214,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
             eprintln!("{line}");
         }
     };
-    let result = deliver::send(&mut store, &sender, &target, &options, &progress);
+    let result = deliver::send(&mut store, &mailing, &target, &options, &progress);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

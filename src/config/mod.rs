@@ -239,7 +239,7 @@ pub enum DkimAlgorithm {
 /// The `[delivery]` table: how editions reach subscribers. Secrets (the HMAC secret,
 /// SMTP credentials) normally come from the environment, not this file.
 #[derive(Debug, Clone)]
-pub struct Delivery {
+pub struct DeliverySettings {
     /// `smtp://host[:port][?tls=required|opportunistic|none]` or `smtps://host[:port]`.
     pub smtp_url: Option<Url>,
     /// Extra CA certificates (PEM) trusted for the SMTP server, e.g. a private CA.
@@ -307,7 +307,7 @@ pub struct Config {
     pub path: PathBuf,
     pub newsletter: Newsletter,
     pub settings: Settings,
-    pub delivery: Delivery,
+    pub delivery: DeliverySettings,
     pub sections: Vec<Section>,
     pub sources: Vec<Source>,
 }
@@ -788,7 +788,7 @@ impl Checker<'_> {
         d: DeliverySpec,
         dir: &Path,
         newsletter: &Newsletter,
-    ) -> Result<Delivery, ConfigError> {
+    ) -> Result<DeliverySettings, ConfigError> {
         let smtp_url = match &d.smtp_url {
             None => None,
             Some(u) => match Url::parse(u.get_ref()) {
@@ -907,7 +907,7 @@ impl Checker<'_> {
             key_file: dir.join(k.key_file),
             algorithm: k.algorithm,
         });
-        Ok(Delivery {
+        Ok(DeliverySettings {
             smtp_url,
             smtp_ca_file: d.smtp_ca_file.map(|f| dir.join(f)),
             list_id,

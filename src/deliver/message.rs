@@ -1,19 +1,123 @@
-//! One subscriber's message: the headers and parts that `mime` writes for every boletin
-//! message (List-Id, List-Unsubscribe with the personal https URL and a mailto,
-//! List-Unsubscribe-Post for RFC 8058 one-click), optionally DKIM-signed with both
-//! unsubscribe headers among the signed ones.
+//! One subscriber's message. A [`Mailing`] (one edition, the list's headers, the secret
+//! and the DKIM key) turns a journal row into the bytes for DATA: the subscriber's
+//! language version, their unsubscribe link in the footer, the headers and parts that
+//! `mime` writes for every boletin message (List-Id, List-Unsubscribe with the personal
+//! https URL and a mailto, List-Unsubscribe-Post for RFC 8058 one-click), optionally
+//! DKIM-signed with both unsubscribe headers among the signed ones. It sends nothing.
 
-use lettre::Message;
 use lettre::message::Mailbox;
 use lettre::message::dkim::{
     DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
     DkimSigningKey,
 };
 use lettre::message::header::HeaderName;
+use lettre::{Address, Message};
+use url::Url;
 
-use super::DeliverError;
-use crate::config::{Dkim, DkimAlgorithm};
-use crate::publish::mime;
+use super::outgoing::{OutgoingEdition, personalize};
+use super::{DeliverError, token};
+use crate::config::{Config, Dkim, DkimAlgorithm, Lang};
+use crate::deliver::token::Secret;
+use crate::publish::{links, mime};
+use crate::store::JournalRow;
+
+/// One edition's mailing: everything needed to turn a subscriber into their message.
+#[derive(Clone)]
+pub struct Mailing<'a> {
+    pub edition: &'a OutgoingEdition,
+    pub list: mime::ListHeaders,
+    /// `[delivery] unsubscribe_url`: each subscriber's link is it plus a signed token.
+    pub unsubscribe_url: Option<Url>,
+    /// The footer's unsubscribe link when there is no web endpoint (the mailto).
+    pub fallback_link: String,
+    pub secret: &'a Secret,
+    pub dkim: Option<&'a DkimConfig>,
+}
+
+impl<'a> Mailing<'a> {
+    /// The mailing of `edition` with the config's `[newsletter]` and `[delivery]` settings.
+    pub fn new(
+        config: &Config,
+        edition: &'a OutgoingEdition,
+        secret: &'a Secret,
+        dkim: Option<&'a DkimConfig>,
+    ) -> Result<Mailing<'a>, DeliverError> {
+        Ok(Mailing {
+            edition,
+            list: mime::ListHeaders::new(config)
+                .map_err(|e| DeliverError::Message(e.to_string()))?,
+            unsubscribe_url: config.delivery.unsubscribe_url.clone(),
+            fallback_link: links::default_unsubscribe_url(config),
+            secret,
+            dkim,
+        })
+    }
+
+    /// The envelope sender: the address of `[newsletter] from`.
+    pub fn sender(&self) -> &Address {
+        &self.list.from.email
+    }
+
+    /// The personal unsubscribe URL of subscriber `id`.
+    pub fn unsubscribe_link(&self, id: i64) -> Option<String> {
+        self.unsubscribe_url.as_ref().map(|base| {
+            let mut url = base.clone();
+            url.query_pairs_mut()
+                .append_pair("token", &token::sign(self.secret, id));
+            url.to_string()
+        })
+    }
+
+    /// The Message-ID of this edition's message to subscriber `id`: stable across retries
+    /// (so duplicates are recognizable), unguessable, and unique per (edition, subscriber).
+    pub fn message_id(&self, id: i64) -> String {
+        let tag = self
+            .secret
+            .derive_hex("message-id", &format!("{}/{id}", self.edition.id), 12);
+        format!("{tag}.{}@{}", self.edition.id, self.sender().domain())
+    }
+
+    /// The finished message for one recipient, as bytes for DATA, and its language.
+    pub fn message(
+        &self,
+        to: Mailbox,
+        lang: Option<Lang>,
+        unsubscribe_id: i64,
+        message_id: &str,
+    ) -> Result<(Lang, Vec<u8>), DeliverError> {
+        let version = self
+            .edition
+            .version_for(lang)
+            .ok_or_else(|| DeliverError::Setup("the edition has no language version".into()))?;
+        let link = self.unsubscribe_link(unsubscribe_id);
+        // Without a web endpoint the footer link falls back to the mailto.
+        let (html, text) = personalize(version, link.as_deref().unwrap_or(&self.fallback_link));
+        let headers = mime::MessageHeaders {
+            to: &to,
+            subject: &version.subject,
+            date: std::time::SystemTime::now(),
+            message_id,
+            unsubscribe_url: link.as_deref(),
+            language: Some(version.lang.code()),
+        };
+        let m = build(&self.list, &headers, &text, &html, self.dkim)?;
+        Ok((version.lang, m.formatted()))
+    }
+
+    /// A journal row's message, with its recipient's address for the envelope.
+    pub fn row_message(&self, row: &JournalRow) -> Result<(Address, Lang, Vec<u8>), DeliverError> {
+        let to = recipient(&row.email, &row.name)?;
+        let address = to.email.clone();
+        let (lang, bytes) = self.message(to, row.language, row.subscriber_id, &row.message_id)?;
+        Ok((address, lang, bytes))
+    }
+}
+
+/// A subscriber's mailbox; an address the store kept but SMTP cannot carry is this
+/// recipient's failure alone.
+pub fn recipient(email: &str, name: &str) -> Result<Mailbox, DeliverError> {
+    mime::recipient(email, name).map_err(|e| DeliverError::Message(e.to_string()))
+}
 
 /// Header names signed by DKIM. Both unsubscribe headers are signed so that nobody on the
 /// way can swap the link (Gmail and Yahoo require this for one-click). Content-Type is not
@@ -33,12 +137,13 @@ pub const SIGNED_HEADERS: &[&str] = &[
 
 /// The message, signed if `dkim` is given.
 pub fn build(
-    headers: &mime::Headers<'_>,
+    list: &mime::ListHeaders,
+    headers: &mime::MessageHeaders<'_>,
     text: &str,
     html: &str,
     dkim: Option<&DkimConfig>,
 ) -> Result<Message, DeliverError> {
-    let mut message = mime::build(headers, text, html)
+    let mut message = mime::build(list, headers, text, html)
         .map_err(|e| DeliverError::Message(format!("{}: {e}", headers.to.email)))?;
     if let Some(dkim) = dkim {
         message.sign(dkim);
@@ -83,33 +188,30 @@ pub fn dkim_from_key(selector: &str, domain: &str, key: DkimSigningKey) -> DkimC
     )
 }
 
-/// Parses `Name <user@domain>` or `user@domain`.
-pub fn mailbox(text: &str) -> Result<Mailbox, DeliverError> {
-    mime::mailbox(text.trim()).map_err(|e| DeliverError::Message(e.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mime::mailbox;
 
     fn sample(dkim: Option<&DkimConfig>) -> String {
-        let from =
-            mailbox("Boletín Solidaridad <boletin@example.org>").unwrap_or_else(|_| unreachable!());
+        let list = mime::ListHeaders {
+            from: mailbox("Boletín Solidaridad <boletin@example.org>")
+                .unwrap_or_else(|_| unreachable!()),
+            list_id: "\"Boletin\" <boletin.example.org>".into(),
+            unsubscribe_mailto: "baja@example.org".into(),
+        };
         let to = mailbox("María Pérez <maria@example.org>").unwrap_or_else(|_| unreachable!());
         let url = "https://boletin.example.org/unsubscribe?token=7.AAAAAAAAAAAAAAAAAAAAAA";
-        let h = mime::Headers {
-            from: &from,
+        let h = mime::MessageHeaders {
             to: &to,
             subject: "Boletín n.º 47 · 21 de noviembre de 2026",
             date: std::time::SystemTime::UNIX_EPOCH,
             message_id: "abc.2026-W47@example.org",
-            list_id: "\"Boletin\" <boletin.example.org>",
             unsubscribe_url: Some(url),
-            one_click: true,
-            unsubscribe_mailto: Some("baja@example.org"),
             language: Some("es"),
         };
         let m = build(
+            &list,
             &h,
             "Acción urgente en Oaxaca\n",
             "<p>Acción urgente en Oaxaca</p>",

@@ -10,14 +10,15 @@
 //! connection (`[delivery] connections`, default 1). Retried messages keep their
 //! Message-ID, so a mail client that sees both can tell they are the same message.
 //!
-//! Stages: [`edition::load`] renders once per language → [`Sender`] personalizes the
-//! unsubscribe link and builds each message ([`message`]) → [`smtp`] carries it.
+//! Stages: [`outgoing::load`] renders once per language → a [`Mailing`] personalizes the
+//! unsubscribe link and builds each message ([`message`]) → [`smtp`] carries it → each
+//! journal row ends its attempt with a [`RowOutcome`].
 
 pub mod subscribers;
 pub mod token;
 
-pub mod edition;
 pub mod message;
+pub mod outgoing;
 pub mod smtp;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -25,18 +26,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use lettre::Address;
-use lettre::message::Mailbox;
-use lettre::message::dkim::DkimConfig;
 use serde::Serialize;
-use url::Url;
 
-pub use edition::{EditionVersion, OutgoingEdition, UNSUBSCRIBE_PLACEHOLDER};
-pub use smtp::{Outcome, SmtpTarget};
+pub use message::Mailing;
+pub use outgoing::{EditionVersion, OutgoingEdition, UNSUBSCRIBE_PLACEHOLDER};
+pub use smtp::SmtpTarget;
 
-use crate::config::{Config, Lang};
-use crate::deliver::token::Secret;
-use crate::store::{Delivery, DeliveryState, JournalCounts, Store, StoreError};
+use crate::store::{DeliveryState, JournalCounts, JournalRow, Store, StoreError};
 
 /// Why sending could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +40,7 @@ pub enum DeliverError {
     /// The edition file is missing, malformed, names what does not exist, or does not
     /// render.
     #[error(transparent)]
-    Edition(#[from] crate::publish::render::RenderError),
+    Edition(#[from] crate::publish::RenderError),
     /// A message could not be built (bad address, bad header).
     #[error("cannot build message: {0}")]
     Message(String),
@@ -82,124 +78,44 @@ pub struct SendOptions {
     pub max_wait: Duration,
 }
 
-/// Everything needed to turn a journal row into a message.
-#[derive(Clone)]
-pub struct Sender<'a> {
-    pub edition: &'a OutgoingEdition,
-    pub from: Mailbox,
-    /// The whole List-Id header value, e.g. `"Boletin" <boletin.example.org>`.
-    pub list_id: String,
-    pub unsubscribe_url: Option<Url>,
-    pub unsubscribe_mailto: Option<String>,
-    /// The footer's unsubscribe link when there is no web endpoint (the mailto).
-    pub fallback_link: String,
-    pub secret: &'a Secret,
-    pub dkim: Option<&'a DkimConfig>,
+/// How one attempt at one journal row ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowOutcome {
+    /// The server took the message (250).
+    Sent,
+    /// A 4xx or a broken connection: retried later.
+    Deferred,
+    /// A 5xx for the recipient: the address is suppressed as bounced.
+    Bounced,
+    /// Given up (too many 4xx, or an address SMTP cannot carry).
+    Failed,
+    /// Unsubscribed or bounced after the audience was taken.
+    Skipped,
 }
 
-impl<'a> Sender<'a> {
-    /// A sender for `edition` with the config's `[newsletter]` and `[delivery]` settings.
-    pub fn new(
-        config: &Config,
-        edition: &'a OutgoingEdition,
-        secret: &'a Secret,
-        dkim: Option<&'a DkimConfig>,
-    ) -> Result<Sender<'a>, DeliverError> {
-        let from = message::mailbox(&config.newsletter.from)?;
-        let d = &config.delivery;
-        Ok(Sender {
-            edition,
-            list_id: crate::publish::mime::list_id(&config.newsletter.title, &d.list_id),
-            unsubscribe_mailto: Some(crate::publish::render::unsubscribe_address(config)),
-            fallback_link: crate::publish::render::default_unsubscribe_url(config),
-            from,
-            unsubscribe_url: d.unsubscribe_url.clone(),
-            secret,
-            dkim,
-        })
-    }
-
-    /// The personal unsubscribe URL of subscriber `id`.
-    pub fn unsubscribe_link(&self, id: i64) -> Option<String> {
-        self.unsubscribe_url.as_ref().map(|base| {
-            let mut url = base.clone();
-            url.query_pairs_mut()
-                .append_pair("token", &token::sign(self.secret, id));
-            url.to_string()
-        })
-    }
-
-    /// The Message-ID of this edition's message to subscriber `id`: stable across retries
-    /// (so duplicates are recognizable), unguessable, and unique per (edition, subscriber).
-    pub fn message_id(&self, id: i64) -> String {
-        let tag = self
-            .secret
-            .derive_hex("message-id", &format!("{}/{id}", self.edition.id), 12);
-        format!("{tag}.{}@{}", self.edition.id, self.from.email.domain())
-    }
-
-    /// The finished message for one recipient, as bytes for DATA.
-    pub fn render(
-        &self,
-        to: Mailbox,
-        lang: Option<Lang>,
-        unsubscribe_id: i64,
-        message_id: &str,
-    ) -> Result<(Lang, Vec<u8>), DeliverError> {
-        let version = self
-            .edition
-            .version_for(lang)
-            .ok_or_else(|| DeliverError::Setup("the edition has no language version".into()))?;
-        let link = self.unsubscribe_link(unsubscribe_id);
-        // Without a web endpoint the footer link falls back to the mailto.
-        let (html, text) =
-            edition::personalize(version, link.as_deref().unwrap_or(&self.fallback_link));
-        let m = message::build(
-            &crate::publish::mime::Headers {
-                from: &self.from,
-                to: &to,
-                subject: &version.subject,
-                date: std::time::SystemTime::now(),
-                message_id,
-                list_id: &self.list_id,
-                unsubscribe_url: link.as_deref(),
-                one_click: true,
-                unsubscribe_mailto: self.unsubscribe_mailto.as_deref(),
-                language: Some(version.lang.code()),
-            },
-            &text,
-            &html,
-            self.dkim,
-        )?;
-        Ok((version.lang, m.formatted()))
-    }
-
-    /// A journal row's message, with its recipient's address for the envelope.
-    fn render_row(&self, row: &Delivery) -> Result<(Address, Lang, Vec<u8>), DeliverError> {
-        let to = recipient(&row.email, &row.name)?;
-        let address = to.email.clone();
-        let (lang, bytes) = self.render(to, row.language, row.subscriber_id, &row.message_id)?;
-        Ok((address, lang, bytes))
+impl RowOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowOutcome::Sent => "sent",
+            RowOutcome::Deferred => "deferred",
+            RowOutcome::Bounced => "bounced",
+            RowOutcome::Failed => "failed",
+            RowOutcome::Skipped => "skipped",
+        }
     }
 }
 
-fn recipient(email: &str, name: &str) -> Result<Mailbox, DeliverError> {
-    let address = email
-        .parse()
-        .map_err(|e| DeliverError::Message(format!("`{email}`: {e}")))?;
-    let name = name.trim();
-    Ok(Mailbox::new(
-        (!name.is_empty()).then(|| name.to_string()),
-        address,
-    ))
+impl std::fmt::Display for RowOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One finished attempt, for a progress bar.
 #[derive(Debug, Clone)]
 pub struct Progress<'a> {
     pub email: &'a str,
-    /// `sent`, `deferred`, `bounced`, `failed` or `skipped`.
-    pub outcome: &'static str,
+    pub outcome: RowOutcome,
     pub detail: Option<&'a str>,
 }
 
@@ -233,6 +149,18 @@ pub struct SendReport {
 }
 
 impl SendReport {
+    /// Counts one attempt's outcome.
+    fn record(&mut self, outcome: RowOutcome) {
+        let counter = match outcome {
+            RowOutcome::Sent => &mut self.sent,
+            RowOutcome::Deferred => &mut self.deferred,
+            RowOutcome::Bounced => &mut self.bounced,
+            RowOutcome::Failed => &mut self.failed,
+            RowOutcome::Skipped => &mut self.skipped,
+        };
+        *counter += 1;
+    }
+
     /// One line for people.
     pub fn summary(&self) -> String {
         if self.already_finished {
@@ -311,13 +239,13 @@ pub fn backoff(base: Duration, attempts: u32) -> Duration {
 
 /// What the workers of one run share.
 struct Shared<'s, 'e> {
-    sender: &'s Sender<'e>,
+    mailing: &'s Mailing<'e>,
     target: &'s SmtpTarget,
     opts: &'s SendOptions,
     pacer: Pacer,
     progress: &'s (dyn Fn(&Progress<'_>) + Sync),
     store: Mutex<&'s mut Store>,
-    jobs: Mutex<VecDeque<Delivery>>,
+    jobs: Mutex<VecDeque<JournalRow>>,
     report: Mutex<SendReport>,
     stop: Mutex<Option<DeliverError>>,
 }
@@ -328,16 +256,16 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Sends `sender.edition` to everyone in its journal who has not had it yet.
+/// Sends `mailing.edition` to everyone in its journal who has not had it yet.
 pub fn send(
     store: &mut Store,
-    sender: &Sender<'_>,
+    mailing: &Mailing<'_>,
     target: &SmtpTarget,
     opts: &SendOptions,
     progress: &(dyn Fn(&Progress<'_>) + Sync),
 ) -> Result<SendReport, DeliverError> {
-    let id = sender.edition.id.clone();
-    let subject = sender
+    let id = mailing.edition.id.clone();
+    let subject = mailing
         .edition
         .by_lang
         .first()
@@ -355,7 +283,7 @@ pub fn send(
         ..SendReport::default()
     };
     report.started_now =
-        store.start_edition(&id, &subject, &|s| sender.message_id(s), Utc::now())?;
+        store.start_edition(&id, &subject, &|s| mailing.message_id(s), Utc::now())?;
     let before = store.journal_counts(&id)?;
     if before.open() == 0 {
         report.already_finished = !report.started_now;
@@ -367,7 +295,7 @@ pub fn send(
 
     let mut budget = opts.limit.unwrap_or(usize::MAX);
     let shared = Shared {
-        sender,
+        mailing,
         target,
         opts,
         pacer: Pacer::new(opts.per_minute),
@@ -474,41 +402,37 @@ fn worker(shared: &Shared<'_, '_>) {
 
 /// What one attempt at one row did.
 struct Attempted {
-    /// As in [`Progress::outcome`].
-    outcome: &'static str,
+    outcome: RowOutcome,
     /// The connection broke during it.
     broken: bool,
     detail: Option<String>,
-}
-
-impl Attempted {
-    fn done(outcome: &'static str, detail: Option<String>) -> Attempted {
-        Attempted {
-            outcome,
-            broken: false,
-            detail,
-        }
-    }
 }
 
 /// One attempt at one row; returns what happened, or an error that stops the run.
 fn attempt(
     shared: &Shared<'_, '_>,
     session: &mut Option<smtp::Session>,
-    job: &Delivery,
+    job: &JournalRow,
 ) -> Result<Attempted, DeliverError> {
-    let (sender, target, opts) = (shared.sender, shared.target, shared.opts);
-    let id = &sender.edition.id;
-    let count = |f: &dyn Fn(&mut SendReport)| f(&mut lock(&shared.report));
+    let (mailing, target, opts) = (shared.mailing, shared.target, shared.opts);
+    let id = &mailing.edition.id;
+    let ended = |outcome: RowOutcome, broken: bool, detail: Option<String>| {
+        lock(&shared.report).record(outcome);
+        Ok(Attempted {
+            outcome,
+            broken,
+            detail,
+        })
+    };
     {
         let store = lock(&shared.store);
         if store.is_suppressed(&job.email)? {
             store.mark_skipped(id, job.subscriber_id, Utc::now())?;
-            count(&|r| r.skipped += 1);
-            return Ok(Attempted::done("skipped", None));
+            drop(store);
+            return ended(RowOutcome::Skipped, false, None);
         }
     }
-    let (to, lang, bytes) = match sender.render_row(job) {
+    let (to, lang, bytes) = match mailing.row_message(job) {
         Ok(v) => v,
         Err(e) => {
             // Only this recipient is unusable (an address the store kept but SMTP cannot
@@ -522,8 +446,7 @@ fn attempt(
                 false,
                 Utc::now(),
             )?;
-            count(&|r| r.failed += 1);
-            return Ok(Attempted::done("failed", Some(text)));
+            return ended(RowOutcome::Failed, false, Some(text));
         }
     };
     if session.as_ref().is_none_or(|s| !s.usable()) {
@@ -539,22 +462,22 @@ fn attempt(
     shared.pacer.wait();
     // The promise: the row is durably `pending` before the server sees a byte of it.
     lock(&shared.store).mark_pending(id, job.subscriber_id, Utc::now())?;
-    count(&|r| r.attempts += 1);
-    let outcome = conn.send(&sender.from.email, &to, &bytes);
+    lock(&shared.report).attempts += 1;
+    let outcome = conn.send(mailing.sender(), &to, &bytes);
     let now = Utc::now();
     let attempts = job.attempts + 1;
     let mut store = lock(&shared.store);
     match outcome {
-        Outcome::Sent(reply) => {
+        smtp::Outcome::Sent(reply) => {
             store.mark_sent(id, job.subscriber_id, &reply, now)?;
             drop(store);
-            count(&|r| {
-                r.sent += 1;
-                *r.by_language.entry(lang.code()).or_default() += 1;
-            });
-            Ok(Attempted::done("sent", None))
+            *lock(&shared.report)
+                .by_language
+                .entry(lang.code())
+                .or_default() += 1;
+            ended(RowOutcome::Sent, false, None)
         }
-        Outcome::Deferred(reply) | Outcome::Broken(reply) => {
+        smtp::Outcome::Deferred(reply) | smtp::Outcome::Broken(reply) => {
             let broken = !session.as_ref().is_some_and(smtp::Session::usable);
             if broken {
                 *session = None;
@@ -563,31 +486,25 @@ fn attempt(
                 let text = format!("gave up after {attempts} attempts: {reply}");
                 store.mark_failed(id, job.subscriber_id, &job.email, &text, false, now)?;
                 drop(store);
-                count(&|r| r.failed += 1);
-                return Ok(Attempted::done("failed", Some(text)));
+                return ended(RowOutcome::Failed, false, Some(text));
             }
             let next = now
                 + chrono::Duration::from_std(backoff(opts.retry_base, attempts))
                     .unwrap_or_else(|_| chrono::Duration::hours(6));
             store.mark_deferred(id, job.subscriber_id, next, &reply, now)?;
             drop(store);
-            count(&|r| r.deferred += 1);
-            Ok(Attempted {
-                outcome: "deferred",
-                broken,
-                detail: Some(reply),
-            })
+            ended(RowOutcome::Deferred, broken, Some(reply))
         }
-        Outcome::Rejected(reply) => {
+        smtp::Outcome::Rejected(reply) => {
             store.mark_failed(id, job.subscriber_id, &job.email, &reply, true, now)?;
             drop(store);
-            count(&|r| r.bounced += 1);
-            Ok(Attempted::done("bounced", Some(reply)))
+            ended(RowOutcome::Bounced, false, Some(reply))
         }
-        Outcome::SenderRefused(reply) => {
+        smtp::Outcome::SenderRefused(reply) => {
             store.mark_requeued(id, job.subscriber_id, now)?;
             drop(store);
-            count(&|r| r.attempts = r.attempts.saturating_sub(1));
+            let mut report = lock(&shared.report);
+            report.attempts = report.attempts.saturating_sub(1);
             Err(DeliverError::SenderRefused(reply))
         }
     }
@@ -610,11 +527,11 @@ pub struct DryRunReport {
 }
 
 /// Renders and builds every message that `send` would send now, and touches nothing.
-pub fn dry_run(store: &Store, sender: &Sender<'_>) -> Result<DryRunReport, DeliverError> {
-    let id = &sender.edition.id;
+pub fn dry_run(store: &Store, mailing: &Mailing<'_>) -> Result<DryRunReport, DeliverError> {
+    let id = &mailing.edition.id;
     let mut report = DryRunReport {
         edition: id.clone(),
-        subjects: sender
+        subjects: mailing
             .edition
             .by_lang
             .iter()
@@ -622,7 +539,7 @@ pub fn dry_run(store: &Store, sender: &Sender<'_>) -> Result<DryRunReport, Deliv
             .collect(),
         ..DryRunReport::default()
     };
-    let rows: Vec<Delivery> = if store.edition_send(id)?.is_some() {
+    let rows: Vec<JournalRow> = if store.edition_send(id)?.is_some() {
         let counts = store.journal_counts(id)?;
         report.already_sent = counts.sent;
         report.already_finished = counts.open() == 0;
@@ -633,8 +550,8 @@ pub fn dry_run(store: &Store, sender: &Sender<'_>) -> Result<DryRunReport, Deliv
         report.suppressed = subs.iter().filter(|s| s.suppressed.is_some()).count() as u64;
         subs.into_iter()
             .filter(|s| s.suppressed.is_none())
-            .map(|s| Delivery {
-                message_id: sender.message_id(s.id),
+            .map(|s| JournalRow {
+                message_id: mailing.message_id(s.id),
                 subscriber_id: s.id,
                 email: s.email,
                 name: s.name,
@@ -645,12 +562,12 @@ pub fn dry_run(store: &Store, sender: &Sender<'_>) -> Result<DryRunReport, Deliv
             .collect()
     };
     // Every message is built (so a bad address or template shows up) but not signed.
-    let sender = &Sender {
+    let mailing = &Mailing {
         dkim: None,
-        ..sender.clone()
+        ..mailing.clone()
     };
     for row in &rows {
-        let (_, lang, _) = sender.render_row(row)?;
+        let (_, lang, _) = mailing.row_message(row)?;
         *report.by_language.entry(lang.code()).or_default() += 1;
         report.would_send += 1;
     }
@@ -659,33 +576,33 @@ pub fn dry_run(store: &Store, sender: &Sender<'_>) -> Result<DryRunReport, Deliv
 
 /// Sends every language version to each test address; the journal is not touched.
 pub fn send_test(
-    sender: &Sender<'_>,
+    mailing: &Mailing<'_>,
     target: &SmtpTarget,
     addresses: &[String],
-) -> Result<Vec<(String, &'static str, Outcome)>, DeliverError> {
+) -> Result<Vec<(String, &'static str, smtp::Outcome)>, DeliverError> {
     let mut session = target.connect()?;
     let mut out = Vec::new();
     let stamp = Utc::now().timestamp_nanos_opt().unwrap_or_default();
     for addr in addresses {
-        let to = recipient(addr, "")?;
-        for v in &sender.edition.by_lang {
-            let tag = sender.secret.derive_hex(
+        let to = message::recipient(addr, "")?;
+        for v in &mailing.edition.by_lang {
+            let tag = mailing.secret.derive_hex(
                 "test-message-id",
                 &format!("{stamp}/{addr}/{}", v.lang.code()),
                 12,
             );
             let message_id = format!(
                 "test.{tag}.{}@{}",
-                sender.edition.id,
-                sender.from.email.domain()
+                mailing.edition.id,
+                mailing.sender().domain()
             );
             // Id 0 belongs to nobody: the link works and unsubscribes no one.
-            let (_, bytes) = sender.render(to.clone(), Some(v.lang), 0, &message_id)?;
+            let (_, bytes) = mailing.message(to.clone(), Some(v.lang), 0, &message_id)?;
             if !session.usable() {
                 session = target.connect()?;
             }
-            let outcome = session.send(&sender.from.email, &to.email, &bytes);
-            if let Outcome::SenderRefused(r) = &outcome {
+            let outcome = session.send(mailing.sender(), &to.email, &bytes);
+            if let smtp::Outcome::SenderRefused(r) = &outcome {
                 return Err(DeliverError::SenderRefused(r.clone()));
             }
             out.push((addr.clone(), v.lang.code(), outcome));

@@ -172,6 +172,31 @@ pub enum Outcome {
     Broken(String),
 }
 
+impl Outcome {
+    /// A short word for people and JSON: `sent`, `deferred`, `rejected`, `sender refused`
+    /// or `connection broke`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Sent(_) => "sent",
+            Outcome::Deferred(_) => "deferred",
+            Outcome::Rejected(_) => "rejected",
+            Outcome::SenderRefused(_) => "sender refused",
+            Outcome::Broken(_) => "connection broke",
+        }
+    }
+
+    /// What the server said (or how the connection failed).
+    pub fn reply(&self) -> &str {
+        match self {
+            Outcome::Sent(r)
+            | Outcome::Deferred(r)
+            | Outcome::Rejected(r)
+            | Outcome::SenderRefused(r)
+            | Outcome::Broken(r) => r,
+        }
+    }
+}
+
 /// An open SMTP session.
 pub struct Session {
     conn: SmtpConnection,

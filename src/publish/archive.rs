@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, Lang};
 use crate::html::sanitize::escape;
 use crate::publish::i18n;
+use crate::publish::links::feed_url;
 
 /// One composed edition, as the archive lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -92,12 +93,6 @@ pub fn index_view(config: &Config, records: &[EditionRecord]) -> ArchiveIndexVie
         feed_url: feed_url(config),
         labels: i18n::labels_for(langs),
     }
-}
-
-/// The public address of `archive/feed.xml`.
-pub fn feed_url(config: &Config) -> Option<String> {
-    let archive = config.newsletter.archive_url.as_ref()?;
-    archive.join("feed.xml").ok().map(|u| u.to_string())
 }
 
 /// An Atom feed of `records` (newest first), one entry per edition.

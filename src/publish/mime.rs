@@ -3,16 +3,22 @@
 //!
 //! The one place that writes a boletin message's headers and parts: `compose` (the
 //! `.eml` beside an edition) and `deliver` (each subscriber's message, then DKIM-signed)
-//! both build through [`build`] ([`builder`] + [`alternative`]). Exactly one each of From, To,
-//! Date, Message-ID and Subject; the subject has its control characters stripped and its
-//! length capped; `List-Id` names the list; `List-Unsubscribe` carries the footer's link
-//! (and a `mailto:`), with `List-Unsubscribe-Post` when the link is a one-click endpoint.
+//! both build through [`build`] ([`builder`] + [`alternative`]), from the list's
+//! [`ListHeaders`] (read from the config once) and the message's own [`MessageHeaders`].
+//! Exactly one each of From, To, Date, Message-ID and Subject; the subject has its control
+//! characters stripped and its length capped; `List-Id` names the list;
+//! `List-Unsubscribe` carries the recipient's one-click link, if any, and a `mailto:`,
+//! with `List-Unsubscribe-Post` when there is a link. [`mailbox`] is the one parser of
+//! addresses.
 
 use std::time::SystemTime;
 
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MessageBuilder, MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::publish::links;
 
 /// Why a message could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -29,24 +35,47 @@ pub enum MimeError {
 /// that no client or filter chokes.
 pub const MAX_SUBJECT_CHARS: usize = 150;
 
-/// The headers of one message.
+/// What every message of the newsletter says the same way, read from the config once:
+/// who sends it, the list it belongs to, and the address that unsubscribes by mail.
 #[derive(Debug, Clone)]
-pub struct Headers<'a> {
-    pub from: &'a Mailbox,
+pub struct ListHeaders {
+    pub from: Mailbox,
+    /// The whole `List-Id` value, from [`list_id`].
+    pub list_id: String,
+    /// The address that unsubscribes by mail: the `mailto:` target of `List-Unsubscribe`.
+    pub unsubscribe_mailto: String,
+}
+
+impl ListHeaders {
+    /// `[newsletter] from` and title, `[delivery] list_id` and the unsubscribe address.
+    pub fn new(config: &Config) -> Result<ListHeaders, MimeError> {
+        Ok(ListHeaders {
+            from: mailbox(&config.newsletter.from)?,
+            list_id: list_id(&config.newsletter.title, &config.delivery.list_id),
+            unsubscribe_mailto: links::unsubscribe_address(config),
+        })
+    }
+
+    /// The list's own address, without a name: whom an edition's `.eml` is addressed to,
+    /// so it shows what every subscriber gets.
+    pub fn list_address(&self) -> Mailbox {
+        Mailbox::new(None, self.from.email.clone())
+    }
+}
+
+/// What one message says of its own.
+#[derive(Debug, Clone)]
+pub struct MessageHeaders<'a> {
     pub to: &'a Mailbox,
     /// As the editor wrote it: [`builder`] cleans and caps it.
     pub subject: &'a str,
     pub date: SystemTime,
     /// Without angle brackets: `local@domain`.
     pub message_id: &'a str,
-    /// The whole `List-Id` value, from [`list_id`].
-    pub list_id: &'a str,
-    /// The unsubscribe link (footer and `List-Unsubscribe`).
+    /// The recipient's own unsubscribe link, `boletin serve`'s endpoint: listed first in
+    /// `List-Unsubscribe`, with `List-Unsubscribe-Post` since it takes RFC 8058 one-click
+    /// POSTs.
     pub unsubscribe_url: Option<&'a str>,
-    /// The link accepts RFC 8058 one-click POSTs (`List-Unsubscribe-Post`).
-    pub one_click: bool,
-    /// An address that unsubscribes by mail, as a second `List-Unsubscribe` target.
-    pub unsubscribe_mailto: Option<&'a str>,
     /// `Content-Language` (`es`, `en`, `es, en`), or none.
     pub language: Option<&'a str>,
 }
@@ -76,13 +105,28 @@ pub fn clean_subject(subject: &str) -> String {
     cut
 }
 
-/// Parses `Name <user@domain>` or `user@domain` (control characters dropped).
+/// Parses `Name <user@domain>` or `user@domain` (control characters dropped): the one
+/// parser of addresses for messages.
 pub fn mailbox(text: &str) -> Result<Mailbox, MimeError> {
     let cleaned: String = text.chars().filter(|c| !c.is_control()).collect();
-    cleaned.parse::<Mailbox>().map_err(|e| MimeError::Address {
-        address: text.to_string(),
-        message: e.to_string(),
-    })
+    cleaned
+        .trim()
+        .parse::<Mailbox>()
+        .map_err(|e| MimeError::Address {
+            address: text.to_string(),
+            message: e.to_string(),
+        })
+}
+
+/// A subscriber as a mailbox: the address as stored, the name as imported (none when
+/// blank; [`builder`] drops control characters from it).
+pub fn recipient(email: &str, name: &str) -> Result<Mailbox, MimeError> {
+    let address = mailbox(email)?.email;
+    let name = name.trim();
+    Ok(Mailbox::new(
+        (!name.is_empty()).then(|| name.to_string()),
+        address,
+    ))
 }
 
 fn short_hash(seed: &str) -> String {
@@ -134,9 +178,9 @@ fn clean_mailbox(m: &Mailbox) -> Mailbox {
 }
 
 /// The headers of a message, ready for its body.
-pub fn builder(h: &Headers<'_>) -> MessageBuilder {
+pub fn builder(list: &ListHeaders, h: &MessageHeaders<'_>) -> MessageBuilder {
     let mut builder = lettre::Message::builder()
-        .from(clean_mailbox(h.from))
+        .from(clean_mailbox(&list.from))
         .to(clean_mailbox(h.to))
         .subject(clean_subject(h.subject))
         .date(h.date)
@@ -147,7 +191,7 @@ pub fn builder(h: &Headers<'_>) -> MessageBuilder {
                 .filter(|c| !c.is_control())
                 .collect::<String>()
         )))
-        .raw_header(header("List-Id", h.list_id.to_string()));
+        .raw_header(header("List-Id", list.list_id.clone()));
     if let Some(lang) = h.language {
         builder = builder.raw_header(header("Content-Language", lang.to_string()));
     }
@@ -155,13 +199,12 @@ pub fn builder(h: &Headers<'_>) -> MessageBuilder {
     if let Some(url) = h.unsubscribe_url {
         targets.push(format!("<{url}>"));
     }
-    if let Some(mailto) = h.unsubscribe_mailto {
-        targets.push(format!("<mailto:{mailto}?subject=unsubscribe>"));
-    }
-    if !targets.is_empty() {
-        builder = builder.raw_header(header("List-Unsubscribe", targets.join(", ")));
-    }
-    if h.one_click && h.unsubscribe_url.is_some() {
+    targets.push(format!(
+        "<mailto:{}?subject=unsubscribe>",
+        list.unsubscribe_mailto
+    ));
+    builder = builder.raw_header(header("List-Unsubscribe", targets.join(", ")));
+    if h.unsubscribe_url.is_some() {
         builder = builder.raw_header(header(
             "List-Unsubscribe-Post",
             "List-Unsubscribe=One-Click".into(),
@@ -186,8 +229,13 @@ pub fn alternative(text: &str, html: &str, seed: &str) -> Result<MultiPart, Mime
 }
 
 /// The whole message: [`builder`]'s headers over [`alternative`]'s parts.
-pub fn build(headers: &Headers<'_>, text: &str, html: &str) -> Result<lettre::Message, MimeError> {
-    builder(headers)
+pub fn build(
+    list: &ListHeaders,
+    headers: &MessageHeaders<'_>,
+    text: &str,
+    html: &str,
+) -> Result<lettre::Message, MimeError> {
+    builder(list, headers)
         .multipart(alternative(text, html, headers.message_id)?)
         .map_err(|e| MimeError::Build(e.to_string()))
 }
@@ -196,15 +244,6 @@ pub fn build(headers: &Headers<'_>, text: &str, html: &str) -> Result<lettre::Me
 /// an edition gives the same id.
 pub fn message_id(seed: &str, from: &Mailbox) -> String {
     format!("{}.boletin@{}", short_hash(seed), from.email.domain())
-}
-
-/// Splits an unsubscribe link into `List-Unsubscribe` targets: an https URL, or the
-/// address of a `mailto:` link.
-pub fn unsubscribe_targets(link: &str) -> (Option<&str>, Option<&str>) {
-    match link.strip_prefix("mailto:") {
-        Some(rest) => (None, Some(rest.split('?').next().unwrap_or(rest))),
-        None => (Some(link), None),
-    }
 }
 
 /// The size of `body` once quoted-printable encoded: what a mail client downloads and
@@ -238,20 +277,21 @@ mod tests {
             Some("Ana\r\nBcc: x@evil.example".into()),
             "ana@example.org".parse().unwrap_or_else(|e| panic!("{e}")),
         );
-        let h = Headers {
-            from: &from,
+        let list = ListHeaders {
+            from,
+            list_id: list_id("Boletín", "boletin.example.org"),
+            unsubscribe_mailto: "baja@example.org".into(),
+        };
+        let h = MessageHeaders {
             to: &to,
             subject: "Hola\r\nBcc: x@evil.example",
             date: SystemTime::UNIX_EPOCH,
             message_id: "a.2026-W47@example.org\r\nX-Evil: 1",
-            list_id: &list_id("Boletín", "boletin.example.org"),
             unsubscribe_url: Some("https://boletin.example.org/unsubscribe?token=1.x"),
-            one_click: true,
-            unsubscribe_mailto: Some("baja@example.org"),
             language: Some("es"),
         };
         let raw = String::from_utf8(
-            build(&h, "texto", "<p>texto</p>")
+            build(&list, &h, "texto", "<p>texto</p>")
                 .unwrap_or_else(|e| panic!("{e}"))
                 .formatted(),
         )

@@ -108,7 +108,7 @@ impl DeliveryState {
 
 /// A journal row due for an attempt, with what the message needs to know.
 #[derive(Debug, Clone)]
-pub struct Delivery {
+pub struct JournalRow {
     pub subscriber_id: i64,
     pub email: String,
     pub name: String,
@@ -346,7 +346,7 @@ impl Store {
         &self,
         edition: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<Delivery>, StoreError> {
+    ) -> Result<Vec<JournalRow>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT j.subscriber_id, j.email, COALESCE(s.name, ''), s.language, j.state, j.attempts,
                     j.message_id
@@ -357,7 +357,7 @@ impl Store {
                       j.subscriber_id",
         )?;
         let rows = stmt.query_map(params![edition, now.timestamp()], |r| {
-            Ok(Delivery {
+            Ok(JournalRow {
                 subscriber_id: r.get(0)?,
                 email: r.get(1)?,
                 name: r.get(2)?,

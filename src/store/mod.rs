@@ -12,7 +12,7 @@ mod stories;
 pub use stories::{Annotation, AnnotationBatch, PendingItem, PruneCounts, StoryMember};
 
 pub use delivery::{
-    AddOutcome, Delivery, DeliveryState, EditionSend, JournalCounts, NewSubscriber, Subscriber,
+    AddOutcome, DeliveryState, EditionSend, JournalCounts, JournalRow, NewSubscriber, Subscriber,
     SubscriberCounts, SuppressionReason,
 };
 

@@ -2,17 +2,15 @@
 //! once per language, with a placeholder where each subscriber's unsubscribe link goes.
 //!
 //! It is built from the edition file `boletin draft` writes and the editor edits
-//! (`editions/2026-W47.toml`), exactly as `boletin compose` renders it: the file is read
-//! and validated against the config and the store (`Edition`), then rendered through
-//! `render::edition_view` and `Renderer::email` with the configured templates. Only the
-//! unsubscribe link differs: personalized per subscriber by [`personalize`].
+//! (`editions/2026-W47.toml`) by the same [`render_edition`] that `boletin compose` and
+//! `boletin preview` use. Only the unsubscribe link differs: personalized per subscriber by
+//! [`personalize`].
 
 use std::path::Path;
 
 use super::DeliverError;
 use crate::config::{Config, Lang};
-use crate::edition::Edition;
-use crate::publish::render::{self, Renderer};
+use crate::publish::{Versions, render_edition};
 use crate::store::Store;
 
 /// Stands where the unsubscribe URL goes in the rendered edition. Letters, digits and `_`
@@ -62,26 +60,27 @@ pub fn personalize(version: &EditionVersion, url: &str) -> (String, String) {
 /// renders it once per language of the edition (a bilingual `language = ["es", "en"]`
 /// edition gives an `es` and an `en` version; each subscriber gets theirs).
 pub fn load(config: &Config, store: &Store, path: &Path) -> Result<OutgoingEdition, DeliverError> {
-    let edition = Edition::load(path).map_err(render::RenderError::from)?;
-    let items = render::checked_items(config, store, &edition)?;
-    let renderer = Renderer::new(&config.newsletter.templates);
-    let mut by_lang = Vec::new();
-    let mut count = 0;
-    for lang in edition.languages(config) {
-        let view = render::edition_view(config, &edition, &items, &[lang], UNSUBSCRIBE_PLACEHOLDER);
-        count = view.item_count;
-        let rendered = renderer.email(&view)?;
-        by_lang.push(EditionVersion {
-            lang,
-            subject: rendered.subject,
-            html: rendered.html,
-            text: rendered.text,
-        });
-    }
+    let rendered = render_edition(
+        config,
+        store,
+        path,
+        Versions::PerLanguage,
+        UNSUBSCRIBE_PLACEHOLDER,
+    )?;
+    let items = rendered.first.view.item_count;
+    let by_lang = std::iter::once(rendered.first)
+        .chain(rendered.others)
+        .map(|v| EditionVersion {
+            lang: v.lang,
+            subject: v.email.subject,
+            html: v.email.html,
+            text: v.email.text,
+        })
+        .collect();
     Ok(OutgoingEdition {
-        id: edition.week,
+        id: rendered.edition.week,
         by_lang,
-        items: count,
+        items,
     })
 }
 

@@ -1,0 +1,121 @@
+//! The one publish path: an edition file read, checked against the config and the store,
+//! and rendered to email. `compose` writes what [`render_edition`] returns, `preview`
+//! shows it and `send` sends it, so the three cannot drift apart.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::config::{Config, Lang};
+use crate::edition::{Edition, EditionError};
+use crate::publish::templates::{Rendered, Renderer, TemplateError};
+use crate::publish::view::{self, DigestView};
+use crate::store::{ItemQuery, Store, StoreError, StoredItem};
+
+/// Why an edition could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The edition file is missing, malformed, or names something that does not exist.
+    #[error(transparent)]
+    Edition(#[from] EditionError),
+    /// The items could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A template did not render.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+/// Which versions of an edition to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Versions {
+    /// One version: in this language, else in every language of the edition at once
+    /// (labels joined " / "). What `compose` writes and `preview` shows.
+    One(Option<Lang>),
+    /// One version per language of the edition: what each subscriber receives.
+    PerLanguage,
+}
+
+/// One version of an edition: its languages, the view the templates got, and the email.
+#[derive(Debug, Clone)]
+pub struct RenderedVersion {
+    /// The first of [`langs`](Self::langs): the language of the version's `<html>`.
+    pub lang: Lang,
+    pub langs: Vec<Lang>,
+    pub view: DigestView,
+    pub email: Rendered,
+}
+
+/// An edition file rendered: the file as read, its versions (never none) and the renderer
+/// that made them, for the archive pages.
+pub struct RenderedEdition {
+    pub edition: Edition,
+    pub renderer: Renderer,
+    /// The first version, the only one with [`Versions::One`].
+    pub first: RenderedVersion,
+    /// The versions in the edition's other languages, with [`Versions::PerLanguage`].
+    pub others: Vec<RenderedVersion>,
+}
+
+impl RenderedEdition {
+    /// Every version, the first first.
+    pub fn versions(&self) -> impl Iterator<Item = &RenderedVersion> {
+        std::iter::once(&self.first).chain(&self.others)
+    }
+}
+
+/// Reads the edition file at `path`, checks it against the config and the items in
+/// `store` (an unknown section or a missing item is an error naming the file and line), and
+/// renders `versions` with the configured templates, `unsubscribe_url` in the footer.
+pub fn render_edition(
+    config: &Config,
+    store: &Store,
+    path: &Path,
+    versions: Versions,
+    unsubscribe_url: &str,
+) -> Result<RenderedEdition, RenderError> {
+    let edition = Edition::load(path)?;
+    let items = edition_items(store, &edition)?;
+    edition.validate(config, &items)?;
+    let mut sets = match versions {
+        Versions::One(Some(lang)) => vec![vec![lang]],
+        Versions::One(None) => vec![edition.languages(config)],
+        Versions::PerLanguage => edition
+            .languages(config)
+            .into_iter()
+            .map(|l| vec![l])
+            .collect(),
+    }
+    .into_iter();
+    let renderer = Renderer::new(&config.newsletter.templates);
+    let render = |langs: Vec<Lang>| -> Result<RenderedVersion, TemplateError> {
+        let view = view::edition_view(config, &edition, &items, &langs, unsubscribe_url);
+        Ok(RenderedVersion {
+            lang: langs.first().copied().unwrap_or(Lang::Es),
+            email: renderer.email(&view)?,
+            langs,
+            view,
+        })
+    };
+    // The config never has an empty list of languages; an empty set would still render.
+    let first = render(sets.next().unwrap_or_default())?;
+    let others = sets.map(&render).collect::<Result<Vec<_>, _>>()?;
+    Ok(RenderedEdition {
+        edition,
+        renderer,
+        first,
+        others,
+    })
+}
+
+/// The stored items an edition names, by id.
+fn edition_items(store: &Store, edition: &Edition) -> Result<HashMap<i64, StoredItem>, StoreError> {
+    let ids = edition.item_ids();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let items = store.items(&ItemQuery {
+        ids,
+        ..Default::default()
+    })?;
+    Ok(items.into_iter().map(|i| (i.id, i)).collect())
+}
