@@ -8,6 +8,7 @@ pub mod deliver;
 pub mod edition;
 pub mod html;
 pub mod ingest;
+pub mod lang;
 pub mod publish;
 pub mod store;
 pub mod web;

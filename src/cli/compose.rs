@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::when;
-use boletin::config::{Config, Lang};
+use boletin::config::Config;
+use boletin::lang::Lang;
 use boletin::publish::archive::{self, EditionRecord};
 use boletin::publish::templates::Renderer;
 use boletin::publish::view::{self, DigestView};

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use boletin::config::Lang;
 use boletin::edition::Edition;
+use boletin::lang::Lang;
 use boletin::web::preview::{self, PreviewSettings};
 
 use super::{Context, code, fail};

@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use boletin::config::{self, Config};
+use boletin::config::Config;
+use boletin::deliver::rate::parse_rate;
 use boletin::deliver::token::Secret;
 use boletin::deliver::{self, Mailing, RowOutcome, SendOptions, SmtpTarget, message};
+use boletin::publish::address::address_domain;
 use boletin::store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -34,7 +36,7 @@ pub struct Args {
 fn secret(config: &Config) -> Result<Secret, ExitCode> {
     Secret::resolve(
         std::env::var("BOLETIN_SECRET").ok(),
-        config.delivery.secret.as_deref(),
+        config.delivery.secret.as_ref(),
     )
     .map_err(|e| fail(code::CONFIG_OR_DB, &e))
 }
@@ -57,7 +59,7 @@ fn target(config: &Config) -> Result<SmtpTarget, ExitCode> {
             ));
         }
     };
-    let hello = config::address_domain(&config.newsletter.from).unwrap_or("localhost");
+    let hello = address_domain(&config.newsletter.from).unwrap_or("localhost");
     let mut target =
         SmtpTarget::from_url(url, credentials, hello).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     if let Some(path) = &config.delivery.smtp_ca_file {
@@ -72,7 +74,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let config = ctx.load_config()?;
     let secret = secret(&config)?;
     let per_minute = match &args.rate {
-        Some(r) => Some(config::parse_rate(r).ok_or_else(|| {
+        Some(r) => Some(parse_rate(r).ok_or_else(|| {
             super::usage(&format!(
                 "--rate `{r}`: use a rate such as 60/min, 2/s or 1000/h"
             ))

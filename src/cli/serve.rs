@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use boletin::config::Lang;
 use boletin::deliver::token::Secret;
+use boletin::lang::Lang;
 use boletin::web::serve::{self, ServeConfig};
 
 use super::{Context, code, fail};
@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let config = ctx.load_config()?;
     let secret = Secret::resolve(
         std::env::var("BOLETIN_SECRET").ok(),
-        config.delivery.secret.as_deref(),
+        config.delivery.secret.as_ref(),
     )
     .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let unsubscribe_path = config

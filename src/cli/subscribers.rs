@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use boletin::config::Lang;
 use boletin::deliver::subscribers;
+use boletin::lang::Lang;
 use boletin::store::{AddOutcome, Store, SuppressionReason};
 use chrono::Utc;
 use serde::Serialize;

@@ -16,8 +16,9 @@ use url::Url;
 
 use super::outgoing::{OutgoingEdition, personalize};
 use super::{DeliverError, token};
-use crate::config::{Config, Dkim, DkimAlgorithm, Lang};
+use crate::config::{Config, Dkim, DkimAlgorithm};
 use crate::deliver::token::Secret;
+use crate::lang::Lang;
 use crate::publish::{links, mime};
 use crate::store::JournalRow;
 

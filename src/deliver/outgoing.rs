@@ -9,7 +9,8 @@
 use std::path::Path;
 
 use super::DeliverError;
-use crate::config::{Config, Lang};
+use crate::config::Config;
+use crate::lang::Lang;
 use crate::publish::{Versions, render_edition};
 use crate::store::Store;
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use crate::config::Lang;
+use crate::lang::Lang;
 use crate::store::NewSubscriber;
 
 /// A row that was not imported, and why.

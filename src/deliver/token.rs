@@ -45,15 +45,11 @@ impl Secret {
         Ok(Secret(text.trim().as_bytes().to_vec()))
     }
 
-    /// `BOLETIN_SECRET` if set, else the configured value.
-    pub fn resolve(env: Option<String>, configured: Option<&str>) -> Result<Secret, TokenError> {
-        match env
-            .filter(|s| !s.trim().is_empty())
-            .as_deref()
-            .or(configured)
-        {
-            Some(s) => Secret::new(s),
-            None => Err(TokenError::Missing),
+    /// `BOLETIN_SECRET` if set, else the configured value (which the config checked).
+    pub fn resolve(env: Option<String>, configured: Option<&Secret>) -> Result<Secret, TokenError> {
+        match env.filter(|s| !s.trim().is_empty()) {
+            Some(s) => Secret::new(&s),
+            None => configured.cloned().ok_or(TokenError::Missing),
         }
     }
 
@@ -150,6 +146,13 @@ mod tests {
             Secret::resolve(None, None),
             Err(TokenError::Missing)
         ));
-        assert!(Secret::resolve(Some("from the environment!".into()), Some("x")).is_ok());
+        let configured = secret();
+        assert!(Secret::resolve(Some("from the environment!".into()), Some(&configured)).is_ok());
+        assert!(Secret::resolve(Some("  ".into()), Some(&configured)).is_ok());
+        // The environment wins, so a short one there is refused, not skipped.
+        assert!(matches!(
+            Secret::resolve(Some("short".into()), Some(&configured)),
+            Err(TokenError::TooShort)
+        ));
     }
 }

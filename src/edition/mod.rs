@@ -17,8 +17,11 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 
-use crate::config::{Config, Lang, line_of};
+use crate::config::Config;
+use crate::config::check::{NO_LANGUAGE, id_rule, is_id, languages, line_of, toml_error};
+use crate::config::spec::LangSpec;
 use crate::edition::curate::SectionCandidates;
+use crate::lang::Lang;
 use crate::store::StoredItem;
 
 /// Why an edition file could not be used.
@@ -44,13 +47,6 @@ pub enum EditionError {
         line: usize,
         message: String,
     },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum LangSpec {
-    One(Lang),
-    Many(Vec<Lang>),
 }
 
 /// `subject = "…"`, or `subject = { es = "…", en = "…" }` for a bilingual edition sent
@@ -184,10 +180,13 @@ impl Edition {
     /// Parses edition text as if read from `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Edition, EditionError> {
         let shown = path.display().to_string();
-        let spec: EditionSpec = toml::from_str(text).map_err(|e| EditionError::Syntax {
-            path: shown.clone(),
-            line: e.span().map_or(0, |s| line_of(text, s.start)),
-            message: e.message().trim().replace('\n', " "),
+        let spec: EditionSpec = toml::from_str(text).map_err(|e| {
+            let (line, message) = toml_error(text, e.span(), e.message());
+            EditionError::Syntax {
+                path: shown.clone(),
+                line,
+                message,
+            }
         })?;
         let invalid = |span: std::ops::Range<usize>, message: String| EditionError::Invalid {
             path: shown.clone(),
@@ -207,15 +206,7 @@ impl Edition {
         let languages = match spec.language {
             None => Vec::new(),
             Some(l) => {
-                let span = l.span();
-                let langs = match l.into_inner() {
-                    LangSpec::One(l) => vec![l],
-                    LangSpec::Many(v) => v,
-                };
-                if langs.is_empty() {
-                    return Err(invalid(span, "`language`: give at least one".into()));
-                }
-                langs
+                languages(l).map_err(|span| invalid(span, format!("`language`: {NO_LANGUAGE}")))?
             }
         };
         let week = spec.week.unwrap_or_else(|| {
@@ -223,17 +214,11 @@ impl Edition {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "edition".into())
         });
-        if week.is_empty()
-            || !week
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if !is_id(&week) {
             return Err(EditionError::Invalid {
                 path: shown.clone(),
                 line: 1,
-                message: format!(
-                    "`week`: `{week}` must use only letters, digits, `-` and `_` (it names a folder)"
-                ),
+                message: format!("`week`: {} (it names a folder)", id_rule(&week)),
             });
         }
         let subject_span = spec.subject.span();
@@ -501,13 +486,14 @@ pub fn draft(
         None => new_document(meta, config),
     };
     let shown = path.display().to_string();
-    let mut doc: DocumentMut =
-        text.parse()
-            .map_err(|e: toml_edit::TomlError| EditionError::Syntax {
-                path: shown.clone(),
-                line: e.span().map_or(0, |s| line_of(&text, s.start)),
-                message: e.message().trim().replace('\n', " "),
-            })?;
+    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        let (line, message) = toml_error(&text, e.span(), e.message());
+        EditionError::Syntax {
+            path: shown.clone(),
+            line,
+            message,
+        }
+    })?;
     // The strict reader too, so a draft never builds on a broken file; it also says what the
     // editor already listed.
     let parsed = Edition::parse(&text, path)?;
@@ -623,6 +609,25 @@ id = 3
             err.as_deref(),
             Some("e.toml:14: item 3 is already listed on line 10")
         );
+    }
+
+    #[test]
+    fn language_and_week_are_held_to_the_config_s_rules() {
+        for (text, want) in [
+            (
+                "date = \"2026-11-21\"\nsubject = \"Boletín\"\nlanguage = []\n",
+                "e.toml:3: `language`: give at least one language",
+            ),
+            (
+                "week = \"2026 W47\"\ndate = \"2026-11-21\"\nsubject = \"Boletín\"\n",
+                "e.toml:1: `week`: `2026 W47` must be non-empty and use only letters, digits, `-` and `_` (it names a folder)",
+            ),
+        ] {
+            let err = Edition::parse(text, Path::new("e.toml"))
+                .err()
+                .map(|e| e.to_string());
+            assert_eq!(err.as_deref(), Some(want));
+        }
     }
 
     #[test]

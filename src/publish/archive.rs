@@ -11,8 +11,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, Lang};
+use crate::config::Config;
 use crate::html::sanitize::escape;
+use crate::lang::Lang;
 use crate::publish::i18n;
 use crate::publish::links::feed_url;
 
@@ -97,7 +98,8 @@ pub fn index_view(config: &Config, records: &[EditionRecord]) -> ArchiveIndexVie
 
 /// An Atom feed of `records` (newest first), one entry per edition.
 pub fn atom_feed(config: &Config, records: &[EditionRecord]) -> String {
-    let domain = crate::config::address_domain(&config.newsletter.from).unwrap_or("localhost");
+    let domain =
+        crate::publish::address::address_domain(&config.newsletter.from).unwrap_or("localhost");
     let updated = records
         .first()
         .map_or_else(|| "1970-01-01".to_string(), |r| r.date.clone());

@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::config::{Config, Lang};
+use crate::config::Config;
 use crate::edition::{Edition, EditionError};
+use crate::lang::Lang;
 use crate::publish::templates::{Rendered, Renderer, TemplateError};
 use crate::publish::view::{self, DigestView};
 use crate::store::{ItemQuery, Store, StoreError, StoredItem};

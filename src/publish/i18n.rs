@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 
-use crate::config::Lang;
+use crate::lang::Lang;
 
 const MONTHS_ES: [&str; 12] = [
     "enero",

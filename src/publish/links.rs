@@ -43,7 +43,8 @@ pub fn default_unsubscribe_url(config: &Config) -> String {
 /// the sender's domain.
 pub fn link_base(config: &Config) -> Url {
     config.newsletter.archive_url.clone().unwrap_or_else(|| {
-        let domain = crate::config::address_domain(&config.newsletter.from).unwrap_or("localhost");
+        let domain =
+            crate::publish::address::address_domain(&config.newsletter.from).unwrap_or("localhost");
         Url::parse(&format!("https://{domain}/"))
             .or_else(|_| Url::parse("https://localhost/"))
             .unwrap_or_else(|_| unreachable!("a constant URL parses"))

@@ -8,6 +8,7 @@
 //! holds the words, [`mime`] writes every message's headers and parts, and [`archive`]
 //! lists composed editions on the web and in an Atom feed.
 
+pub mod address;
 pub mod archive;
 pub mod edition;
 pub mod i18n;

@@ -11,9 +11,10 @@ use minijinja::Value;
 use serde::Serialize;
 use url::Url;
 
-use crate::config::{Config, Lang};
+use crate::config::Config;
 use crate::edition::Edition;
 use crate::html::sanitize::SafeHtml;
+use crate::lang::Lang;
 use crate::publish::markdown::{markdown_html, markdown_text};
 use crate::publish::{i18n, links};
 use crate::store::StoredItem;

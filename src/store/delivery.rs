@@ -12,7 +12,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Store, StoreError, from_ts};
-use crate::config::Lang;
+use crate::lang::Lang;
 
 /// Why an address gets no more mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -12,8 +12,9 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::config::{self, Lang};
+use crate::config;
 use crate::html::sanitize::escape;
+use crate::lang::Lang;
 use crate::publish::{Versions, links, render_edition};
 use crate::store::Store;
 

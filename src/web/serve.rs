@@ -19,9 +19,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use crate::config::Lang;
 use crate::deliver::token::{self, Secret};
 use crate::html::sanitize::escape;
+use crate::lang::Lang;
 use crate::store::{Store, StoreError, SuppressionReason};
 
 /// Why the server could not run.

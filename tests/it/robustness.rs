@@ -153,7 +153,7 @@ proptest! {
         prop_assert_eq!(date::parse(&rfc3339, MX, None, DayOrder::DayFirst), Some(instant));
         // The digest's own long dates, Spanish and English, read back.
         let local = instant.with_timezone(&MX);
-        for lang in [boletin::config::Lang::Es, boletin::config::Lang::En] {
+        for lang in [boletin::lang::Lang::Es, boletin::lang::Lang::En] {
             let written = boletin::publish::i18n::long_date(local, lang);
             let parsed = date::parse(&written, MX, None, DayOrder::DayFirst)
                 .map(|d| d.with_timezone(&MX).date_naive());

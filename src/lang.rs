@@ -1,0 +1,32 @@
+//! The languages a newsletter is written in.
+//!
+//! A shared vocabulary rather than a stage: the config names the newsletter's languages,
+//! the store records each subscriber's, the edition file picks some, publish words dates
+//! and labels in them and deliver sends each reader the version in theirs. Living outside
+//! every stage, it lets each of them name a language without depending on another.
+
+/// A newsletter language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Es,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Es => "es",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language with this code (`es`, `en`), if it is one.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "es" => Some(Lang::Es),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+}
