@@ -371,6 +371,11 @@ impl Loopback {
                     .next()
                     .unwrap_or_default()
                     .to_string();
+                // Chromium opens speculative connections that it may close unused; a
+                // connection that sent no request line asked for nothing.
+                if line.trim().is_empty() {
+                    continue;
+                }
                 let path = line
                     .split_whitespace()
                     .nth(1)
