@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::annotate::fold::slug;
 use crate::annotate::tag::{Gazetteer, TagError};
 use crate::config::{Config, Source};
-use crate::html::sanitize;
+use crate::html::{excerpt, text};
 use crate::ingest::normalize;
 use crate::store::{Annotation, AnnotationBatch, PendingItem, Store, StoreError};
 
@@ -112,9 +112,9 @@ impl Annotator {
     /// The annotation of one stored item.
     pub fn annotate(&self, item: &PendingItem) -> Annotation {
         let html = item.content.as_ref().unwrap_or(&item.summary);
-        let mut body = sanitize::to_text(html.as_str());
+        let mut body = text::to_text(html.as_str());
         if body.is_empty() {
-            body = sanitize::to_text(item.summary.as_str());
+            body = text::to_text(item.summary.as_str());
         }
         let text = format!("{}\n{}", item.title, body);
         let (source_tags, source_lang) = self
@@ -134,11 +134,13 @@ impl Annotator {
             .as_deref()
             .and_then(|l| url::Url::parse(l).ok())
             .map(|u| normalize::link_key(&u));
+        // The one place excerpts are made: annotation has the configured length, and its
+        // stamp redoes every excerpt when that length changes.
         Annotation {
             language,
             tags,
-            excerpt: sanitize::excerpt(&body, self.excerpt_words),
-            excerpt_html: sanitize::excerpt_html(html, self.excerpt_words),
+            excerpt: excerpt::excerpt(&body, self.excerpt_words),
+            excerpt_html: excerpt::excerpt_html(html, self.excerpt_words),
             signature: dedup::signature(link_key, &item.title, &body, item.sort_at),
             body,
         }
@@ -305,7 +307,6 @@ mod tests {
             author: None,
             summary: SafeHtml::from_text(&body),
             content: None,
-            excerpt: body.clone(),
             published: Utc.with_ymd_and_hms(2026, 11, 1 + n, 12, 0, 0).single(),
             updated: None,
             categories: vec![],

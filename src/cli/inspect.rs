@@ -115,8 +115,7 @@ fn print_text(view: &View) {
         if !e.categories.is_empty() {
             println!("    tags:      {}", e.categories.join(", "));
         }
-        let text =
-            boletin::html::sanitize::excerpt(&boletin::html::sanitize::to_text(&e.summary), 30);
+        let text = boletin::html::excerpt::excerpt(&boletin::html::text::to_text(&e.summary), 30);
         if !text.is_empty() {
             println!("    summary:   {text}");
         }

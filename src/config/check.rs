@@ -284,7 +284,7 @@ impl Checker<'_> {
                 "newsletter.excerpt_words",
                 1..=1000,
             )?
-            .unwrap_or(crate::html::sanitize::DEFAULT_EXCERPT_WORDS);
+            .unwrap_or(crate::html::excerpt::DEFAULT_EXCERPT_WORDS);
         Ok(Newsletter {
             gazetteer: n.gazetteer.as_deref().map(|g| dir.join(g)),
             excerpt_words,

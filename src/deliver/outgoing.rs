@@ -52,7 +52,7 @@ impl OutgoingEdition {
 pub fn personalize(version: &EditionVersion, url: &str) -> (String, String) {
     let html = version
         .html
-        .replace(UNSUBSCRIBE_PLACEHOLDER, &crate::html::sanitize::escape(url));
+        .replace(UNSUBSCRIBE_PLACEHOLDER, &crate::html::escape::escape(url));
     let text = version.text.replace(UNSUBSCRIBE_PLACEHOLDER, url);
     (html, text)
 }

@@ -40,7 +40,7 @@ pub fn section_for<'c>(config: &'c Config, item: &StoredItem) -> Option<&'c str>
         "{} {} {}",
         item.title,
         item.excerpt,
-        crate::html::sanitize::to_text(item.summary.as_str())
+        crate::html::text::to_text(item.summary.as_str())
     ));
     let tags: Vec<String> = item
         .categories

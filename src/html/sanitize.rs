@@ -1,12 +1,12 @@
-//! The one HTML policy: what may reach a subscriber's inbox.
+//! The one HTML policy: what may reach a subscriber's inbox. Pure.
 //!
 //! Every piece of partner HTML goes through [`sanitize`] before it is stored, so the store
-//! and the templates only ever see [`SafeHtml`]. Two passes: a rewriting walk over the
-//! parsed tree that knows the email rules (lazy images promoted, tracker pixels dropped,
-//! video/audio/iframe embeds turned into plain links, every URL resolved against the
-//! item's base and stripped of tracking parameters, `alt` always present), then ammonia
-//! with the same small allow-list as a second, independent net. Also owns the HTML →
-//! plain text conversion and the word-bounded excerpts (plain and HTML).
+//! and the templates only ever see [`SafeHtml`], and only this module makes one. Two passes:
+//! a rewriting walk over the parsed tree that knows the email rules (lazy images promoted,
+//! tracker pixels dropped, video/audio/iframe embeds turned into plain links, every URL
+//! cleaned by [`crate::html::url`], `alt` always present, nesting flattened beyond
+//! [`MAX_NESTING`]), then ammonia with the same small allow-list as a second, independent
+//! net. HTML→text, excerpts and escaping live beside it in `html/`.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -16,6 +16,10 @@ use ego_tree::NodeRef;
 use scraper::Node;
 use serde::Serialize;
 use url::Url;
+
+use crate::html::dom::{self, Visit};
+use crate::html::escape::{escape, escape_text, push_attr};
+use crate::html::url::{LINKS, WEB, clean_srcset, is_tracker, original_of_embed, resolve};
 
 /// HTML that went through [`sanitize`]. Only this module (and the store, reading back what
 /// this module produced) can make one, so templates may mark it safe.
@@ -148,132 +152,8 @@ const DROP_WITH_CONTENT: &[&str] = &[
 /// Embeds that become a plain link to what they played.
 const EMBEDS: &[&str] = &["iframe", "frame", "video", "audio", "object", "embed"];
 
-/// Query parameters that only track the reader.
-const TRACKING_PARAMS: &[&str] = &[
-    "fbclid",
-    "gclid",
-    "dclid",
-    "gbraid",
-    "wbraid",
-    "msclkid",
-    "mc_cid",
-    "mc_eid",
-    "igshid",
-    "yclid",
-    "_hsenc",
-    "_hsmi",
-    "__hssc",
-    "__hstc",
-    "__hsfp",
-    "hsctatracking",
-    "mkt_tok",
-    "oly_anon_id",
-    "oly_enc_id",
-    "vero_id",
-    "vero_conv",
-    "ref_src",
-    "s_cid",
-    "wt_mc",
-    "wt.mc_id",
-    "__twitter_impression",
-    "_ga",
-    "_gl",
-    "ga_source",
-    "ga_medium",
-    "ga_campaign",
-    "ga_term",
-    "ga_content",
-    "cmpid",
-    "ncid",
-    "sr_share",
-    "ocid",
-    "rb_clickid",
-    "ttclid",
-    "twclid",
-    "li_fat_id",
-    "epik",
-    "pk_campaign",
-    "pk_kwd",
-    "pk_source",
-    "pk_medium",
-    "mtm_campaign",
-    "mtm_source",
-    "mtm_medium",
-    "spm",
-];
-
-/// Hosts whose images are only there to count opens.
-const TRACKER_HOSTS: &[&str] = &[
-    "pixel.wp.com",
-    "stats.wp.com",
-    "stats.wordpress.com",
-    "feeds.feedburner.com",
-    "feedproxy.google.com",
-    "www.google-analytics.com",
-    "google-analytics.com",
-    "ssl.google-analytics.com",
-    "www.googletagmanager.com",
-    "stats.g.doubleclick.net",
-    "ad.doubleclick.net",
-    "www.facebook.com",
-    "pixel.quantserve.com",
-    "mc.yandex.ru",
-    "sb.scorecardresearch.com",
-    "b.scorecardresearch.com",
-    "pixel.mathtag.com",
-    "t.co",
-    "bat.bing.com",
-    "px.ads.linkedin.com",
-    "ct.pinterest.com",
-    "analytics.twitter.com",
-];
-
 static DROP_SET: LazyLock<HashSet<&'static str>> =
     LazyLock::new(|| DROP_WITH_CONTENT.iter().copied().collect());
-
-/// Whether a query parameter only tracks the reader.
-pub fn is_tracking_param(name: &str) -> bool {
-    let k = name.to_ascii_lowercase();
-    k.starts_with("utm_") || TRACKING_PARAMS.contains(&k.as_str())
-}
-
-/// Removes tracking parameters (utm_*, fbclid, gclid, mc_cid, …) from `url`.
-pub fn strip_tracking(url: &mut Url) {
-    if url.query().is_none() {
-        return;
-    }
-    let kept: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| !is_tracking_param(k))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    if kept.is_empty() {
-        url.set_query(None);
-    } else if kept.len() != url.query_pairs().count() {
-        url.query_pairs_mut().clear().extend_pairs(kept);
-    }
-}
-
-/// `value` resolved against `base`, kept only if its scheme is in `schemes`, tracking
-/// parameters removed.
-fn resolve(value: &str, base: &Url, schemes: &[&str]) -> Option<Url> {
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    let mut url = base.join(value).ok()?;
-    if !schemes.contains(&url.scheme()) {
-        return None;
-    }
-    if matches!(url.scheme(), "http" | "https") && url.host_str().is_none_or(str::is_empty) {
-        return None;
-    }
-    strip_tracking(&mut url);
-    Some(url)
-}
-
-const WEB: &[&str] = &["http", "https"];
-const LINKS: &[&str] = &["http", "https", "mailto"];
 
 /// The ammonia pass: the same allow-list, applied to the walk's output.
 fn ammonia_policy() -> Builder<'static> {
@@ -320,88 +200,142 @@ fn ammonia_policy() -> Builder<'static> {
 
 static AMMONIA: LazyLock<Builder<'static>> = LazyLock::new(ammonia_policy);
 
-/// Cleans partner HTML for email, resolving relative URLs against `base`.
-pub fn sanitize(html: &str, base: &Url) -> SafeHtml {
-    let fragment = scraper::Html::parse_fragment(html);
-    let mut walked = String::with_capacity(html.len());
-    for child in fragment.tree.root().children() {
-        walk(child, base, &mut walked);
-    }
-    SafeHtml(AMMONIA.clean(&walked).to_string().trim().to_string())
+/// Whether the sanitizer drops `element` together with everything inside it.
+pub(crate) fn drops_content(element: &str) -> bool {
+    DROP_SET.contains(element)
 }
 
-fn walk(node: NodeRef<'_, Node>, base: &Url, out: &mut String) {
-    match node.value() {
-        Node::Text(t) => out.push_str(&escape_text(t)),
-        Node::Element(e) => {
-            // Foreign content (svg, math and anything inside them) never survives.
-            if &*e.name.ns != "http://www.w3.org/1999/xhtml" {
-                return;
+/// Allowed elements nested deeper than this are unwrapped (their content stays). Articles
+/// nest a few levels; the bound keeps every later reader of stored HTML (ammonia, the
+/// excerpts, the text part's renderer, mail clients) away from pathological depth.
+pub const MAX_NESTING: usize = 64;
+
+/// Elements that sit inside a line: unwrapped, they leave no line break behind.
+const INLINE: &[&str] = &[
+    "span", "font", "mark", "ins", "time", "label", "a", "abbr", "b", "cite", "code", "del", "em",
+    "i", "q", "s", "small", "strong", "sub", "sup", "u",
+];
+
+/// Cleans partner HTML for email, resolving relative URLs against `base`.
+pub fn sanitize(html: &str, base: &Url) -> SafeHtml {
+    let tree = dom::fragment(html);
+    let mut walk = Walk {
+        base,
+        depth: 0,
+        out: String::with_capacity(html.len()),
+    };
+    dom::walk(tree.tree.root(), &mut walk);
+    recheck(&walk.out)
+}
+
+/// Runs ammonia with the policy over HTML assembled from sanitized pieces (or from the
+/// walk), so that nothing reaches a [`SafeHtml`] without passing the allow-list.
+pub(crate) fn recheck(html: &str) -> SafeHtml {
+    SafeHtml(AMMONIA.clean(html).to_string().trim().to_string())
+}
+
+/// The rewriting walk: writes the email form of each node it enters.
+struct Walk<'b> {
+    base: &'b Url,
+    /// Allowed elements open in `out`.
+    depth: usize,
+    out: String,
+}
+
+/// What closes an element the walk entered.
+enum Close<'a> {
+    /// The end tag of an allowed element.
+    Tag(&'a str),
+    /// A line break after an unwrapped block.
+    Newline,
+    Nothing,
+}
+
+impl<'a> Visit<'a> for Walk<'_> {
+    type Leave = Close<'a>;
+
+    fn enter(&mut self, node: NodeRef<'a, Node>) -> Option<Close<'a>> {
+        let out = &mut self.out;
+        let base = self.base;
+        let e = match node.value() {
+            Node::Text(t) => {
+                out.push_str(&escape_text(t));
+                return None;
             }
-            let name = e.name();
-            if EMBEDS.contains(&name) {
-                embed_link(node, e, base, out);
-                return;
-            }
-            if DROP_SET.contains(name) {
-                return;
-            }
-            let name = match name {
-                "h1" => "h2",
-                "h5" | "h6" => "h4",
-                other => other,
-            };
-            if name == "img" {
-                image(e, base, out);
-                return;
-            }
-            if !ALLOWED_TAGS.contains(&name) {
-                // Unknown wrappers (div, span, font, section…) go; their content stays.
-                let block = !matches!(name, "span" | "font" | "mark" | "ins" | "time" | "label");
-                if block {
-                    out.push('\n');
-                }
-                for child in node.children() {
-                    walk(child, base, out);
-                }
-                if block {
-                    out.push('\n');
-                }
-                return;
-            }
-            out.push('<');
-            out.push_str(name);
-            match name {
-                "a" => {
-                    if let Some(href) = e.attr("href").and_then(|h| resolve(h, base, LINKS)) {
-                        push_attr(out, "href", href.as_str());
-                    }
-                    if let Some(title) = e.attr("title") {
-                        push_attr(out, "title", title);
-                    }
-                }
-                "td" | "th" => {
-                    for attr in ["colspan", "rowspan"] {
-                        if let Some(v) = e.attr(attr).map(str::trim)
-                            && v.parse::<u16>().is_ok()
-                        {
-                            push_attr(out, attr, v);
-                        }
-                    }
-                }
-                _ => {}
-            }
-            out.push('>');
-            if !matches!(name, "br" | "hr") {
-                for child in node.children() {
-                    walk(child, base, out);
-                }
-                out.push_str("</");
-                out.push_str(name);
-                out.push('>');
-            }
+            Node::Element(e) => e,
+            _ => return None,
+        };
+        // Foreign content (svg, math and anything inside them) never survives.
+        if &*e.name.ns != "http://www.w3.org/1999/xhtml" {
+            return None;
         }
-        _ => {}
+        let name = e.name();
+        if EMBEDS.contains(&name) {
+            embed_link(node, e, base, out);
+            return None;
+        }
+        if DROP_SET.contains(name) {
+            return None;
+        }
+        let name = match name {
+            "h1" => "h2",
+            "h5" | "h6" => "h4",
+            other => other,
+        };
+        if name == "img" {
+            image(e, base, out);
+            return None;
+        }
+        let void = matches!(name, "br" | "hr");
+        if !ALLOWED_TAGS.contains(&name) || (!void && self.depth >= MAX_NESTING) {
+            // Unknown wrappers (div, span, font, section…) go; their content stays.
+            if !INLINE.contains(&name) {
+                out.push('\n');
+                return Some(Close::Newline);
+            }
+            return Some(Close::Nothing);
+        }
+        out.push('<');
+        out.push_str(name);
+        match name {
+            "a" => {
+                if let Some(href) = e.attr("href").and_then(|h| resolve(h, base, LINKS)) {
+                    push_attr(out, "href", href.as_str());
+                }
+                if let Some(title) = e.attr("title") {
+                    push_attr(out, "title", title);
+                }
+            }
+            "td" | "th" => {
+                for attr in ["colspan", "rowspan"] {
+                    if let Some(v) = e.attr(attr).map(str::trim)
+                        && v.parse::<u16>().is_ok()
+                    {
+                        push_attr(out, attr, v);
+                    }
+                }
+            }
+            _ => {}
+        }
+        out.push('>');
+        if void {
+            return None;
+        }
+        self.depth += 1;
+        Some(Close::Tag(name))
+    }
+
+    fn leave(&mut self, close: Close<'a>) {
+        match close {
+            Close::Tag(name) => {
+                self.depth -= 1;
+                self.out.push_str("</");
+                self.out.push_str(name);
+                self.out.push('>');
+            }
+            Close::Newline => self.out.push('\n'),
+            Close::Nothing => {}
+        }
     }
 }
 
@@ -460,24 +394,6 @@ fn embed_link(node: NodeRef<'_, Node>, e: &scraper::node::Element, base: &Url, o
     out.push_str("▶ ");
     out.push_str(&escape_text(&label));
     out.push_str("</a></p>");
-}
-
-/// The page a player URL plays: `youtube.com/embed/ID` → `youtube.com/watch?v=ID`,
-/// `player.vimeo.com/video/ID` → `vimeo.com/ID`; anything else as is.
-fn original_of_embed(url: &Url) -> Url {
-    let host = url.host_str().unwrap_or_default();
-    let segments: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
-    let rewritten = match (host, segments.as_slice()) {
-        (
-            "www.youtube.com" | "youtube.com" | "www.youtube-nocookie.com" | "youtube-nocookie.com",
-            ["embed", id],
-        ) if !id.is_empty() => format!("https://www.youtube.com/watch?v={id}"),
-        ("player.vimeo.com", ["video", id]) if !id.is_empty() => {
-            format!("https://vimeo.com/{id}")
-        }
-        _ => return url.clone(),
-    };
-    Url::parse(&rewritten).unwrap_or_else(|_| url.clone())
 }
 
 /// Attributes lazy-loading scripts keep the real image in, best first.
@@ -566,277 +482,6 @@ fn image(e: &scraper::node::Element, base: &Url, out: &mut String) {
         push_attr(out, "height", &h.to_string());
     }
     out.push('>');
-}
-
-/// Every candidate of a `srcset` resolved, web-only and untracked; `None` when none is.
-fn clean_srcset(srcset: &str, base: &Url) -> Option<String> {
-    let mut out = Vec::new();
-    for candidate in srcset.split(',') {
-        let mut parts = candidate.split_whitespace();
-        let Some(url) = parts.next().and_then(|u| resolve(u, base, WEB)) else {
-            continue;
-        };
-        let descriptor: String = parts
-            .next()
-            .filter(|d| {
-                d.len() < 8
-                    && d.ends_with(['w', 'x'])
-                    && d[..d.len() - 1]
-                        .chars()
-                        .all(|c| c.is_ascii_digit() || c == '.')
-            })
-            .map(|d| format!(" {d}"))
-            .unwrap_or_default();
-        // A comma inside a URL would split the list differently when read back.
-        if url.as_str().contains(',') {
-            continue;
-        }
-        out.push(format!("{}{descriptor}", url.as_str()));
-    }
-    (!out.is_empty()).then(|| out.join(", "))
-}
-
-/// Images that only count opens: known tracker hosts and open-tracking paths.
-fn is_tracker(url: &Url) -> bool {
-    let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-    let path = url.path().to_ascii_lowercase();
-    TRACKER_HOSTS.contains(&host.as_str())
-        || host.starts_with("pixel.")
-        || host.starts_with("tracking.")
-        || path.contains("/pixel")
-        || path.ends_with("/open")
-        || path.contains("/track/open")
-        || path.contains("/wf/open")
-        || path.contains("/beacon")
-        || path.ends_with("/1x1.gif")
-        || path.ends_with("/1x1.png")
-        || path.contains("/~r/")
-}
-
-fn push_attr(out: &mut String, name: &str, value: &str) {
-    out.push(' ');
-    out.push_str(name);
-    out.push_str("=\"");
-    out.push_str(&escape(value));
-    out.push('"');
-}
-
-fn escape_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escapes text for HTML content and attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The text of an HTML fragment, with block boundaries as spaces and whitespace folded.
-pub fn to_text(html: &str) -> String {
-    if !html.contains('<') && !html.contains('&') {
-        return fold_whitespace(html);
-    }
-    let fragment = scraper::Html::parse_fragment(html);
-    let mut out = String::with_capacity(html.len());
-    for node in fragment.tree.root().descendants() {
-        match node.value() {
-            Node::Text(t) => {
-                let skip = node.ancestors().any(|a| {
-                    a.value()
-                        .as_element()
-                        .is_some_and(|e| DROP_SET.contains(e.name()))
-                });
-                if !skip {
-                    out.push_str(t);
-                }
-            }
-            Node::Element(e)
-                if !matches!(
-                    e.name(),
-                    "a" | "b" | "i" | "em" | "strong" | "span" | "u" | "small" | "abbr" | "code"
-                ) =>
-            {
-                out.push(' ');
-            }
-            _ => {}
-        }
-    }
-    fold_whitespace(&out)
-}
-
-fn fold_whitespace(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Words in an excerpt unless the config says otherwise (`[newsletter] excerpt_words`).
-pub const DEFAULT_EXCERPT_WORDS: usize = 60;
-
-/// The first `words` words of `text`, with an ellipsis when cut.
-pub fn excerpt(text: &str, words: usize) -> String {
-    let mut it = text.split_whitespace();
-    let taken: Vec<&str> = it.by_ref().take(words).collect();
-    let mut out = taken.join(" ");
-    if it.next().is_some() {
-        out = out
-            .trim_end_matches([',', ';', ':', '.', '—', '-'])
-            .to_string();
-        out.push('…');
-    }
-    out
-}
-
-/// Inline and block elements an HTML excerpt keeps; images, figures, tables and code
-/// blocks are left out (their text too), the rest is unwrapped.
-const EXCERPT_TAGS: &[&str] = &[
-    "a",
-    "b",
-    "strong",
-    "em",
-    "i",
-    "u",
-    "s",
-    "del",
-    "small",
-    "sub",
-    "sup",
-    "abbr",
-    "cite",
-    "q",
-    "code",
-    "p",
-    "br",
-    "ul",
-    "ol",
-    "li",
-    "blockquote",
-];
-const EXCERPT_SKIP: &[&str] = &["img", "figure", "table", "pre", "hr"];
-
-/// The first `words` words of sanitized HTML as HTML: cut at a word boundary, every open
-/// tag closed, entities whole (text is re-escaped, never cut inside `&…;`), an ellipsis
-/// when cut.
-pub fn excerpt_html(html: &SafeHtml, words: usize) -> SafeHtml {
-    struct Cut {
-        left: usize,
-        more: bool,
-        cut: bool,
-        out: String,
-    }
-    fn go(node: NodeRef<'_, Node>, st: &mut Cut) {
-        if st.cut {
-            return;
-        }
-        match node.value() {
-            Node::Text(t) => {
-                let text: &str = t;
-                // Keep the original spacing of the text, cutting after the last whole word.
-                let mut end = 0;
-                let mut in_word = false;
-                for (i, c) in text.char_indices() {
-                    if c.is_whitespace() {
-                        if in_word {
-                            in_word = false;
-                            st.left -= 1;
-                            end = i;
-                            if st.left == 0 {
-                                break;
-                            }
-                        }
-                    } else {
-                        in_word = true;
-                    }
-                }
-                if in_word && st.left > 0 {
-                    st.left -= 1;
-                    end = text.len();
-                }
-                if st.left == 0 {
-                    st.out.push_str(&escape_text(&text[..end]));
-                    if st.more {
-                        st.out.push('…');
-                    }
-                    st.cut = true;
-                } else {
-                    st.out.push_str(&escape_text(text));
-                }
-            }
-            Node::Element(e) => {
-                let name = e.name();
-                if EXCERPT_SKIP.contains(&name) {
-                    return;
-                }
-                let keep = EXCERPT_TAGS.contains(&name);
-                if keep {
-                    st.out.push('<');
-                    st.out.push_str(name);
-                    if name == "a"
-                        && let Some(href) = e.attr("href")
-                    {
-                        push_attr(&mut st.out, "href", href);
-                    }
-                    st.out.push('>');
-                    if name == "br" {
-                        return;
-                    }
-                }
-                for child in node.children() {
-                    go(child, st);
-                    if st.cut {
-                        break;
-                    }
-                }
-                if keep {
-                    st.out.push_str("</");
-                    st.out.push_str(name);
-                    st.out.push('>');
-                }
-            }
-            _ => {
-                for child in node.children() {
-                    go(child, st);
-                }
-            }
-        }
-    }
-    if words == 0 {
-        return SafeHtml::default();
-    }
-    let total = to_text(html.as_str()).split_whitespace().count();
-    let fragment = scraper::Html::parse_fragment(html.as_str());
-    let mut st = Cut {
-        left: words,
-        more: total > words,
-        cut: false,
-        out: String::new(),
-    };
-    for child in fragment.tree.root().children() {
-        go(child, &mut st);
-        if st.cut || st.left == 0 {
-            break;
-        }
-    }
-    let out = st.out;
-    // The pieces came from sanitized HTML; ammonia re-checks the assembled fragment.
-    SafeHtml(AMMONIA.clean(&out).to_string().trim().to_string())
 }
 
 #[cfg(test)]
@@ -946,36 +591,47 @@ mod tests {
     }
 
     #[test]
-    fn text_keeps_block_boundaries_and_drops_scripts() {
-        assert_eq!(
-            to_text("<p>Uno.</p><p>Dos <b>tres</b></p><script>x()</script>"),
-            "Uno. Dos tres"
+    fn nesting_is_flattened_beyond_the_bound() {
+        let html = format!(
+            "{}<p>Desalojo en <b>Chenalhó</b></p>{}<p>Fin</p>",
+            "<blockquote><div>".repeat(100),
+            "</div></blockquote>".repeat(100)
         );
-        assert_eq!(to_text("Caf&eacute; &amp; pan"), "Café & pan");
+        let s = sanitize(&html, &base()).into_string();
+        // The paragraph and its bold text are the innermost of all: unwrapped.
+        assert_eq!(s.matches("<blockquote>").count(), MAX_NESTING, "{s}");
+        assert_eq!(s.matches("</blockquote>").count(), MAX_NESTING, "{s}");
+        assert!(s.contains("Desalojo en Chenalhó"), "{s}");
+        assert!(
+            s.ends_with("</blockquote><p>Fin</p>"),
+            "{:?}",
+            s.get(s.len().saturating_sub(60)..)
+        );
     }
 
     #[test]
-    fn excerpt_cuts_at_words() {
-        assert_eq!(excerpt("uno dos tres cuatro", 2), "uno dos…");
-        assert_eq!(excerpt("uno dos", 5), "uno dos");
-    }
-
-    #[test]
-    fn html_excerpt_is_balanced_and_keeps_entities() {
-        let html = sanitize(
-            "<p>Uno <strong>dos &amp; tres <em>cuatro cinco</em> seis</strong> siete</p><p>ocho</p>",
-            &base(),
-        );
-        let out = excerpt_html(&html, 4);
-        assert_eq!(
-            out.as_str(),
-            "<p>Uno <strong>dos &amp; tres…</strong></p>",
-            "{out:?}"
-        );
-        let all = excerpt_html(&html, 60);
-        assert!(!all.as_str().contains('…'));
-        assert!(all.as_str().contains("ocho"));
-        let words = to_text(excerpt_html(&html, 6).as_str());
-        assert_eq!(words, "Uno dos & tres cuatro cinco…");
+    fn depth_costs_no_stack_and_no_quadratic_time() {
+        let started = std::time::Instant::now();
+        // A small fraction of a tokio blocking thread's 2 MiB is enough at any depth.
+        let thread = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                for tag in ["div", "b", "blockquote"] {
+                    let n = 100_000;
+                    let html = format!(
+                        "{}Acción urgente{}",
+                        format!("<{tag}>").repeat(n),
+                        format!("</{tag}>").repeat(n)
+                    );
+                    let safe = sanitize(&html, &base());
+                    assert!(safe.as_str().contains("Acción urgente"), "{tag}");
+                    assert_eq!(crate::html::text::to_text(&html), "Acción urgente");
+                    let cut = crate::html::excerpt::excerpt_html(&safe, 1);
+                    assert!(cut.as_str().contains("Acción…"), "{tag}: {cut:?}");
+                }
+            });
+        assert!(thread.is_ok_and(|t| t.join().is_ok()));
+        // Minutes before the parser's nesting bound; about a second unoptimized after.
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
     }
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::config::Source;
-use crate::html::sanitize;
+use crate::html::{sanitize, text};
 use crate::ingest::feed::parse::{Enclosure, EntryDetail, ParsedFeed, Person};
 use crate::ingest::item::RawItem;
 use crate::ingest::kind::Document;
@@ -82,7 +82,7 @@ pub fn feed_view_with(source: &Source, feed: ParsedFeed, keep_all: bool) -> View
         title: feed
             .title
             .as_deref()
-            .map(sanitize::to_text)
+            .map(text::to_text)
             .filter(|t| !t.is_empty()),
         link: feed
             .link
@@ -148,15 +148,10 @@ fn unstored(source: &Source, raw: RawItem) -> crate::ingest::item::Item {
         key: String::new(),
         guid: raw.guid.clone(),
         link: None,
-        title: raw
-            .title
-            .as_deref()
-            .map(sanitize::to_text)
-            .unwrap_or_default(),
+        title: raw.title.as_deref().map(text::to_text).unwrap_or_default(),
         author: None,
         summary: clean(&raw.summary).unwrap_or_else(|| sanitize::SafeHtml::from_text("")),
         content: clean(&raw.content),
-        excerpt: String::new(),
         published: raw.published.or(raw.updated),
         updated: raw.updated,
         categories: raw.categories,

@@ -38,8 +38,6 @@ pub struct Item {
     pub author: Option<String>,
     pub summary: SafeHtml,
     pub content: Option<SafeHtml>,
-    /// Plain-text excerpt of the summary or content.
-    pub excerpt: String,
     pub published: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
     pub categories: Vec<String>,

@@ -1,5 +1,6 @@
-//! Turns a [`RawItem`] into an [`Item`]: plain-text title, sanitized HTML, an excerpt, a
-//! canonical link and a stable identity. Pure; the sanitizer is the last thing HTML meets.
+//! Turns a [`RawItem`] into an [`Item`]: plain-text title, sanitized HTML, a canonical link
+//! and a stable identity. Pure; the sanitizer is the last thing HTML meets. The excerpt is
+//! annotation's: it has the configured length and redoes every excerpt when it changes.
 //!
 //! Identity, per source: the GUID, else the link in its comparison form ([`link_key`]),
 //! else title and date. [`disambiguate_keys`] separates entries of one document that
@@ -10,18 +11,23 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::config::Source;
+use crate::html::excerpt::excerpt;
 use crate::html::sanitize::{self, SafeHtml};
+use crate::html::text::to_text;
+use crate::html::url::strip_tracking;
 use crate::ingest::item::{Item, RawItem};
 
-/// Words in a stored excerpt (the `[newsletter] excerpt_words` default).
-pub const EXCERPT_WORDS: usize = sanitize::DEFAULT_EXCERPT_WORDS;
+/// Words in the summary made for a feed that has only full content. Fixed, not
+/// `excerpt_words`: the summary is part of the fingerprint, so a config edit must not make
+/// every item look updated.
+const SUMMARY_WORDS: usize = 60;
 
 /// The link as it should be stored: tracking parameters removed, fragment dropped.
 /// Scheme, host and default port are already normalized by `url`.
 pub fn canonical_link(url: &Url) -> Url {
     let mut url = url.clone();
     url.set_fragment(None);
-    sanitize::strip_tracking(&mut url);
+    strip_tracking(&mut url);
     url
 }
 
@@ -76,22 +82,21 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
     let body_text = content_html
         .as_ref()
         .or(summary_html.as_ref())
-        .map(|h| sanitize::to_text(h.as_str()))
+        .map(|h| to_text(h.as_str()))
         .unwrap_or_default();
     let title = raw
         .title
         .as_deref()
-        .map(sanitize::to_text)
+        .map(to_text)
         .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| sanitize::excerpt(&body_text, 12));
+        .unwrap_or_else(|| excerpt(&body_text, 12));
     if title.is_empty() && link.is_none() {
         return None;
     }
-    let excerpt = sanitize::excerpt(&body_text, EXCERPT_WORDS);
     // A feed with only full content still gets a short summary for the digest.
     let summary = match summary_html {
         Some(s) if !s.as_str().is_empty() => s,
-        _ => SafeHtml::from_text(&excerpt),
+        _ => SafeHtml::from_text(&excerpt(&body_text, SUMMARY_WORDS)),
     };
     let published = raw.published.or(raw.updated);
     let guid = raw.guid.map(|g| g.trim().to_string());
@@ -118,7 +123,6 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
         author: (!raw.authors.is_empty()).then(|| raw.authors.join(", ")),
         summary,
         content: content_html.filter(|c| !c.as_str().is_empty()),
-        excerpt,
         published,
         updated: raw.updated,
         categories: raw.categories,
@@ -132,7 +136,7 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
 pub fn fingerprint(title: &str, html: &[Option<&SafeHtml>], link: Option<&Url>) -> String {
     let mut parts: Vec<String> = vec![title.split_whitespace().collect::<Vec<_>>().join(" ")];
     for h in html.iter().flatten() {
-        let text = sanitize::to_text(h.as_str());
+        let text = to_text(h.as_str());
         let words: Vec<&str> = text.split_whitespace().filter(|w| !is_noise(w)).collect();
         parts.push(words.join(" "));
         let doc = scraper::Html::parse_fragment(h.as_str());

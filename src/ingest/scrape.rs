@@ -84,7 +84,7 @@ pub fn enrich_from_page(
             Some(attr) => found
                 .value()
                 .attr(attr)
-                .map(crate::html::sanitize::escape)
+                .map(crate::html::escape::escape)
                 .unwrap_or_default(),
             None => found.inner_html(),
         };
@@ -254,7 +254,7 @@ impl Ctx<'_> {
             })
             .or_else(|| machine_date(el, self.tz));
         let mut summary = rules.summary.as_ref().and_then(|rule| match &rule.attr {
-            Some(_) => extract(el, rule).map(|t| crate::html::sanitize::escape(&t)),
+            Some(_) => extract(el, rule).map(|t| crate::html::escape::escape(&t)),
             None => el.select(&rule.selector).next().map(|s| s.inner_html()),
         });
         // The picture leads the summary; the sanitizer keeps `<img>` with a resolved `src`.
@@ -263,19 +263,17 @@ impl Ctx<'_> {
         {
             let alt = title
                 .as_deref()
-                .map(crate::html::sanitize::escape)
+                .map(crate::html::escape::escape)
                 .unwrap_or_default();
             let img = format!(
                 "<p><img src=\"{}\" alt=\"{alt}\"></p>",
-                crate::html::sanitize::escape(url.as_str())
+                crate::html::escape::escape(url.as_str())
             );
             summary = Some(img + summary.as_deref().unwrap_or_default());
         }
         let content = match (&rules.content, rules.follow) {
             (Some(rule), false) => el.select(&rule.selector).next().map(|c| match &rule.attr {
-                Some(attr) => {
-                    crate::html::sanitize::escape(c.value().attr(attr).unwrap_or_default())
-                }
+                Some(attr) => crate::html::escape::escape(c.value().attr(attr).unwrap_or_default()),
                 None => c.inner_html(),
             }),
             _ => None,

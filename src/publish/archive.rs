@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::html::sanitize::escape;
+use crate::html::escape::escape;
 use crate::lang::Lang;
 use crate::publish::i18n;
 use crate::publish::links::feed_url;

@@ -72,7 +72,7 @@ impl Renderer {
                 && let Some(text) = value.as_str()
             {
                 return out
-                    .write_str(&crate::html::sanitize::escape(text))
+                    .write_str(&crate::html::escape::escape(text))
                     .map_err(minijinja::Error::from);
             }
             minijinja::escape_formatter(out, state, value)

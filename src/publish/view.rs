@@ -121,7 +121,7 @@ fn item_view(config: &Config, pick: &Pick<'_>, langs: &[Lang], base: &Url) -> Op
     let summary = match full {
         Some(content) => email_html(content),
         None if item.summary.as_str().len() > MAX_SUMMARY_BYTES => {
-            format!("<p>{}</p>", crate::html::sanitize::escape(&item.excerpt))
+            format!("<p>{}</p>", crate::html::escape::escape(&item.excerpt))
         }
         None => email_html(&item.summary),
     };
@@ -165,7 +165,7 @@ fn html_text(html: &str) -> String {
         .link_footnotes(true)
         .string_from_read(html.as_bytes(), 72)
         .map(|t| t.trim().to_string())
-        .unwrap_or_else(|_| crate::html::sanitize::to_text(html))
+        .unwrap_or_else(|_| crate::html::text::to_text(html))
 }
 
 /// A configured section with the views of `picks`, or none when the section is unknown

@@ -291,15 +291,16 @@ impl Store {
             let mut find = tx.prepare_cached(
                 "SELECT id, fingerprint FROM items WHERE source_id = ?1 AND key = ?2",
             )?;
+            // The excerpt is annotation's, written when the item is annotated.
             let mut insert = tx.prepare_cached(
                 "INSERT INTO items (source_id, key, guid, link, title, author, summary_html, content_html, excerpt,
                                     published, updated, first_seen, sort_at, categories, fingerprint)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, ?10, ?11, ?12, ?13, ?14)",
             )?;
             let mut update = tx.prepare_cached(
                 "UPDATE items SET guid = ?2, link = ?3, title = ?4, author = ?5, summary_html = ?6, content_html = ?7,
-                        excerpt = ?8, published = ?9, updated = ?10, categories = ?11, fingerprint = ?12,
-                        sort_at = COALESCE(?9, first_seen)
+                        published = ?8, updated = ?9, categories = ?10, fingerprint = ?11,
+                        sort_at = COALESCE(?8, first_seen)
                  WHERE id = ?1",
             )?;
             let mut seen_keys = std::collections::HashSet::new();
@@ -334,7 +335,6 @@ impl Store {
                             item.author,
                             item.summary.as_str(),
                             item.content.as_ref().map(SafeHtml::as_str),
-                            item.excerpt,
                             ts(item.published),
                             ts(item.updated),
                             categories,
@@ -352,7 +352,6 @@ impl Store {
                             item.author,
                             item.summary.as_str(),
                             item.content.as_ref().map(SafeHtml::as_str),
-                            item.excerpt,
                             ts(item.published),
                             ts(item.updated),
                             now.timestamp(),

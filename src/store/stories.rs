@@ -495,7 +495,6 @@ mod story_tests {
             author: None,
             summary: SafeHtml::from_text("Texto"),
             content: None,
-            excerpt: "Texto".into(),
             published: Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).single(),
             updated: None,
             categories: vec![],

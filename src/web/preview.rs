@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::config;
-use crate::html::sanitize::escape;
+use crate::html::escape::escape;
 use crate::lang::Lang;
 use crate::publish::{Versions, links, render_edition};
 use crate::store::Store;

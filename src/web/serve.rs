@@ -20,7 +20,7 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::deliver::token::{self, Secret};
-use crate::html::sanitize::escape;
+use crate::html::escape::escape;
 use crate::lang::Lang;
 use crate::store::{Store, StoreError, SuppressionReason};
 

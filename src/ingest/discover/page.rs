@@ -125,7 +125,7 @@ fn feed_title(text: &str, url: &Url) -> Option<String> {
     crate::ingest::feed::parse::parse_feed(text, url, chrono_tz::UTC)
         .ok()
         .and_then(|f| f.title)
-        .map(|t| crate::html::sanitize::to_text(&t))
+        .map(|t| crate::html::text::to_text(&t))
         .filter(|t| !t.is_empty())
 }
 

@@ -267,7 +267,7 @@ fn text_construct(n: &Node) -> Option<String> {
         return Some(if kind.contains("html") {
             text
         } else {
-            crate::html::sanitize::escape(&text)
+            crate::html::escape::escape(&text)
         });
     }
     let has_markup = !n.children.is_empty();
@@ -492,7 +492,7 @@ fn html_of(text: Text) -> String {
     if text.content_type.to_string().contains("html") {
         text.content
     } else {
-        crate::html::sanitize::escape(&text.content)
+        crate::html::escape::escape(&text.content)
     }
 }
 
@@ -612,7 +612,7 @@ fn raw_item(entry: Entry, base: &Url) -> (RawItem, EntryDetail) {
             if html {
                 b
             } else {
-                crate::html::sanitize::escape(&b)
+                crate::html::escape::escape(&b)
             }
         })
     });
