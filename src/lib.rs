@@ -1,7 +1,11 @@
 //! boletin: partner feeds and news pages in, a curated email newsletter out.
 //!
-//! The library prints nothing and knows no exit codes; `main.rs` owns both. See
-//! `ARCHITECTURE.md` for the stages and where each lives.
+//! The modules are the stages, in the order data flows: [`config`], [`ingest`] (fetch,
+//! parse or scrape, normalize), [`html`] (the sanitizer and pure HTML work), [`annotate`]
+//! (language, tags, stories), [`store`], [`edition`], [`publish`] (render an edition),
+//! [`deliver`] (send it) and [`web`] (unsubscribe, archive, preview). The library prints
+//! nothing and knows no exit codes; the binary's `cli` module owns both. See
+//! `ARCHITECTURE.md` for what each stage hands on.
 pub mod annotate;
 pub mod config;
 pub mod deliver;

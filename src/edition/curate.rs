@@ -35,7 +35,7 @@ pub struct SectionCandidates {
 /// `None` when the item's source is no longer configured.
 pub fn section_for<'c>(config: &'c Config, item: &StoredItem) -> Option<&'c str> {
     let source = config.source(&item.source_id)?;
-    // The excerpt is cut at 60 words; a call to action is often further down.
+    // The excerpt stops at `excerpt_words`; a call to action is often further down.
     let haystack = fold(&format!(
         "{} {} {}",
         item.title,
