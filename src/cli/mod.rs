@@ -173,7 +173,8 @@ pub fn lock(path: &Path) -> Result<boletin::ingest::lock::RunLock, ExitCode> {
 /// The tokio runtimes commands use; every one is built by [`runtime`].
 #[derive(Debug, Clone, Copy)]
 pub enum Runtime {
-    /// One thread: a single fetch (`add`, `inspect`) or the signal watcher.
+    /// One thread: a single fetch (`add`, `inspect`), the signal watcher, or a server's
+    /// connections (`serve`, `preview`; their blocking work goes to the blocking pool).
     OneThread,
     /// The fetch fan-out: a worker per core, and a blocking pool (where parsing runs)
     /// capped at the core count, since more CPU-bound threads would only add memory (one

@@ -9,7 +9,7 @@ use boletin::edition::Edition;
 use boletin::lang::Lang;
 use boletin::web::preview::{self, PreviewSettings};
 
-use super::{Context, code, fail};
+use super::{Context, Runtime, code, fail, runtime};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,6 +40,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         lang: args.lang.as_deref().and_then(Lang::from_code),
         templates: config.newsletter.templates.clone(),
     };
-    preview::run(listener, &settings);
+    let runtime = runtime(Runtime::OneThread).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    runtime
+        .block_on(preview::run(
+            listener,
+            settings,
+            super::serve::stop_signal(),
+        ))
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
 //! The HTTP side: `serve` (unsubscribe and the archive) and `preview` (an edition as the
-//! editor edits it).
+//! editor edits it), both on one hardened stack, `http`.
 
+pub mod http;
 pub mod preview;
 pub mod serve;

@@ -8,31 +8,55 @@
 //!   redirect, no login.
 //! - A missing, forged or altered token gets one generic page that says nothing about
 //!   who, if anyone, the token was for.
-//! - Everything else is a static file from the `compose` output folder (the archive).
+//! - Everything else is a static file from the `compose` output folder (the archive), never
+//!   one reached through a symlink that leads out of it. Redirects name a path, never a host.
 //!
-//! A small blocking server (tiny_http) with a few worker threads, each with its own
-//! database connection: the load is a handful of clicks after each edition.
+//! Runs on [`super::http`] (its limits are [`LIMITS`]); the database work goes to a few
+//! connections on the blocking pool, so a slow disk or a busy database holds up neither
+//! the archive nor other clients.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use tokio::sync::Semaphore;
 
+use super::http::{self, BindError, Limits};
 use crate::deliver::token::{self, Secret};
 use crate::html::escape::escape;
 use crate::lang::Lang;
 use crate::store::{Store, StoreError, SuppressionReason};
 
+/// What `serve` accepts. Forms here are a few dozen bytes; headers get the room that
+/// reverse proxies and browsers with a few cookies need.
+pub const LIMITS: Limits = Limits {
+    header_bytes: 32 * 1024,
+    body_bytes: 16 * 1024,
+    header_timeout: Duration::from_secs(10),
+    request_timeout: Duration::from_secs(10),
+    stall_timeout: Duration::from_secs(30),
+    connections: 512,
+    keep_alive: true,
+};
+
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     /// The address could not be bound.
-    #[error("cannot listen on {addr}: {message}")]
-    Bind { addr: String, message: String },
+    #[error(transparent)]
+    Bind(#[from] BindError),
     /// The database could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The listener failed.
+    #[error("serving: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// What the server needs to know.
@@ -47,13 +71,12 @@ pub struct ServeConfig {
     pub title: String,
 }
 
-/// A reply, independent of the HTTP library.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: u16,
-    pub content_type: &'static str,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Vec<u8>,
+/// A reply, before the security headers every answer carries.
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    headers: Vec<(HeaderName, String)>,
+    body: Body,
 }
 
 impl Reply {
@@ -62,135 +85,215 @@ impl Reply {
             status,
             content_type: "text/html; charset=utf-8",
             headers: vec![
-                ("Cache-Control", "no-store".into()),
+                (header::CACHE_CONTROL, "no-store".into()),
                 (
-                    "Content-Security-Policy",
+                    header::CONTENT_SECURITY_POLICY,
                     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
                         .into(),
                 ),
             ],
-            body: body.into_bytes(),
+            body: body.into(),
         }
     }
 
-    fn plain(status: u16, text: &str) -> Reply {
+    fn plain(status: u16, text: &'static str) -> Reply {
         Reply {
             status,
             content_type: "text/plain; charset=utf-8",
             headers: Vec::new(),
-            body: text.as_bytes().to_vec(),
+            body: text.into(),
         }
     }
+
+    fn unavailable() -> Reply {
+        Reply::plain(503, "database unavailable; try again later\n")
+    }
+
+    /// A redirect to `path` on this same host (see [`path_only`]).
+    fn redirect(status: u16, path: &str) -> Reply {
+        let mut r = Reply::plain(status, "moved\n");
+        r.headers.push((header::LOCATION, path_only(path)));
+        r
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut response = Response::new(self.body);
+        *response.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        // Unsubscribe URLs carry a token: never leak it to another site.
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        response
+    }
+}
+
+/// `path` as a `Location` that stays on this host: `//evil.example/` and `/\evil.example/`
+/// are read by browsers as another host, so any run of leading slashes or backslashes
+/// becomes one slash.
+fn path_only(path: &str) -> String {
+    format!("/{}", path.trim_start_matches(['/', '\\']))
 }
 
 /// A bound server, ready to [`run`].
 pub struct Bound {
-    server: tiny_http::Server,
+    listener: std::net::TcpListener,
+    addr: std::net::SocketAddr,
 }
 
 impl Bound {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> String {
-        match self.server.server_addr() {
-            tiny_http::ListenAddr::IP(a) => a.to_string(),
-            #[allow(unreachable_patterns, reason = "unix sockets exist on unix only")]
-            other => format!("{other:?}"),
-        }
+        self.addr.to_string()
     }
 }
 
 /// Binds `addr` (e.g. `127.0.0.1:8080`).
 pub fn bind(addr: &str) -> Result<Bound, ServeError> {
-    tiny_http::Server::http(addr)
-        .map(|server| Bound { server })
-        .map_err(|e| ServeError::Bind {
-            addr: addr.to_string(),
-            message: e.to_string(),
-        })
+    let (listener, addr) = http::bind(addr)?;
+    Ok(Bound { listener, addr })
 }
 
-/// Answers requests until the process ends.
-pub fn run(bound: Bound, cfg: ServeConfig, threads: usize) -> Result<(), ServeError> {
-    // Fail before accepting anything if the database is unusable.
-    drop(Store::open(&cfg.db)?);
-    let server = Arc::new(bound.server);
-    let cfg = Arc::new(cfg);
-    let handles: Vec<_> = (0..threads.max(1))
-        .map(|_| {
-            let server = Arc::clone(&server);
-            let cfg = Arc::clone(&cfg);
-            std::thread::spawn(move || worker(&server, &cfg))
+/// Database connections shared by the requests, at most `slots` in use at once.
+struct Stores {
+    db: PathBuf,
+    idle: Mutex<Vec<Store>>,
+    slots: Semaphore,
+}
+
+impl Stores {
+    /// Runs `work` with a connection on the blocking pool; `None` if the database cannot be
+    /// opened (or `work` panicked).
+    async fn with<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Store) -> T + Send + 'static,
+    ) -> Option<T> {
+        let _slot = self.slots.acquire().await.ok()?;
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let idle = this
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let store = match idle {
+                Some(store) => store,
+                None => Store::open(&this.db).ok()?,
+            };
+            let out = work(&store);
+            this.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(store);
+            Some(out)
         })
-        .collect();
-    for h in handles {
-        let _ = h.join();
+        .await
+        .ok()
+        .flatten()
     }
+}
+
+struct App {
+    cfg: ServeConfig,
+    stores: Arc<Stores>,
+}
+
+/// Answers requests until `stop` completes (then finishes those in flight). `threads`
+/// database connections serve the unsubscribe requests.
+pub async fn run(
+    bound: Bound,
+    cfg: ServeConfig,
+    threads: usize,
+    stop: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    // Fail before accepting anything if the database is unusable.
+    let first = Store::open(&cfg.db)?;
+    let stores = Arc::new(Stores {
+        db: cfg.db.clone(),
+        idle: Mutex::new(vec![first]),
+        slots: Semaphore::new(threads.max(1)),
+    });
+    let app = Router::new()
+        .fallback(answer)
+        .with_state(Arc::new(App { cfg, stores }));
+    http::run(bound.listener, app, LIMITS, stop).await?;
     Ok(())
 }
 
-fn worker(server: &tiny_http::Server, cfg: &ServeConfig) {
-    let mut store = None;
-    while let Ok(mut request) = server.recv() {
-        if store.is_none() {
-            store = Store::open(&cfg.db).ok();
-        }
-        let method = request.method().as_str().to_ascii_uppercase();
-        let mut body = Vec::new();
-        if method == "POST" {
-            // Forms here are a few dozen bytes; read no more than a little over that.
-            let _ = request.as_reader().take(16 * 1024).read_to_end(&mut body);
-        }
-        let reply = match &store {
-            Some(store) => handle(cfg, store, &method, request.url(), &body),
-            None => Reply::plain(503, "database unavailable; try again later\n"),
-        };
-        let mut response = tiny_http::Response::from_data(if method == "HEAD" {
-            Vec::new()
-        } else {
-            reply.body
-        })
-        .with_status_code(reply.status);
-        let mut headers = reply.headers;
-        headers.push(("Content-Type", reply.content_type.to_string()));
-        headers.push(("X-Content-Type-Options", "nosniff".into()));
-        // Unsubscribe URLs carry a token: never leak it to another site.
-        headers.push(("Referrer-Policy", "no-referrer".into()));
-        for (name, value) in headers {
-            if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-                response.add_header(h);
-            }
-        }
-        let _ = request.respond(response);
-    }
-}
-
-/// Answers one request.
-pub fn handle(cfg: &ServeConfig, store: &Store, method: &str, target: &str, body: &[u8]) -> Reply {
-    let Ok(url) = url::Url::parse(&format!("http://localhost{target}")) else {
-        return Reply::plain(400, "bad request\n");
-    };
-    let path = url.path();
-    if path == cfg.unsubscribe_path || path == "/unsubscribe" {
-        let token = url
-            .query_pairs()
-            .find(|(k, _)| k == "token")
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
-        return match method {
-            "GET" | "HEAD" => unsubscribe_page(cfg, store, &token, target),
-            "POST" => unsubscribe_post(cfg, store, &token, body),
-            _ => method_not_allowed("GET, HEAD, POST"),
-        };
+async fn answer(State(app): State<Arc<App>>, method: Method, uri: Uri, body: Body) -> Reply {
+    let path = uri.path();
+    if path == app.cfg.unsubscribe_path || path == "/unsubscribe" {
+        return unsubscribe(app, method, &uri, body).await;
     }
     match method {
-        "GET" | "HEAD" => static_file(&cfg.archive_dir, &url),
+        Method::GET | Method::HEAD => {
+            archive(&app.cfg.archive_dir, path, method == Method::HEAD).await
+        }
         _ => method_not_allowed("GET, HEAD"),
     }
 }
 
+async fn unsubscribe(app: Arc<App>, method: Method, uri: &Uri, body: Body) -> Reply {
+    let token = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    // The form posts back to the path and query it came from; never to a host a client
+    // named in an absolute-form request target.
+    let target = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string());
+    let body = match method {
+        Method::GET | Method::HEAD => None,
+        Method::POST => match axum::body::to_bytes(body, LIMITS.body_bytes).await {
+            Ok(bytes) => Some(bytes),
+            Err(e) if too_long(&e) => return Reply::plain(413, "request body too large\n"),
+            Err(_) => return Reply::plain(400, "the request body could not be read\n"),
+        },
+        _ => return method_not_allowed("GET, HEAD, POST"),
+    };
+    let stores = Arc::clone(&app.stores);
+    stores
+        .with(move |store| match body {
+            None => unsubscribe_page(&app.cfg, store, &token, &target),
+            Some(body) => unsubscribe_post(&app.cfg, store, &token, &body),
+        })
+        .await
+        .unwrap_or_else(Reply::unavailable)
+}
+
+/// Whether a body error is the body cap rather than a broken connection.
+fn too_long(e: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 fn method_not_allowed(allow: &str) -> Reply {
     let mut r = Reply::plain(405, "method not allowed\n");
-    r.headers.push(("Allow", allow.to_string()));
+    r.headers.push((header::ALLOW, allow.to_string()));
     r
 }
 
@@ -307,7 +410,7 @@ fn done_page(cfg: &ServeConfig, lang: Lang) -> Reply {
 
 fn unsubscribe_page(cfg: &ServeConfig, store: &Store, token: &str, target: &str) -> Reply {
     match holder(cfg, store, token) {
-        Err(_) => Reply::plain(503, "database unavailable; try again later\n"),
+        Err(_) => Reply::unavailable(),
         Ok(Holder::Invalid) => invalid_link(cfg),
         Ok(Holder::Nobody) => done_page(cfg, cfg.default_lang),
         Ok(Holder::Subscriber {
@@ -352,7 +455,7 @@ fn is_one_click(body: &[u8]) -> bool {
 
 fn unsubscribe_post(cfg: &ServeConfig, store: &Store, token: &str, body: &[u8]) -> Reply {
     match holder(cfg, store, token) {
-        Err(_) => Reply::plain(503, "database unavailable; try again later\n"),
+        Err(_) => Reply::unavailable(),
         Ok(Holder::Invalid) => invalid_link(cfg),
         Ok(_) if !is_one_click(body) => Reply::plain(400, "expected List-Unsubscribe=One-Click\n"),
         Ok(Holder::Nobody) => done_page(cfg, cfg.default_lang),
@@ -364,7 +467,7 @@ fn unsubscribe_post(cfg: &ServeConfig, store: &Store, token: &str, body: &[u8]) 
                 Utc::now(),
             ) {
                 Ok(_) => done_page(cfg, lang),
-                Err(_) => Reply::plain(503, "database unavailable; try again later\n"),
+                Err(_) => Reply::unavailable(),
             }
         }
     }
@@ -394,55 +497,96 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-fn static_file(root: &Path, url: &url::Url) -> Reply {
-    let not_found = || Reply::plain(404, "not found\n");
+/// Where a request path leads in the archive.
+#[derive(Debug)]
+enum Lookup {
+    /// A regular file inside the archive: the path asked for (its extension names the
+    /// type), the file and its length.
+    File(PathBuf, std::fs::File, u64),
+    Redirect(u16, String),
+    Missing,
+}
+
+/// Resolves a raw request path (still percent-encoded) inside `root`. Blocking.
+fn locate(root: &Path, raw: &str) -> Lookup {
     let mut path = root.to_path_buf();
-    let trailing_dir = url.path().ends_with('/');
-    for seg in url.path_segments().into_iter().flatten() {
-        if seg.is_empty() {
-            continue;
-        }
-        let Ok(seg) = percent_decode(seg) else {
-            return not_found();
+    let mut segments = Vec::new();
+    for seg in raw.split('/').filter(|s| !s.is_empty()) {
+        let Ok(decoded) = percent_decode(seg) else {
+            return Lookup::Missing;
         };
         // No way out of the archive folder, and no hidden files.
-        if seg.starts_with('.') || seg.contains(['/', '\\', '\0']) {
-            return not_found();
+        if decoded.starts_with('.') || decoded.contains(['/', '\\', '\0']) {
+            return Lookup::Missing;
         }
-        path.push(seg);
+        path.push(decoded);
+        segments.push(seg);
     }
-    if path.is_dir() {
-        if !trailing_dir {
-            let mut r = Reply::plain(301, "moved\n");
-            r.headers.push(("Location", format!("{}/", url.path())));
-            return r;
+    // Symlinks may point anywhere inside the archive, and nowhere outside it.
+    let Ok(real_root) = root.canonicalize() else {
+        return Lookup::Missing;
+    };
+    let inside = |p: &Path| {
+        p.canonicalize()
+            .ok()
+            .filter(|real| real.starts_with(&real_root))
+    };
+    let Some(mut real) = inside(&path) else {
+        return Lookup::Missing;
+    };
+    if real.is_dir() {
+        if !raw.ends_with('/') {
+            // Rebuilt from the non-empty segments: `//archive` leads to `/archive/`.
+            return Lookup::Redirect(301, format!("/{}/", segments.join("/")));
         }
-        let index = path.join("index.html");
-        if index.is_file() {
-            path = index;
-        } else if url.path() == "/" && root.join("archive/index.html").is_file() {
-            let mut r = Reply::plain(302, "see /archive/\n");
-            r.headers.push(("Location", "/archive/".into()));
-            return r;
-        } else {
-            return not_found();
+        path.push("index.html");
+        match inside(&path) {
+            Some(index) => real = index,
+            None if segments.is_empty() && inside(&root.join("archive/index.html")).is_some() => {
+                return Lookup::Redirect(302, "/archive/".into());
+            }
+            None => return Lookup::Missing,
         }
     }
-    match std::fs::read(&path) {
-        Ok(body) => Reply {
-            status: 200,
-            content_type: content_type(&path),
-            headers: vec![
-                ("Cache-Control", "public, max-age=300".into()),
-                (
-                    "Content-Security-Policy",
-                    "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
-                        .into(),
-                ),
-            ],
-            body,
+    // A regular file only: a FIFO or a device would block or never end.
+    match std::fs::metadata(&real) {
+        Ok(meta) if meta.is_file() => match std::fs::File::open(&real) {
+            Ok(file) => Lookup::File(path, file, meta.len()),
+            Err(_) => Lookup::Missing,
         },
-        Err(_) => not_found(),
+        _ => Lookup::Missing,
+    }
+}
+
+async fn archive(root: &Path, raw: &str, head: bool) -> Reply {
+    let root = root.to_path_buf();
+    let raw = raw.to_string();
+    let found = tokio::task::spawn_blocking(move || locate(&root, &raw)).await;
+    match found {
+        Ok(Lookup::File(path, file, len)) => {
+            let body = if head {
+                Body::empty()
+            } else {
+                let file = tokio::fs::File::from_std(file);
+                Body::from_stream(tokio_util::io::ReaderStream::new(file))
+            };
+            Reply {
+                status: 200,
+                content_type: content_type(&path),
+                headers: vec![
+                    (header::CONTENT_LENGTH, len.to_string()),
+                    (header::CACHE_CONTROL, "public, max-age=300".into()),
+                    (
+                        header::CONTENT_SECURITY_POLICY,
+                        "default-src 'none'; img-src * data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
+                            .into(),
+                    ),
+                ],
+                body,
+            }
+        }
+        Ok(Lookup::Redirect(status, location)) => Reply::redirect(status, &location),
+        Ok(Lookup::Missing) | Err(_) => Reply::plain(404, "not found\n"),
     }
 }
 
@@ -477,16 +621,43 @@ mod tests {
 
     #[test]
     fn static_paths_cannot_escape_the_root() {
-        let dir = std::env::temp_dir();
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+        let root = dir.path().join("archivo");
+        std::fs::create_dir_all(root.join("2026-W47")).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(root.join("2026-W47/index.html"), "<p>Edición</p>")
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join("feeds.toml"), "secret = 1")
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(dir.path().join("feeds.toml"), root.join("fuera.html"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::os::unix::fs::symlink(root.join("2026-W47"), root.join("ultima"))
+            .unwrap_or_else(|e| panic!("{e}"));
         for p in [
-            "/../etc/passwd",
-            "/%2e%2e/etc/passwd",
+            "/../feeds.toml",
+            "/%2e%2e/feeds.toml",
             "/.git/config",
             "/a/..%2F..%2Fetc",
+            "/2026-W47/%00index.html",
+            "/fuera.html",
         ] {
-            let url = url::Url::parse(&format!("http://localhost{p}"));
-            let status = url.map(|u| static_file(&dir.join("no-such-archive"), &u).status);
-            assert_eq!(status.ok(), Some(404), "{p}");
+            assert!(matches!(locate(&root, p), Lookup::Missing), "{p}");
         }
+        assert!(matches!(
+            locate(&root, "/ultima/index.html"),
+            Lookup::File(..)
+        ));
+        for (p, to) in [("//2026-W47", "/2026-W47/"), ("/ultima", "/ultima/")] {
+            match locate(&root, p) {
+                Lookup::Redirect(301, location) => assert_eq!(location, to, "{p}"),
+                other => panic!("{p}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn locations_never_name_another_host() {
+        assert_eq!(path_only("//evil.example/"), "/evil.example/");
+        assert_eq!(path_only("/\\evil.example/"), "/evil.example/");
+        assert_eq!(path_only("/archive/"), "/archive/");
     }
 }
