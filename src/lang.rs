@@ -9,11 +9,14 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
+    /// Spanish (`es`).
     Es,
+    /// English (`en`).
     En,
 }
 
 impl Lang {
+    /// The ISO 639-1 code used in config, edition files, the store and `<html lang>`.
     pub fn code(self) -> &'static str {
         match self {
             Lang::Es => "es",

@@ -6,6 +6,7 @@
 //! [`deliver`] (send it) and [`web`] (unsubscribe, archive, preview). The library prints
 //! nothing and knows no exit codes; the binary's `cli` module owns both. See
 //! `ARCHITECTURE.md` for what each stage hands on.
+#![warn(missing_docs, unreachable_pub)]
 pub mod annotate;
 pub mod config;
 pub mod deliver;

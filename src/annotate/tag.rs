@@ -22,13 +22,22 @@ pub const DEFAULT_GAZETTEER: &str = include_str!("../../gazetteer.toml");
 /// Why a gazetteer could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TagError {
+    /// The editor's gazetteer file could not be read.
     #[error("cannot read gazetteer {path}: {source}")]
     Read {
+        /// Path of the file, as it was opened.
         path: String,
+        /// Why the operating system refused it.
         source: std::io::Error,
     },
+    /// The TOML is malformed, does not match the schema, or an entry's tag is empty.
     #[error("gazetteer {path}: {message}")]
-    Syntax { path: String, message: String },
+    Syntax {
+        /// Path of the file as it was opened, or `gazetteer.toml` for the built-in one.
+        path: String,
+        /// The TOML parser's message on one line, or which entry has an empty tag.
+        message: String,
+    },
 }
 
 #[derive(Debug, Deserialize)]

@@ -29,22 +29,31 @@ pub enum ConfigError {
     /// The file could not be read at all.
     #[error("{path}: cannot read config: {source}")]
     Read {
+        /// Path of the config file, as it was opened.
         path: String,
+        /// Why the operating system refused it (missing, unreadable, not UTF-8).
         source: std::io::Error,
     },
     /// The TOML is malformed or does not match the schema (unknown key, wrong type).
     #[error("{path}:{line}: {message}")]
     Syntax {
+        /// Path of the config file, as it was opened.
         path: String,
+        /// 1-based line of the offending TOML (0 when the parser gives no position).
         line: usize,
+        /// The TOML parser's message, on one line.
         message: String,
     },
     /// A value has the right type but cannot be used.
     #[error("{path}:{line}: `{key}`: {message}")]
     Invalid {
+        /// Path of the config file, as it was opened.
         path: String,
+        /// 1-based line of the offending value.
         line: usize,
+        /// Dotted key of the value, e.g. `source.timezone` or `delivery.smtp_url`.
         key: String,
+        /// What is wrong and, where possible, what to write instead.
         message: String,
     },
 }
@@ -90,6 +99,7 @@ pub struct DeliverySettings {
     pub max_wait: Duration,
     /// The `compose` output folder that `boletin serve` publishes as the web archive.
     pub archive_dir: PathBuf,
+    /// Signing settings; `None` sends unsigned messages.
     pub dkim: Option<Dkim>,
 }
 
@@ -98,9 +108,9 @@ pub struct DeliverySettings {
 pub struct Dkim {
     /// A DNS name, like `domain`: both go into the signature and the key's DNS record.
     pub selector: String,
-    pub domain: String,
-    pub key_file: PathBuf,
-    pub algorithm: DkimAlgorithm,
+    pub(crate) domain: String,
+    pub(crate) key_file: PathBuf,
+    pub(crate) algorithm: DkimAlgorithm,
 }
 
 /// The whole validated configuration.
@@ -108,10 +118,15 @@ pub struct Dkim {
 pub struct Config {
     /// Where the config was read from; relative paths resolve against its folder.
     pub path: PathBuf,
+    /// `[newsletter]`: the identity and look of the editions.
     pub newsletter: Newsletter,
+    /// `[settings]`: HTTP limits for fetching sources, defaults filled in.
     pub settings: Settings,
+    /// `[delivery]`: SMTP, unsubscribe and archive settings, defaults filled in.
     pub delivery: DeliverySettings,
+    /// `[[section]]` tables in file order: the order drafts and digests list them in.
     pub sections: Vec<Section>,
+    /// `[[source]]` tables in file order; ids unique, each in a known section.
     pub sources: Vec<Source>,
 }
 
@@ -130,13 +145,15 @@ impl Config {
 /// The `[newsletter]` table.
 #[derive(Debug, Clone)]
 pub struct Newsletter {
+    /// Newsletter name: heads every email and archive page and starts digest subjects.
     pub title: String,
+    /// Short blurb: the archive's description and the intro of digests; may be empty.
     pub description: String,
     /// At least one.
     pub languages: Vec<Lang>,
     /// `Name <user@domain>` or `user@domain`, known to parse as a mailbox.
     pub from: String,
-    pub archive_url: Option<Url>,
+    pub(crate) archive_url: Option<Url>,
     /// Folder whose files override the built-in templates.
     pub templates: PathBuf,
     /// An editor's gazetteer file; `None` uses the built-in one.
@@ -150,9 +167,9 @@ pub struct Newsletter {
 pub struct Settings {
     /// Printable ASCII, as a header value must be.
     pub user_agent: String,
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
-    pub stall_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) stall_timeout: Duration,
     /// Requests at once overall, 1 to 256.
     pub concurrency: usize,
     /// Requests at once to one host, 1 to 32.
@@ -185,15 +202,16 @@ fn default_user_agent() -> String {
 /// A newsletter section, in display order.
 #[derive(Debug, Clone)]
 pub struct Section {
+    /// Unique id (letters, digits, `-`, `_`) that sources and edition files refer to.
     pub id: String,
-    pub title: String,
-    pub title_es: Option<String>,
-    pub title_en: Option<String>,
+    pub(crate) title: String,
+    pub(crate) title_es: Option<String>,
+    pub(crate) title_en: Option<String>,
     /// Section rules (see `curate`): source ids, tags and keywords that send an item here
     /// whatever its source's own `section`.
     pub rule_sources: Vec<String>,
-    pub rule_tags: Vec<String>,
-    pub rule_keywords: Vec<String>,
+    pub(crate) rule_tags: Vec<String>,
+    pub(crate) rule_keywords: Vec<String>,
 }
 
 impl Section {
@@ -230,13 +248,13 @@ pub enum SourceKind {
 /// CSS rules that turn a news page into items.
 #[derive(Debug, Clone)]
 pub struct ScrapeRules {
-    pub item: scraper::Selector,
-    pub item_css: String,
-    pub title: Extract,
-    pub link: Extract,
-    pub date: Option<Extract>,
-    pub summary: Option<Extract>,
-    pub author: Option<Extract>,
+    pub(crate) item: scraper::Selector,
+    pub(crate) item_css: String,
+    pub(crate) title: Extract,
+    pub(crate) link: Extract,
+    pub(crate) date: Option<Extract>,
+    pub(crate) summary: Option<Extract>,
+    pub(crate) author: Option<Extract>,
     /// The item's picture: `src` (or `data-src`, `srcset`) unless `attr` says otherwise.
     pub image: Option<Extract>,
     /// Full text: inside the item, or on the item's own page when `follow` is set.
@@ -248,8 +266,8 @@ pub struct ScrapeRules {
 /// One extraction: the first element matching `selector`, then its text or `attr`.
 #[derive(Debug, Clone)]
 pub struct Extract {
-    pub selector: scraper::Selector,
-    pub attr: Option<String>,
+    pub(crate) selector: scraper::Selector,
+    pub(crate) attr: Option<String>,
     /// A chrono format tried before the human-date parser (dates only).
     pub format: Option<String>,
     /// Day/month order for numeric dates, overriding the source's (dates only).
@@ -259,16 +277,23 @@ pub struct Extract {
 /// A validated source.
 #[derive(Debug, Clone)]
 pub struct Source {
+    /// Unique id (letters, digits, `-`, `_`) that keys its items and state in the store.
     pub id: String,
+    /// Display name credited under each item and in `sources` output.
     pub name: String,
     /// `http(s)://` or `file://`.
     pub url: Url,
+    /// How its document is read: as a feed, or as a page with its scrape rules.
     pub kind: SourceKind,
+    /// Id of the configured section its items go to unless a section rule claims them.
     pub section: String,
+    /// Tags given to every item of this source, as written (slugged when applied).
     pub tags: Vec<String>,
     /// Base for relative links when the document itself gives none (local files).
     pub site: Option<Url>,
-    pub language: Option<Lang>,
+    pub(crate) language: Option<Lang>,
+    /// Zone for dates the source writes without an offset, and for showing its dates
+    /// (default America/Mexico_City).
     pub timezone: Tz,
     /// How numeric dates read for this source.
     pub day_order: DayOrder,

@@ -20,10 +20,14 @@ pub const NAMESPACE: &str = "https://github.com/boletin/boletin/opml";
 /// Why OPML could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum OpmlError {
+    /// The config text does not parse as TOML; the parser's message.
     #[error("feeds.toml is not valid TOML: {0}")]
     Config(String),
+    /// The document lacks an `<opml>` root with a `<body>`.
     #[error("not an OPML document (no <opml><body>)")]
     NotOpml,
+    /// An outline's `boletin:source` attribute is not an inline TOML table: the outline's
+    /// text, then the TOML parser's message.
     #[error("outline `{0}`: `boletin:source` is not a valid source table: {1}")]
     BadSource(String, String),
 }
@@ -31,7 +35,9 @@ pub enum OpmlError {
 /// What an import added and skipped.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct ImportReport {
+    /// Ids of the appended sources in outline order (`-2`, `-3`… added to taken ones).
     pub added: Vec<String>,
+    /// Ids of the sections created because an imported source named one the config lacked.
     pub sections_added: Vec<String>,
     /// URLs already in the config.
     pub skipped: Vec<String>,

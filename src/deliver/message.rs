@@ -25,14 +25,14 @@ use crate::store::JournalRow;
 /// One edition's mailing: everything needed to turn a subscriber into their message.
 #[derive(Clone)]
 pub struct Mailing<'a> {
-    pub edition: &'a OutgoingEdition,
-    pub list: mime::ListHeaders,
+    pub(crate) edition: &'a OutgoingEdition,
+    pub(crate) list: mime::ListHeaders,
     /// `[delivery] unsubscribe_url`: each subscriber's link is it plus a signed token.
     pub unsubscribe_url: Option<Url>,
     /// The footer's unsubscribe link when there is no web endpoint (the mailto).
     pub fallback_link: String,
-    pub secret: &'a Secret,
-    pub dkim: Option<&'a DkimConfig>,
+    pub(crate) secret: &'a Secret,
+    pub(crate) dkim: Option<&'a DkimConfig>,
 }
 
 impl<'a> Mailing<'a> {

@@ -47,7 +47,12 @@ pub enum DeliverError {
     Message(String),
     /// The DKIM key is unreadable or unusable.
     #[error("DKIM key {path}: {message}")]
-    Dkim { path: String, message: String },
+    Dkim {
+        /// Path of `[delivery.dkim] key_file`, as opened.
+        path: String,
+        /// Why it failed: the I/O error, or what form the key must take.
+        message: String,
+    },
     /// The SMTP server cannot be reached, refused TLS or the login.
     #[error("SMTP: {0}")]
     Smtp(String),
@@ -73,7 +78,9 @@ pub struct SendOptions {
     pub per_minute: Option<f64>,
     /// SMTP connections at once, 1 to 32 (`config` checks `[delivery] connections`).
     pub connections: usize,
+    /// First retry delay after a 4xx; each further one waits four times longer, up to 6 h.
     pub retry_base: Duration,
+    /// Attempts per message, counting the first, before a deferred one is marked failed.
     pub max_attempts: u32,
     /// Wait this long at most for deferred retries before leaving them to the next run.
     pub max_wait: Duration,
@@ -95,7 +102,7 @@ pub enum RowOutcome {
 }
 
 impl RowOutcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RowOutcome::Sent => "sent",
             RowOutcome::Deferred => "deferred",
@@ -115,14 +122,19 @@ impl std::fmt::Display for RowOutcome {
 /// One finished attempt, for a progress bar.
 #[derive(Debug, Clone)]
 pub struct Progress<'a> {
+    /// The recipient's address as stored.
     pub email: &'a str,
+    /// How the attempt ended.
     pub outcome: RowOutcome,
+    /// The server's reply or the error behind a deferral or failure; `None` when sent or
+    /// skipped.
     pub detail: Option<&'a str>,
 }
 
 /// What one `send` run did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SendReport {
+    /// The edition's id (its `week` slug, e.g. `2026-W47`), the journal key.
     pub edition: String,
     /// This run took the audience (the edition's first run).
     pub started_now: bool,
@@ -130,8 +142,11 @@ pub struct SendReport {
     pub already_finished: bool,
     /// Messages found in flight (pending) from a run that crashed; resent first.
     pub recovered_in_flight: u64,
+    /// SMTP transactions begun in this run (rows marked pending), retries included.
     pub attempts: u64,
+    /// Messages the server accepted (250) in this run.
     pub sent: u64,
+    /// 4xx replies or broken connections in this run, retried later (this run or the next).
     pub deferred: u64,
     /// 5xx: address suppressed as bounced.
     pub bounced: u64,
@@ -514,9 +529,11 @@ fn attempt(
 /// What `send --dry-run` would do.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DryRunReport {
+    /// The edition's id (its `week` slug, e.g. `2026-W47`).
     pub edition: String,
     /// Messages that would be sent now, per language.
     pub by_language: BTreeMap<&'static str, u64>,
+    /// Messages that would be sent now, all languages together.
     pub would_send: u64,
     /// Already sent (when the edition was started before).
     pub already_sent: u64,
@@ -524,6 +541,7 @@ pub struct DryRunReport {
     pub suppressed: u64,
     /// The edition has been sent to everyone.
     pub already_finished: bool,
+    /// The subject line of each language version, by language code (`es`, `en`).
     pub subjects: BTreeMap<&'static str, String>,
 }
 

@@ -21,10 +21,10 @@ pub const UNSUBSCRIBE_PLACEHOLDER: &str = "BOLETIN_UNSUBSCRIBE_URL_7f3c9a1e";
 /// One language version of an edition, rendered with the placeholder.
 #[derive(Debug, Clone)]
 pub struct EditionVersion {
-    pub lang: Lang,
-    pub subject: String,
-    pub html: String,
-    pub text: String,
+    pub(crate) lang: Lang,
+    pub(crate) subject: String,
+    pub(crate) html: String,
+    pub(crate) text: String,
 }
 
 /// An edition ready to personalize and send.

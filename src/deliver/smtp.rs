@@ -35,15 +35,15 @@ pub enum TlsMode {
 /// Where and how to connect.
 #[derive(Debug, Clone)]
 pub struct SmtpTarget {
-    pub host: String,
-    pub port: u16,
-    pub tls: TlsMode,
-    pub credentials: Option<(String, String)>,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) tls: TlsMode,
+    pub(crate) credentials: Option<(String, String)>,
     /// Extra trusted CA certificates (PEM), besides the public web roots.
     pub ca_pem: Option<Vec<u8>>,
     /// The EHLO name: the sender's domain.
     pub hello: String,
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 impl SmtpTarget {

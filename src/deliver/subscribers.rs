@@ -15,20 +15,25 @@ use crate::store::NewSubscriber;
 /// A row that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RowProblem {
+    /// 1-based line in the file (0 when the CSV reader could not tell).
     pub line: u64,
+    /// Why the row was left out, naming the address when there is one.
     pub message: String,
 }
 
 /// A validated row and the line it came from.
 #[derive(Debug, Clone)]
 pub struct ParsedRow {
+    /// 1-based line in the file.
     pub line: u64,
+    /// The row, checked and ready for the store.
     pub subscriber: NewSubscriber,
 }
 
 /// The rows of one file.
 #[derive(Debug, Default)]
 pub struct ParsedList {
+    /// Good rows in file order, each address once.
     pub rows: Vec<ParsedRow>,
     /// Bad rows (invalid address, unknown language, missing email).
     pub problems: Vec<RowProblem>,

@@ -38,7 +38,7 @@ pub enum TokenError {
 }
 
 impl Secret {
-    pub fn new(text: &str) -> Result<Secret, TokenError> {
+    pub(crate) fn new(text: &str) -> Result<Secret, TokenError> {
         if text.trim().len() < 16 {
             return Err(TokenError::TooShort);
         }

@@ -19,7 +19,7 @@ use crate::store::StoredItem;
 /// One story offered to the editor, with the other copies of it folded in.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    pub item: StoredItem,
+    pub(crate) item: StoredItem,
     /// The same story from other sources (or the same source twice), oldest first.
     pub also: Vec<StoredItem>,
 }
@@ -27,8 +27,8 @@ pub struct Candidate {
 /// A config section with its candidates, newest first.
 #[derive(Debug, Clone)]
 pub struct SectionCandidates {
-    pub section: String,
-    pub candidates: Vec<Candidate>,
+    pub(crate) section: String,
+    pub(crate) candidates: Vec<Candidate>,
 }
 
 /// The section `item` goes to: the first section whose rules match it, else its source's.

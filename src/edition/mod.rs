@@ -30,21 +30,29 @@ pub enum EditionError {
     /// The file could not be read.
     #[error("{path}: cannot read edition: {source}")]
     Read {
+        /// Path of the edition file, as it was opened.
         path: String,
+        /// Why the operating system refused it (missing, unreadable, not UTF-8).
         source: std::io::Error,
     },
     /// The TOML is malformed or has an unknown key or a wrong type.
     #[error("{path}:{line}: {message}")]
     Syntax {
+        /// Path of the edition file, as it was opened.
         path: String,
+        /// 1-based line of the offending TOML (0 when the parser gives no position).
         line: usize,
+        /// The TOML parser's message, on one line.
         message: String,
     },
     /// A value names something that does not exist (section, item) or is repeated.
     #[error("{path}:{line}: {message}")]
     Invalid {
+        /// Path of the edition file, as it was opened.
         path: String,
+        /// 1-based line of the offending value (1 for a bad `week`).
         line: usize,
+        /// What is wrong, naming the key or the item id.
         message: String,
     },
 }
@@ -127,42 +135,49 @@ fn yes() -> bool {
 /// [`Edition::validate`].
 #[derive(Debug, Clone)]
 pub struct Edition {
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The slug of this edition's folders and URLs, e.g. `2026-W47` (default: the file
     /// name without `.toml`).
     pub week: String,
+    /// The issue number ("Número 12" / "Issue 12") in the email and archive; `None` shows
+    /// no number.
     pub number: Option<u32>,
+    /// The date readers see on the edition (`date = "YYYY-MM-DD"`).
     pub date: NaiveDate,
     /// Empty = the config's languages.
     pub languages: Vec<Lang>,
     /// One subject for every version, or one per language (see [`Edition::subject_for`]).
     pub subject: Vec<(Option<Lang>, String)>,
-    pub preheader: String,
+    pub(crate) preheader: String,
     /// Markdown.
     pub intro: String,
-    pub sections: Vec<EditionSection>,
+    pub(crate) sections: Vec<EditionSection>,
 }
 
 /// A section as the edition lists it.
 #[derive(Debug, Clone)]
 pub struct EditionSection {
-    pub id: String,
-    pub line: usize,
-    pub entries: Vec<Entry>,
+    pub(crate) id: String,
+    pub(crate) line: usize,
+    pub(crate) entries: Vec<Entry>,
 }
 
 /// One candidate item, as the editor left it.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub id: i64,
-    pub line: usize,
+    pub(crate) id: i64,
+    pub(crate) line: usize,
+    /// The title the file shows (`draft` writes it to orient the editor); the stored item's
+    /// title is what renders.
     pub title: String,
+    /// The source name the file shows, for the editor only.
     pub source: String,
+    /// The link the file shows, for the editor only.
     pub link: Option<String>,
-    pub include: bool,
+    pub(crate) include: bool,
     /// The editor's note (Markdown).
     pub blurb: Option<String>,
-    pub title_override: Option<String>,
+    pub(crate) title_override: Option<String>,
     /// Ids of the other copies of this story (folded duplicates).
     pub also: Vec<i64>,
 }
@@ -380,12 +395,19 @@ impl Edition {
 /// The top of a new edition file.
 #[derive(Debug, Clone)]
 pub struct DraftMeta {
+    /// Written as `week`: the slug, e.g. `2026-W47`, that names its folder and URL.
     pub week: String,
+    /// Written as `number` (the CLI takes one more than the highest beside the file).
     pub number: u32,
+    /// Written as `date`: the date readers will see.
     pub date: NaiveDate,
+    /// Written as `language`: one code, or a list for a bilingual edition.
     pub languages: Vec<Lang>,
+    /// Written as `subject`, a starting point the editor rewrites.
     pub subject: String,
+    /// Written as `preheader`, the inbox preview line (may be empty).
     pub preheader: String,
+    /// Written as `intro`, Markdown (may be empty).
     pub intro: String,
 }
 

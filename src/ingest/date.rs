@@ -13,8 +13,10 @@ use chrono_tz::Tz;
 /// How to read `03/06/2024`: day first (Mexico, most of the world) or month first (US).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DayOrder {
+    /// `03/06/2024` is 3 June (`day_order = "day-first"`, the default).
     #[default]
     DayFirst,
+    /// `03/06/2024` is 6 March (`day_order = "month-first"`).
     MonthFirst,
 }
 

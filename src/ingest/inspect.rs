@@ -21,18 +21,28 @@ use crate::ingest::normalize;
 /// The whole document.
 #[derive(Debug, Serialize)]
 pub struct View {
+    /// The document's own metadata (for a page, what the source config says).
     pub feed: FeedView,
+    /// Entries in document order; those with neither title nor link, which the store skips,
+    /// are left out.
     pub entries: Vec<EntryView>,
 }
 
 /// The feed's own metadata (pages: only what the source config says).
 #[derive(Debug, Default, Serialize)]
 pub struct FeedView {
+    /// Plain-text title; for a page, the source's name.
     pub title: Option<String>,
+    /// The site's link, made absolute; for a page, the page's URL.
     pub link: Option<String>,
+    /// The feed's id: Atom `<id>`, else a hash of its link made by the parser; null for
+    /// pages.
     pub id: Option<String>,
+    /// When the feed says it last changed: RFC 3339 in UTC, or null.
     pub updated: Option<String>,
+    /// When the feed says it was published: RFC 3339 in UTC, or null.
     pub published: Option<String>,
+    /// The feed-level authors as given.
     pub authors: Vec<Person>,
 }
 
@@ -43,16 +53,25 @@ pub struct EntryView {
     pub id: Option<String>,
     /// The identity the store uses: from the id, else the link, else title and date.
     pub key: String,
+    /// Plain text; the first words of the body when the entry has no title.
     pub title: String,
+    /// Absolute http(s) URL, tracking parameters removed; null when the entry has none.
     pub link: Option<String>,
+    /// Publication date, else the update date: RFC 3339 in UTC, or null.
     pub published: Option<String>,
+    /// Last-update date: RFC 3339 in UTC, or null.
     pub updated: Option<String>,
     /// No parsable date: stored with `published: null`, sorted by first-seen time.
     pub date_missing: bool,
+    /// Authors as the entry gives them (for a page, names only).
     pub authors: Vec<Person>,
+    /// Sanitized HTML; the content's first 60 words when the entry has no summary.
     pub summary: String,
+    /// Sanitized full-text HTML; null when the entry has only a summary.
     pub content: Option<String>,
+    /// Categories as the entry gives them.
     pub categories: Vec<String>,
+    /// Attached media files, URLs made absolute (feeds only).
     pub enclosures: Vec<Enclosure>,
 }
 

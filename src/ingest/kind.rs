@@ -17,10 +17,13 @@ use crate::ingest::{decode, normalize, scrape};
 /// Why one source produced no items this run.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// The document could not be retrieved (network, HTTP status, size or time limits).
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    /// The document does not read as RSS, Atom or JSON Feed.
     #[error(transparent)]
     Parse(#[from] parse::ParseError),
+    /// The page did not yield to its scrape rules (e.g. the item selector matched nothing).
     #[error(transparent)]
     Scrape(#[from] scrape::ScrapeError),
 }

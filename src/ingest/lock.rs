@@ -12,11 +12,18 @@ use std::path::{Path, PathBuf};
 pub enum LockError {
     /// Another boletin run holds it.
     #[error("another boletin run (pid {pid}) is using {path}; try again when it ends")]
-    Held { path: String, pid: String },
+    Held {
+        /// The database the lock guards.
+        path: String,
+        /// Process id the holder wrote into the lock file; empty if it could not be read.
+        pid: String,
+    },
     /// The lock file could not be created.
     #[error("cannot create lock file {path}: {source}")]
     Io {
+        /// The lock file: the database path with `.lock` appended.
         path: String,
+        /// Why it could not be created, opened, locked or written.
         source: std::io::Error,
     },
 }

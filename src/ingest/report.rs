@@ -27,23 +27,36 @@ pub enum Status {
 /// One source's line in the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct SourceReport {
+    /// The source's id in the config.
     pub id: String,
+    /// The URL as configured (a remembered permanent redirect may have been asked instead).
     pub url: String,
+    /// What came of the source this run; `Failed` and `Gone` count as failures.
     pub status: Status,
+    /// The server's answer (for a gone source, the one that marked it); `None` when no
+    /// server answered or none was asked.
     pub http_status: Option<HttpStatus>,
+    /// Items stored for the first time.
     pub new: usize,
+    /// Items already stored whose visible text or link changed (a new fingerprint).
     pub updated: usize,
+    /// Items already stored and seen again as they were.
     pub unchanged: usize,
+    /// Size of the document body received, after decompression; 0 when none was.
     pub bytes: u64,
+    /// Milliseconds spent fetching and reading it; 0 when it was not asked.
     pub ms: u64,
+    /// Why it failed, one line; for a waiting or gone source, the error that put it there.
     pub error: Option<String>,
+    /// Not asked again before this (backoff or the publisher's hints); `None`: the next run
+    /// asks.
     pub next_attempt: Option<DateTime<Utc>>,
     /// A permanent redirect led here: put this URL in feeds.toml.
     pub moved_to: Option<String>,
 }
 
 impl SourceReport {
-    pub fn new(id: &str, url: &str, status: Status) -> SourceReport {
+    pub(crate) fn new(id: &str, url: &str, status: Status) -> SourceReport {
         SourceReport {
             id: id.to_string(),
             url: url.to_string(),
@@ -64,9 +77,13 @@ impl SourceReport {
 /// The whole run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    /// When the run began (the pinned `--now` clock when given).
     pub started: DateTime<Utc>,
+    /// Wall-clock milliseconds of the whole run.
     pub ms: u64,
+    /// A signal stopped it early: sources not yet started are reported `Interrupted`.
     pub interrupted: bool,
+    /// One per selected source, in config order.
     pub sources: Vec<SourceReport>,
 }
 

@@ -28,12 +28,15 @@ pub enum Outcome {
     SameBody(fetch::Response),
     /// Read: the items to store.
     Items {
+        /// The answer: status, validators, redirect and freshness hints.
         response: fetch::Response,
         /// [`body_hash`] of the body read.
         body_hash: String,
+        /// The document's entries, normalized and ready for the store.
         items: Vec<Item>,
         /// RSS `<ttl>` in minutes.
         ttl_minutes: Option<u32>,
+        /// Size of the body read, after decompression.
         bytes: u64,
     },
     /// Nothing to store; the HTTP status when the server answered.

@@ -20,14 +20,19 @@ use crate::publish::links::feed_url;
 /// One composed edition, as the archive lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct EditionRecord {
+    /// The edition's slug (`2026-W47`): its folder under `out/`, linked as `../<week>/`.
     pub week: String,
+    /// The issue number, when the edition file gives one.
     pub number: Option<u32>,
     /// `YYYY-MM-DD`.
     pub date: String,
     /// The long date in the edition's languages.
     pub long_date: String,
+    /// The archived version's subject, on one line.
     pub subject: String,
+    /// The inbox preview line; may be empty.
     pub preheader: String,
+    /// The languages of the archived version (two for a bilingual page).
     pub languages: Vec<Lang>,
     /// The edition's public page, when `archive_url` is set.
     pub url: Option<String>,
@@ -36,9 +41,12 @@ pub struct EditionRecord {
 /// Why the archive could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
+    /// The output folder exists but could not be listed.
     #[error("cannot read the archive folder {path}: {source}")]
     Read {
+        /// The output folder (`compose --out`).
         path: String,
+        /// Why the operating system refused it.
         source: std::io::Error,
     },
 }
@@ -75,11 +83,17 @@ pub fn load_records(out: &Path) -> Result<Vec<EditionRecord>, ArchiveError> {
 /// What `archive_index.html` receives.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArchiveIndexView {
+    /// `<html lang>`: the config's first language.
     pub lang: &'static str,
+    /// `[newsletter] title`, heading the page.
     pub title: String,
+    /// `[newsletter] description`; may be empty.
     pub description: String,
+    /// Every composed edition under `out/`, newest first.
     pub editions: Vec<EditionRecord>,
+    /// Public address of the Atom feed of editions; `None` without `archive_url`.
     pub feed_url: Option<String>,
+    /// Short interface labels in the config's languages, joined " / " when bilingual.
     pub labels: BTreeMap<&'static str, String>,
 }
 

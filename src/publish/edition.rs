@@ -41,15 +41,20 @@ pub enum Versions {
 pub struct RenderedVersion {
     /// The first of [`langs`](Self::langs): the language of the version's `<html>`.
     pub lang: Lang,
+    /// Every language the version is written in: one, or all of the edition's at once.
     pub langs: Vec<Lang>,
+    /// What the templates received, kept for pages rendered from the same data.
     pub view: DigestView,
+    /// The rendered email: subject, HTML and plain text.
     pub email: Rendered,
 }
 
 /// An edition file rendered: the file as read, its versions (never none) and the renderer
 /// that made them, for the archive pages.
 pub struct RenderedEdition {
+    /// The edition file as parsed and checked.
     pub edition: Edition,
+    /// The templates the versions were rendered with (configured ones over the built-ins).
     pub renderer: Renderer,
     /// The first version, the only one with [`Versions::One`].
     pub first: RenderedVersion,

@@ -25,7 +25,12 @@ use crate::publish::links;
 pub enum MimeError {
     /// The From or To address does not parse.
     #[error("`{address}` is not a usable email address: {message}")]
-    Address { address: String, message: String },
+    Address {
+        /// The address text as given.
+        address: String,
+        /// lettre's reason it does not parse.
+        message: String,
+    },
     /// lettre refused the message.
     #[error("cannot build the message: {0}")]
     Build(String),
@@ -39,6 +44,7 @@ pub const MAX_SUBJECT_CHARS: usize = 150;
 /// who sends it, the list it belongs to, and the address that unsubscribes by mail.
 #[derive(Debug, Clone)]
 pub struct ListHeaders {
+    /// `[newsletter] from`, parsed: the From of every message and the list's own address.
     pub from: Mailbox,
     /// The whole `List-Id` value, from [`list_id`].
     pub list_id: String,
@@ -66,9 +72,11 @@ impl ListHeaders {
 /// What one message says of its own.
 #[derive(Debug, Clone)]
 pub struct MessageHeaders<'a> {
+    /// The recipient: a subscriber, or the list's own address for an edition's `.eml`.
     pub to: &'a Mailbox,
     /// As the editor wrote it: [`builder`] cleans and caps it.
     pub subject: &'a str,
+    /// The `Date` header: when it is sent, or noon of the edition's date for an `.eml`.
     pub date: SystemTime,
     /// Without angle brackets: `local@domain`.
     pub message_id: &'a str,

@@ -19,7 +19,12 @@ use crate::publish::view::DigestView;
 pub enum TemplateError {
     /// A template has a syntax error or used an undefined value.
     #[error("template {name}: {message}")]
-    Template { name: String, message: String },
+    Template {
+        /// The template file, e.g. `email.html` or `partials/item.html`.
+        name: String,
+        /// minijinja's error, first line only (it names the line in the template).
+        message: String,
+    },
     /// The rendered HTML could not have its CSS inlined.
     #[error("cannot inline the email's CSS: {0}")]
     Inline(String),
@@ -50,6 +55,7 @@ pub struct Rendered {
     pub subject: String,
     /// The email HTML with its CSS inlined.
     pub html: String,
+    /// The plain-text part, rendered from `email.txt` (wrapped, links as footnotes).
     pub text: String,
 }
 
@@ -59,6 +65,8 @@ pub struct Renderer {
 }
 
 impl Renderer {
+    /// Templates read from `dir` (the configured folder) where it has the file, else the
+    /// built-in ones; read lazily, so an unreadable file fails at render time.
     pub fn new(dir: &Path) -> Renderer {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);

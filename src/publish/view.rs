@@ -22,17 +22,24 @@ use crate::store::StoredItem;
 /// One item as templates see it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ItemView {
+    /// The stored item's id, the one edition files name it by.
     pub id: i64,
     /// The editor's title override, else the item's own title.
     pub title: String,
     /// The item's own title when the editor overrode it (shown as a subtitle).
     pub original_title: Option<String>,
+    /// The item's page; `None` when the entry had none.
     pub link: Option<String>,
+    /// Display name of the source it came from.
     pub source: String,
+    /// The entry's authors joined with ", "; `None` when it named none.
     pub author: Option<String>,
+    /// The item's date (published, else first seen) written out in the view's languages, in
+    /// its source's time zone.
     pub date: String,
     /// Sanitized HTML, marked safe.
     pub summary: Value,
+    /// Plain-text start of the item's text, `[newsletter] excerpt_words` words long.
     pub excerpt: String,
     /// The summary as shown in the HTML, as wrapped plain text (links as footnotes).
     pub summary_text: String,
@@ -47,8 +54,11 @@ pub struct ItemView {
 /// One section with its items.
 #[derive(Debug, Clone, Serialize)]
 pub struct SectionView {
+    /// The configured section's id.
     pub id: String,
+    /// The section's title in the view's languages (joined " / " when bilingual).
     pub title: String,
+    /// Its items in order (the edition file's, or newest first in a digest); never empty.
     pub items: Vec<ItemView>,
 }
 
@@ -57,24 +67,36 @@ pub struct SectionView {
 pub struct DigestView {
     /// The `lang` of `<html>`: the first language.
     pub lang: &'static str,
+    /// Codes of every language of this version, first first (`["es", "en"]` if bilingual).
     pub langs: Vec<&'static str>,
+    /// The newsletter's name (`[newsletter] title`), heading the email.
     pub title: String,
+    /// The subject line: the edition's for these languages, or title and date for a digest.
     pub subject: String,
     /// The introduction as plain text.
     pub intro: String,
     /// The introduction as sanitized HTML (marked safe), or none.
     pub intro_html: Option<Value>,
+    /// The edition's date (now, for a digest) written out in the view's languages.
     pub date: String,
+    /// The inbox preview line: the editor's, else the first three titles joined " · ".
     pub preheader: String,
+    /// `[newsletter] archive_url`, the archive's index page; `None` when unset.
     pub archive_url: Option<String>,
     /// This edition's page in the web archive.
     pub web_url: Option<String>,
     /// The Atom feed of editions.
     pub feed_url: Option<String>,
+    /// The recipient's unsubscribe link (a placeholder until `send` personalizes it);
+    /// `None` in a digest.
     pub unsubscribe_url: Option<String>,
+    /// The issue number; `None` in a digest or when the edition file gives none.
     pub number: Option<u32>,
+    /// The edition's slug (`2026-W47`); `None` in a digest.
     pub week: Option<String>,
+    /// Items shown, all sections together.
     pub item_count: usize,
+    /// Sections that have items, in order (the edition file's, or the config's in digests).
     pub sections: Vec<SectionView>,
     /// Short labels, joined " / " when bilingual.
     pub labels: BTreeMap<&'static str, String>,

@@ -25,6 +25,7 @@ pub enum SuppressionReason {
 }
 
 impl SuppressionReason {
+    /// The word stored in the database and shown in listings: `unsubscribed` or `bounced`.
     pub fn as_str(self) -> &'static str {
         match self {
             SuppressionReason::Unsubscribed => "unsubscribed",
@@ -44,27 +45,35 @@ impl SuppressionReason {
 /// A subscriber as listed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Subscriber {
+    /// Row id; unsubscribe tokens and Message-IDs are derived from it.
     pub id: i64,
+    /// The address as imported, domain lower-cased.
     pub email: String,
+    /// Display name from the imported list; empty when it gave none.
     pub name: String,
+    /// The language their editions are sent in (Spanish if the stored code is unknown).
     pub language: Lang,
+    /// When the address was imported.
     pub created: DateTime<Utc>,
     /// `None` while the address receives mail.
     pub suppressed: Option<SuppressionReason>,
+    /// When the address was suppressed; `None` while it receives mail.
     pub suppressed_at: Option<DateTime<Utc>>,
 }
 
 /// A validated row to import.
 #[derive(Debug, Clone)]
 pub struct NewSubscriber {
+    /// Checked address, domain lower-cased (see `deliver::subscribers::normalize_email`).
     pub email: String,
-    pub name: String,
-    pub language: Lang,
+    pub(crate) name: String,
+    pub(crate) language: Lang,
 }
 
 /// What importing one address did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddOutcome {
+    /// New: stored, and in the audience of every edition whose sending starts from now on.
     Added,
     /// Already subscribed; nothing changed.
     Existing,
@@ -75,8 +84,11 @@ pub enum AddOutcome {
 /// Subscriber totals.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct SubscriberCounts {
+    /// Addresses that receive mail.
     pub active: u64,
+    /// Addresses suppressed because the subscriber (or an editor) unsubscribed them.
     pub unsubscribed: u64,
+    /// Addresses suppressed after a permanent (5xx) refusal.
     pub bounced: u64,
 }
 
@@ -84,10 +96,16 @@ pub struct SubscriberCounts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryState {
+    /// In the audience, not yet attempted (or handed back after the sender was refused).
     Queued,
+    /// An SMTP transaction began and its end is not recorded: in flight, or cut by a crash.
     Pending,
+    /// The server accepted it (250); never sent again.
     Sent,
+    /// A 4xx or a broken connection: tried again once its next-try time has come.
     Deferred,
+    /// Given up: a 5xx (the address is then suppressed as bounced), too many 4xx, or an
+    /// address SMTP cannot carry.
     Failed,
     /// Unsubscribed or bounced after the edition's audience was taken.
     Skipped,
@@ -109,23 +127,30 @@ impl DeliveryState {
 /// A journal row due for an attempt, with what the message needs to know.
 #[derive(Debug, Clone)]
 pub struct JournalRow {
-    pub subscriber_id: i64,
-    pub email: String,
-    pub name: String,
-    pub language: Option<Lang>,
+    pub(crate) subscriber_id: i64,
+    pub(crate) email: String,
+    pub(crate) name: String,
+    pub(crate) language: Option<Lang>,
+    /// Where the row stands: queued, pending (in flight at a crash) or deferred and due.
     pub state: DeliveryState,
-    pub attempts: u32,
-    pub message_id: String,
+    pub(crate) attempts: u32,
+    pub(crate) message_id: String,
 }
 
 /// Journal totals for one edition.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct JournalCounts {
+    /// Rows not attempted yet.
     pub queued: u64,
+    /// Rows in flight: from a run that crashed, unless one is running now.
     pub pending: u64,
+    /// Rows the server accepted.
     pub sent: u64,
+    /// Rows waiting for a retry after a 4xx.
     pub deferred: u64,
+    /// Rows given up.
     pub failed: u64,
+    /// Rows whose address was suppressed after the audience was taken.
     pub skipped: u64,
 }
 
@@ -135,7 +160,7 @@ impl JournalCounts {
         self.queued + self.pending + self.deferred
     }
 
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.open() + self.sent + self.failed + self.skipped
     }
 }
@@ -143,10 +168,10 @@ impl JournalCounts {
 /// An edition's send as recorded.
 #[derive(Debug, Clone, Serialize)]
 pub struct EditionSend {
-    pub edition: String,
-    pub subject: String,
-    pub started: DateTime<Utc>,
-    pub finished: Option<DateTime<Utc>>,
+    pub(crate) edition: String,
+    pub(crate) subject: String,
+    pub(crate) started: DateTime<Utc>,
+    pub(crate) finished: Option<DateTime<Utc>>,
 }
 
 impl Store {

@@ -33,7 +33,9 @@ pub enum StoreError {
     /// The database could not be opened or created.
     #[error("cannot open database {path}: {source}")]
     Open {
+        /// The database file, as given (`--db` or the default beside the config).
         path: String,
+        /// SQLite's reason: missing folder, no permission, not a database, locked.
         source: rusqlite::Error,
     },
     /// The database was written by a newer boletin.
@@ -41,8 +43,11 @@ pub enum StoreError {
         "database {path} has schema version {found}, newer than this boletin ({supported}); upgrade boletin"
     )]
     TooNew {
+        /// The database file, as given.
         path: String,
+        /// Its `PRAGMA user_version`.
         found: i64,
+        /// The newest schema version this build knows.
         supported: i64,
     },
     /// There is no database yet.
@@ -56,21 +61,29 @@ pub enum StoreError {
 /// What is remembered about fetching one source between runs.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SourceState {
-    pub id: String,
+    pub(crate) id: String,
     /// The URL as configured when this state was written.
     pub url: String,
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    pub body_hash: Option<String>,
+    pub(crate) etag: Option<String>,
+    pub(crate) last_modified: Option<String>,
+    pub(crate) body_hash: Option<String>,
+    /// When it was last asked, whatever came of it; `None` before its first fetch.
     pub last_attempt: Option<DateTime<Utc>>,
+    /// When it last answered usably (a document read, 304 or an unchanged body).
     pub last_success: Option<DateTime<Utc>>,
+    /// HTTP status of the last answer; `None` when the last try got no answer
+    /// (DNS, refused connection, timeout).
     pub last_status: Option<HttpStatus>,
+    /// Why the last attempt failed, one line; `None` since its last success.
     pub last_error: Option<String>,
     /// Failures in a row; 0 after a success.
     pub error_count: u32,
     /// When the current run of failures began.
     pub failing_since: Option<DateTime<Utc>>,
+    /// Not asked again before this (backoff or the publisher's freshness hints); `None`:
+    /// the next run asks.
     pub next_attempt: Option<DateTime<Utc>>,
+    /// The server answered 410 Gone: not asked again until a forced run or a new URL.
     pub gone: bool,
     /// Where a chain of permanent redirects led: the URL to put in feeds.toml.
     pub moved_to: Option<String>,
@@ -81,26 +94,39 @@ pub struct SourceState {
 /// How a source's items changed in one fetch.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct Counts {
-    pub new: usize,
-    pub updated: usize,
-    pub unchanged: usize,
+    pub(crate) new: usize,
+    pub(crate) updated: usize,
+    pub(crate) unchanged: usize,
 }
 
 /// An item as read back for listing and composing.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredItem {
+    /// Row id: how edition files and `items --json` name the item; never reused.
     pub id: i64,
+    /// Id of the source it was fetched from (the source may since have left the config).
     pub source_id: String,
+    /// Plain text; the first words of the body when the entry had no title.
     pub title: String,
+    /// Absolute http(s) URL of the item's page, tracking parameters removed; `None` when
+    /// the entry had none.
     pub link: Option<String>,
+    /// The entry's authors joined with ", "; `None` when it named none.
     pub author: Option<String>,
+    /// Sanitized summary HTML; the content's first 60 words when the entry had no summary.
     pub summary: SafeHtml,
+    /// Sanitized full-text HTML, when the entry carried more than a summary.
     pub content: Option<SafeHtml>,
+    /// Plain-text start of the content (else the summary), `[newsletter] excerpt_words`
+    /// words long; empty until the item is annotated.
     pub excerpt: String,
+    /// The entry's publication date, else its update date; `None` when it gave neither.
     pub published: Option<DateTime<Utc>>,
+    /// When a fetch first stored it.
     pub first_seen: DateTime<Utc>,
     /// `published`, or `first_seen` for items without a date.
     pub date: DateTime<Utc>,
+    /// Categories as the entry gave them (not slugged; see `tags`).
     pub categories: Vec<String>,
     /// `es`, `en` or `other`; `None` until annotated or when too short to tell.
     pub language: Option<String>,
@@ -117,9 +143,13 @@ pub struct StoredItem {
 /// Which items to read.
 #[derive(Debug, Clone, Default)]
 pub struct ItemQuery {
+    /// Only items dated (published, else first seen) at or after this.
     pub since: Option<DateTime<Utc>>,
+    /// Only items dated before this.
     pub until: Option<DateTime<Utc>>,
+    /// Only items of these source ids (empty = every source).
     pub sources: Vec<String>,
+    /// At most this many, newest first.
     pub limit: Option<usize>,
     /// Only items with every one of these tags (slugs).
     pub tags: Vec<String>,
@@ -136,10 +166,14 @@ pub struct ItemQuery {
 /// A source's health, for `boletin sources`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SourceStats {
+    /// Items stored for the source.
     pub items: u64,
+    /// Date (published, else first seen) of its newest item; `None` when it has none.
     pub newest: Option<DateTime<Utc>>,
 }
 
+/// An open boletin database: items and their stories, source states, subscribers and the
+/// send journal.
 pub struct Store {
     conn: Connection,
 }
