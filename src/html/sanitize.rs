@@ -28,10 +28,12 @@ use crate::html::url::{LINKS, WEB, clean_srcset, is_tracker, original_of_embed, 
 pub struct SafeHtml(String);
 
 impl SafeHtml {
+    /// The sanitized HTML, for templates and the store.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// The sanitized HTML, owned.
     pub fn into_string(self) -> String {
         self.0
     }

@@ -55,7 +55,9 @@ const GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 #[error("cannot listen on {addr}: {source}")]
 pub struct BindError {
+    /// The address asked for, as written.
     pub addr: String,
+    /// Why the operating system refused it.
     #[source]
     pub source: std::io::Error,
 }

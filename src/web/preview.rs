@@ -43,8 +43,11 @@ pub const LIMITS: Limits = Limits {
 /// What the preview shows and where it reads it from.
 #[derive(Debug, Clone)]
 pub struct PreviewSettings {
+    /// `feeds.toml`, re-read when it changes.
     pub config_path: PathBuf,
+    /// The store the edition's items are read from.
     pub db: PathBuf,
+    /// The edition file being edited, re-rendered when it changes.
     pub edition: PathBuf,
     /// The email's own words in this language, else in the edition's.
     pub lang: Option<Lang>,

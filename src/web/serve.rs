@@ -62,12 +62,17 @@ pub enum ServeError {
 /// What the server needs to know.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
+    /// The store whose suppressions unsubscribes write.
     pub db: PathBuf,
+    /// The folder `compose` writes (`out/`): `archive/` and one folder per edition.
     pub archive_dir: PathBuf,
+    /// Verifies unsubscribe tokens (the same secret `send` signs with).
     pub secret: Secret,
     /// The path of `[delivery] unsubscribe_url` (`/unsubscribe` is always answered too).
     pub unsubscribe_path: String,
+    /// The language of pages for a subscriber whose language is unknown.
     pub default_lang: Lang,
+    /// The newsletter's title, shown on the pages.
     pub title: String,
 }
 
