@@ -1,11 +1,22 @@
-//! Retrieves source documents: `http(s)://` through one shared client, `file://` from disk.
+//! Retrieves source documents: `http(s)://` through shared clients, `file://` from disk.
 //!
 //! Owns politeness and limits (global and per-host concurrency, conditional GET, connect /
 //! total / stall timeouts, a body cap counted after decompression, redirect handling) and
 //! hands on a [`Response`] of raw bytes. It never parses and never touches the store. The
 //! one function that decides whether a failure is worth a retry is [`FetchError::disposition`].
+//!
+//! It also owns where a request may go. Every request is made for an *origin*: the URL the
+//! editor configured (in feeds.toml or on the command line). Only that exact URL may be a
+//! local file, and only that URL's scheme, host and port may be an internal address
+//! (loopback, private, link-local, …). Everything else — redirects, followed item links,
+//! discovered feeds — is http(s) to the public internet, checked on every hop and after DNS
+//! resolution, so that a partner's page cannot make boletin read local files or call the
+//! services beside it (cloud metadata, routers, admin panels).
 
 use std::collections::HashMap;
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -56,6 +67,10 @@ pub enum FetchError {
     /// A local file could not be read.
     #[error("cannot read {path}: {message}")]
     File { path: String, message: String },
+    /// The address is not one this request may reach: a local file or an internal address
+    /// named by fetched content rather than by the editor.
+    #[error("refused {0}")]
+    Refused(String),
     /// The connection broke while reading the body, or another transport error.
     #[error("transport error: {0}")]
     Transport(String),
@@ -138,9 +153,13 @@ impl Slot {
     }
 }
 
-/// The shared HTTP client plus the concurrency limits.
+/// The shared HTTP clients plus the concurrency limits.
 pub struct Fetcher {
+    /// For the origin the editor configured: resolves and connects anywhere.
     client: reqwest::Client,
+    /// For every other address: its resolver drops internal addresses, and it uses no proxy
+    /// (a proxy would resolve names where they cannot be checked).
+    outward: reqwest::Client,
     settings: Settings,
     global: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -148,17 +167,21 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(settings: &Settings) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .connect_timeout(settings.connect_timeout)
-            // The whole-request limit is applied around redirects and body in `fetch`, so
-            // that it reports as `Timeout` rather than as a transport error.
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(settings.per_host)
-            .build()
-            .map_err(|e| FetchError::Transport(e.to_string()))?;
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(settings.user_agent.clone())
+                .connect_timeout(settings.connect_timeout)
+                // The whole-request limit is applied around redirects and body in `fetch`, so
+                // that it reports as `Timeout` rather than as a transport error. Redirects
+                // are followed there too, each hop checked like a first request.
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(settings.per_host)
+        };
+        let build =
+            |b: reqwest::ClientBuilder| b.build().map_err(|e| FetchError::Transport(e.to_string()));
         Ok(Fetcher {
-            client,
+            client: build(builder())?,
+            outward: build(builder().no_proxy().dns_resolver(Arc::new(OutwardResolver)))?,
             settings: settings.clone(),
             global: Arc::new(Semaphore::new(settings.concurrency)),
             hosts: Mutex::new(HashMap::new()),
@@ -195,49 +218,59 @@ impl Fetcher {
     }
 
     /// One polite request outside a fetch run (discovery, `inspect`, item pages of
-    /// `follow = true`): takes the host and global slots, sends no validators.
-    pub async fn get(&self, url: &Url, accept: &str) -> Result<Response, FetchError> {
+    /// `follow = true`): takes the host and global slots, sends no validators. `origin` is
+    /// the URL the editor configured for the source this request serves.
+    pub async fn get(&self, url: &Url, origin: &Url, accept: &str) -> Result<Response, FetchError> {
         let gate = Arc::new(Semaphore::new(1));
         let _slot = self.slot(url, &gate).await;
-        self.fetch(url, &Validators::default(), accept, Utc::now())
+        self.fetch(url, origin, &Validators::default(), accept, Utc::now())
             .await
     }
 
-    /// Fetches `url`, sending the validators for a conditional GET. The caller holds a
-    /// [`Fetcher::slot`] while this runs. `now` is the clock that Retry-After seconds and
-    /// max-age are counted from (pinned in tests).
+    /// Fetches `url` for `origin` (the URL the editor configured; see the module notes),
+    /// sending the validators for a conditional GET. The caller holds a [`Fetcher::slot`]
+    /// while this runs. `now` is the clock that Retry-After seconds and max-age are counted
+    /// from (pinned in tests).
     pub async fn fetch(
         &self,
         url: &Url,
+        origin: &Url,
         validators: &Validators,
         accept: &str,
         now: DateTime<Utc>,
     ) -> Result<Response, FetchError> {
-        if url.scheme() == "file" {
-            return self.read_file(url);
+        if url.scheme() == "file" && url == origin {
+            return self.read_file(url).await;
         }
         let total = self.settings.timeout;
-        match tokio::time::timeout(total, self.fetch_http(url, validators, accept, now)).await {
+        let request = self.fetch_http(url, origin, validators, accept, now);
+        match tokio::time::timeout(total, request).await {
             Ok(result) => result,
             Err(_) => Err(FetchError::Timeout(total)),
         }
     }
 
-    fn read_file(&self, url: &Url) -> Result<Response, FetchError> {
-        let file_err = |message: String| FetchError::File {
+    /// Reads a configured local file on the blocking pool, within the body cap and the
+    /// total timeout.
+    async fn read_file(&self, url: &Url) -> Result<Response, FetchError> {
+        let path = url.to_file_path().map_err(|()| FetchError::File {
             path: url.path().to_string(),
-            message,
+            message: "not a local path".into(),
+        })?;
+        let cap = self.settings.max_body_bytes;
+        let total = self.settings.timeout;
+        let shown = path.display().to_string();
+        let read = tokio::task::spawn_blocking(move || read_regular_file(&path, cap));
+        let body = match tokio::time::timeout(total, read).await {
+            Err(_) => return Err(FetchError::Timeout(total)),
+            Ok(Err(join)) => {
+                return Err(FetchError::File {
+                    path: shown,
+                    message: join.to_string(),
+                });
+            }
+            Ok(Ok(result)) => result?,
         };
-        let path = url
-            .to_file_path()
-            .map_err(|()| file_err("not a local path".into()))?;
-        let len = std::fs::metadata(&path)
-            .map_err(|e| file_err(e.to_string()))?
-            .len();
-        if len > self.settings.max_body_bytes {
-            return Err(FetchError::TooLarge(self.settings.max_body_bytes));
-        }
-        let body = std::fs::read(&path).map_err(|e| file_err(e.to_string()))?;
         Ok(Response {
             status: HttpStatus(StatusCode::OK),
             final_url: url.clone(),
@@ -252,6 +285,7 @@ impl Fetcher {
     async fn fetch_http(
         &self,
         url: &Url,
+        origin: &Url,
         validators: &Validators,
         accept: &str,
         now: DateTime<Utc>,
@@ -261,10 +295,12 @@ impl Fetcher {
         let mut seen = vec![current.clone()];
         let mut all_permanent = true;
         let response = loop {
-            let mut request = self
-                .client
-                .get(current.as_str())
-                .header(header::ACCEPT, accept);
+            let route = route(&current, origin)?;
+            let client = match route {
+                Route::Origin => &self.client,
+                Route::Outward => &self.outward,
+            };
+            let mut request = client.get(current.as_str()).header(header::ACCEPT, accept);
             if let Some(etag) = &validators.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
             }
@@ -276,6 +312,14 @@ impl Fetcher {
                 .await
                 .map_err(|_| FetchError::Stalled(stall))?
                 .map_err(transport_error)?;
+            // The resolver already refused internal addresses; this also covers a pooled
+            // connection or a resolver that was bypassed.
+            if route == Route::Outward
+                && let Some(peer) = response.remote_addr()
+                && let Some(kind) = inward_kind(peer.ip())
+            {
+                return Err(refused_address(&current, peer.ip(), kind));
+            }
             let status = response.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 break response;
@@ -362,12 +406,217 @@ impl Fetcher {
     }
 }
 
+/// Reads a regular file (not a device, pipe or folder: `/dev/zero` never ends and a FIFO
+/// never answers) of at most `cap` bytes, whatever size the file system reports.
+fn read_regular_file(path: &Path, cap: u64) -> Result<Vec<u8>, FetchError> {
+    let file_err = |message: String| FetchError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let not_regular = || file_err("not a regular file (a device, pipe or folder)".into());
+    // Checked before opening, since opening a FIFO waits for a writer.
+    let meta = std::fs::metadata(path).map_err(|e| file_err(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    if meta.len() > cap {
+        return Err(FetchError::TooLarge(cap));
+    }
+    let file = std::fs::File::open(path).map_err(|e| file_err(e.to_string()))?;
+    // And again on what was opened, in case the path changed in between.
+    let opened = file.metadata().map_err(|e| file_err(e.to_string()))?;
+    if !opened.is_file() {
+        return Err(not_regular());
+    }
+    let expected = usize::try_from(opened.len().min(cap)).unwrap_or(0);
+    let mut body = Vec::with_capacity(expected);
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut body)
+        .map_err(|e| file_err(e.to_string()))?;
+    if body.len() as u64 > cap {
+        return Err(FetchError::TooLarge(cap));
+    }
+    Ok(body)
+}
+
+/// Which client a request goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// The configured origin itself: any address.
+    Origin,
+    /// Anywhere else: public addresses only.
+    Outward,
+}
+
+/// Decides whether `url` may be requested for `origin`, and through which client.
+fn route(url: &Url, origin: &Url) -> Result<Route, FetchError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(FetchError::Refused(format!(
+            "{}: only http(s) addresses may be followed from fetched content",
+            shown_url(url)
+        )));
+    }
+    if matches!(origin.scheme(), "http" | "https") && url.origin() == origin.origin() {
+        return Ok(Route::Origin);
+    }
+    // An IP literal is connected to without asking the resolver, so it is checked here.
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+        Some(url::Host::Domain(_)) | None => None,
+    };
+    if let Some(ip) = ip
+        && let Some(kind) = inward_kind(ip)
+    {
+        return Err(refused_address(url, ip, kind));
+    }
+    Ok(Route::Outward)
+}
+
+/// A URL for an error message: no query, and not longer than a line.
+fn shown_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let text = shown.to_string();
+    match text.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+fn refused_address(url: &Url, ip: IpAddr, kind: &str) -> FetchError {
+    FetchError::Refused(format!(
+        "{}: {ip} is {kind} address, and only the source's own address may be one",
+        shown_url(url)
+    ))
+}
+
+/// What kind of non-public address `ip` is, or `None` for an address on the internet.
+/// Addresses that embed an IPv4 address (mapped, compatible, NAT64, 6to4) are judged by it.
+pub fn inward_kind(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => inward_v4(v4),
+        IpAddr::V6(v6) => inward_v6(v6),
+    }
+}
+
+fn inward_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, c, _] = ip.octets();
+    Some(match (a, b, c) {
+        (0, _, _) => "an unspecified (0.0.0.0/8)",
+        (127, _, _) => "a loopback",
+        (10, _, _) | (192, 168, _) => "a private",
+        (172, 16..=31, _) => "a private",
+        (169, 254, _) => "a link-local",
+        (100, 64..=127, _) => "a shared (carrier-grade NAT)",
+        (192, 0, 0) => "a reserved (IETF protocol)",
+        (192, 0, 2) | (198, 51, 100) | (203, 0, 113) => "a documentation",
+        (198, 18..=19, _) => "a benchmarking",
+        (224..=239, _, _) => "a multicast",
+        (240..=255, _, _) => "a reserved (240.0.0.0/4 or broadcast)",
+        _ => return None,
+    })
+}
+
+fn inward_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    if ip.is_unspecified() {
+        return Some("an unspecified");
+    }
+    if ip.is_loopback() {
+        return Some("a loopback");
+    }
+    let s = ip.segments();
+    let embedded = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible, deprecated).
+    if s[..5] == [0; 5] && (s[5] == 0xffff || s[5] == 0) {
+        return inward_v4(embedded(s[6], s[7]));
+    }
+    // NAT64 (64:ff9b::/96) reaches the IPv4 address it embeds.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return inward_v4(embedded(s[6], s[7]));
+    }
+    // 6to4 (2002::/16) embeds the relay's IPv4 address.
+    if s[0] == 0x2002 {
+        return inward_v4(embedded(s[1], s[2]));
+    }
+    Some(match s[0] {
+        0xfc00..=0xfdff => "a unique-local",
+        0xfe80..=0xfebf => "a link-local",
+        0xfec0..=0xfeff => "a site-local",
+        0xff00..=0xffff => "a multicast",
+        0x0064 if s[1] == 0xff9b => "a local NAT64",
+        0x0100 if s[1..4] == [0, 0, 0] => "a discard",
+        0x2001 if s[1] == 0x0db8 => "a documentation",
+        // Teredo tunnels to whatever IPv4 address the server names.
+        0x2001 if s[1] == 0 => "a Teredo",
+        _ => return None,
+    })
+}
+
+/// The resolver of the outward client: addresses the name resolves to that are internal
+/// are dropped; a name with only internal addresses is refused. Checking after resolution
+/// catches names that point inward (`localhost.`, a partner domain turned hostile) and
+/// every address a name has, not only the first.
+struct OutwardResolver;
+
+/// A name that resolved only to internal addresses.
+#[derive(Debug)]
+struct InwardName {
+    name: String,
+    ip: IpAddr,
+    kind: &'static str,
+}
+
+impl std::fmt::Display for InwardName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} resolves to {}, {} address, and only the source's own address may be one",
+            self.name, self.ip, self.kind
+        )
+    }
+}
+
+impl std::error::Error for InwardName {}
+
+impl reqwest::dns::Resolve for OutwardResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let name = name.as_str().to_string();
+        Box::pin(async move {
+            let lookup = name.clone();
+            let found: Vec<SocketAddr> =
+                tokio::task::spawn_blocking(move || (lookup.as_str(), 0).to_socket_addrs())
+                    .await??
+                    .collect();
+            let public: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|a| inward_kind(a.ip()).is_none())
+                .collect();
+            match (public.is_empty(), found.first()) {
+                (true, Some(first)) => Err(Box::new(InwardName {
+                    name,
+                    ip: first.ip(),
+                    kind: inward_kind(first.ip()).unwrap_or("an internal"),
+                })
+                    as Box<dyn std::error::Error + Send + Sync>),
+                _ => Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs),
+            }
+        })
+    }
+}
+
 fn transport_error(e: reqwest::Error) -> FetchError {
     // reqwest's own message only repeats the URL the report already names; the causes say
     // what happened ("tcp connect error: Connection refused", "dns error: …").
     let mut causes = Vec::new();
     let mut source = std::error::Error::source(&e);
     while let Some(cause) = source {
+        if let Some(inward) = cause.downcast_ref::<InwardName>() {
+            let url = e.url().map(shown_url).unwrap_or_default();
+            return FetchError::Refused(format!("{url}: {inward}"));
+        }
         causes.push(cause.to_string());
         source = cause.source();
     }
@@ -450,6 +699,93 @@ mod tests {
             Some("2026-11-21T13:00:00+00:00".into())
         );
         assert_eq!(parse_retry_after("mañana", now), None);
+    }
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn internal_addresses_in_every_notation() {
+        for inward in [
+            "http://127.0.0.1/",
+            "http://0x7f.1/",
+            "http://2130706433/",
+            "http://017700000001/",
+            "http://0.0.0.0/",
+            "http://10.1.2.3/",
+            "http://172.31.255.1/",
+            "http://192.168.1.1/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://100.100.100.200/",
+            "http://224.0.0.1/",
+            "http://255.255.255.255/",
+            "http://[::1]/",
+            "http://[::]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:a9fe:a9fe]/",
+            "http://[::127.0.0.1]/",
+            "http://[64:ff9b::a00:1]/",
+            "http://[2002:c0a8:101::1]/",
+            "http://[fd00::1]/",
+            "http://[fe80::1]/",
+            "http://[ff02::1]/",
+        ] {
+            let origin = url("https://partner.example.org/feed");
+            let refused = route(&url(inward), &origin);
+            assert!(
+                matches!(refused, Err(FetchError::Refused(_))),
+                "{inward}: {refused:?}"
+            );
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1"] {
+            let ip: IpAddr = public.parse().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+            assert_eq!(inward_kind(ip), None, "{public}");
+        }
+        let v6: IpAddr = "2606:4700::1111"
+            .parse()
+            .unwrap_or(IpAddr::V6(Ipv6Addr::LOCALHOST));
+        assert_eq!(inward_kind(v6), None);
+    }
+
+    #[test]
+    fn the_configured_origin_may_be_internal_and_nothing_else() {
+        let origin = url("http://127.0.0.1:8080/noticias");
+        assert_eq!(
+            route(&url("http://127.0.0.1:8080/nota/1"), &origin).ok(),
+            Some(Route::Origin)
+        );
+        // Another port, scheme or spelling of the host is another origin.
+        for other in [
+            "http://127.0.0.1:8081/admin",
+            "https://127.0.0.1:8080/nota/1",
+            "http://127.0.0.2:8080/",
+        ] {
+            assert!(route(&url(other), &origin).is_err(), "{other}");
+        }
+        assert_eq!(
+            route(&url("http://localhost:8080/"), &origin).ok(),
+            Some(Route::Outward)
+        );
+        // Local files only when the editor named that very file.
+        let file = url("file:///srv/boletin/sources/a.xml");
+        assert!(route(&url("file:///etc/hostname"), &file).is_err());
+        assert!(route(&url("ftp://partner.example.org/"), &origin).is_err());
+    }
+
+    #[test]
+    fn only_regular_files_within_the_cap() {
+        let err = read_regular_file(Path::new("/dev/zero"), 1024).err();
+        assert!(
+            err.as_ref()
+                .is_some_and(|e| e.to_string().contains("not a regular file")),
+            "{err:?}"
+        );
+        let err = read_regular_file(Path::new("/"), 1024).err();
+        assert!(matches!(err, Some(FetchError::File { .. })), "{err:?}");
+        // /proc files report length 0 and may be long: the cap counts what is read.
+        let err = read_regular_file(Path::new("/proc/self/maps"), 8).err();
+        assert!(matches!(err, Some(FetchError::TooLarge(8))), "{err:?}");
     }
 
     #[test]

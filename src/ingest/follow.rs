@@ -37,10 +37,8 @@ async fn follow(fetcher: &Fetcher, source: &Source, items: &mut [RawItem]) {
         let Some(link) = item.link.as_deref().and_then(|l| url::Url::parse(l).ok()) else {
             continue;
         };
-        if !matches!(link.scheme(), "http" | "https" | "file") {
-            continue;
-        }
-        let response = match fetcher.get(&link, fetch::ACCEPT_PAGE).await {
+        // The fetcher refuses local files and internal addresses other than the source's.
+        let response = match fetcher.get(&link, &source.url, fetch::ACCEPT_PAGE).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::debug!("{}: cannot follow {link}: {e}", source.id);

@@ -6,6 +6,11 @@
 //! else title and date. [`disambiguate_keys`] separates entries of one document that
 //! reuse a GUID. The [`fingerprint`] decides what counts as an update: what a reader
 //! sees, minus cache-busting noise (clock times, timestamps, image URL tokens).
+//!
+//! It also caps what one item may hold, whatever the document says: one-line fields (title,
+//! author, categories) at [`LINE_CHARS`] with an ellipsis, links at [`MAX_LINK_BYTES`], and
+//! item HTML at [`MAX_ITEM_HTML_BYTES`] and [`MAX_ITEM_ELEMENTS`] tags before the sanitizer
+//! builds its tree.
 
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -21,6 +26,136 @@ use crate::ingest::item::{Item, RawItem};
 /// `excerpt_words`: the summary is part of the fingerprint, so a config edit must not make
 /// every item look updated.
 const SUMMARY_WORDS: usize = 60;
+
+/// Characters kept of a one-line field (title, author, category, a discovered source name).
+/// Real headlines stay under about 300 characters; a thousand leaves room for a feed that
+/// puts its lead paragraph in the title, while a hacked feed's 12 MB title cannot swell every
+/// digest, subject line and archive page that shows it.
+pub const LINE_CHARS: usize = 1_000;
+
+/// Longer links are dropped: no browser or server takes them, and each would be copied into
+/// every message.
+pub const MAX_LINK_BYTES: usize = 8 * 1024;
+
+/// Tags of one item's summary or content read ([`cap_markup`]); the rest is cut before
+/// sanitizing. A long article has a few thousand; each costs a few hundred bytes in the
+/// sanitizer's tree, so 15 MiB of `<p>` would otherwise need gigabytes.
+pub const MAX_ITEM_ELEMENTS: usize = 50_000;
+
+/// Bytes of one item's summary or content read. Long articles are tens of kilobytes; the
+/// sanitizer's serializer slows down with the square of a text's length when it is full of
+/// characters to escape (`&`, no-break spaces), so a megabyte of `&` would take a minute.
+pub const MAX_ITEM_HTML_BYTES: usize = 256 * 1024;
+
+/// Categories kept per item.
+const MAX_CATEGORIES: usize = 100;
+
+/// `text` on one line: control characters and runs of whitespace become one space, and past
+/// [`LINE_CHARS`] characters it is cut at a word boundary (when there is one nearby) with `…`.
+pub fn one_line(text: &str) -> String {
+    // Bounded first, so a 12 MB field costs one pass over its start only.
+    let head = match text.char_indices().nth(LINE_CHARS * 4) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    };
+    let mut out = String::with_capacity(head.len().min(LINE_CHARS * 4));
+    for word in head.split(|c: char| c.is_whitespace() || c.is_control()) {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    match out.char_indices().nth(LINE_CHARS) {
+        None if head.len() == text.len() => out,
+        None => format!("{}…", out.trim_end()),
+        Some((cut, _)) => {
+            let kept = &out[..cut];
+            // A word boundary within the last tenth, else a hard cut.
+            let at = kept
+                .rfind(' ')
+                .filter(|&space| space >= cut - cut / 10)
+                .unwrap_or(cut);
+            format!("{}…", kept[..at].trim_end())
+        }
+    }
+}
+
+/// The start of `html` an HTML parser can read in bounded memory: cut before the first
+/// token past `max`. Counted are every `<` (each starts a node, or a parse error the
+/// parser handles as its own token) and NUL, plus, for every tag, the formatting elements
+/// (`<b>`, `<font>`, …) still open before it: a parser re-opens all of those after each
+/// block, so a page of a thousand unclosed `<b id=…>` followed by `<p>x` repeated would
+/// make a thousand elements per four bytes. Legitimate markup leaves few of them open.
+pub fn cap_markup(html: &str, max: usize) -> &str {
+    // Per formatting element: how many may still be open.
+    let mut open = [0usize; FORMATTING.len()];
+    let mut open_total = 0usize;
+    let mut tokens = 0usize;
+    let mut reopened = 0usize;
+    let bytes = html.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b != b'<' && b != 0 {
+            continue;
+        }
+        tokens += 1;
+        if b == b'<' {
+            let (closing, name) = tag_name(&bytes[i + 1..]);
+            if let Some(k) = FORMATTING.iter().position(|f| f.eq_ignore_ascii_case(name)) {
+                let before = open[k];
+                open[k] = match (closing, FORMATTING[k]) {
+                    (true, _) => before.saturating_sub(1),
+                    // A second `<a>` or `<nobr>` closes the first.
+                    (false, "a" | "nobr") => 1,
+                    (false, _) => before + 1,
+                };
+                open_total = open_total + open[k] - before;
+            }
+            reopened = reopened.saturating_add(open_total);
+        }
+        if tokens > max || reopened > max.saturating_mul(4) {
+            tracing::debug!("markup cut at byte {i}: {tokens} tokens, {reopened} re-opened");
+            return &html[..i];
+        }
+    }
+    html
+}
+
+/// HTML's formatting elements (the ones a parser re-opens).
+const FORMATTING: [&str; 14] = [
+    "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u",
+];
+
+/// After a `<`: whether it is an end tag, and the tag's name (empty when none).
+fn tag_name(after: &[u8]) -> (bool, &str) {
+    let (closing, rest) = match after.split_first() {
+        Some((b'/', rest)) => (true, rest),
+        _ => (false, after),
+    };
+    let len = rest
+        .iter()
+        .take(16)
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    (
+        closing,
+        std::str::from_utf8(&rest[..len]).unwrap_or_default(),
+    )
+}
+
+/// The first `max` bytes of `text` at most, cut at a character boundary.
+pub fn prefix(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &text[..cut]
+}
 
 /// The link as it should be stored: tracking parameters removed, fragment dropped.
 /// Scheme, host and default port are already normalized by `url`.
@@ -74,11 +209,16 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
     let link = raw
         .link
         .as_deref()
+        .filter(|l| l.len() <= MAX_LINK_BYTES)
         .and_then(|l| base.join(l.trim()).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .map(|u| canonical_link(&u));
-    let summary_html = raw.summary.as_deref().map(|h| sanitize::sanitize(h, &base));
-    let content_html = raw.content.as_deref().map(|h| sanitize::sanitize(h, &base));
+    let sanitized = |h: &str| {
+        let h = cap_markup(prefix(h, MAX_ITEM_HTML_BYTES), MAX_ITEM_ELEMENTS);
+        sanitize::sanitize(h, &base)
+    };
+    let summary_html = raw.summary.as_deref().map(sanitized);
+    let content_html = raw.content.as_deref().map(sanitized);
     let body_text = content_html
         .as_ref()
         .or(summary_html.as_ref())
@@ -87,9 +227,14 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
     let title = raw
         .title
         .as_deref()
-        .map(to_text)
+        .map(|t| {
+            one_line(&to_text(cap_markup(
+                prefix(t, TITLE_BYTES),
+                MAX_ITEM_ELEMENTS,
+            )))
+        })
         .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| excerpt(&body_text, 12));
+        .unwrap_or_else(|| one_line(&excerpt(&body_text, 12)));
     if title.is_empty() && link.is_none() {
         return None;
     }
@@ -120,15 +265,24 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
         guid,
         link,
         title,
-        author: (!raw.authors.is_empty()).then(|| raw.authors.join(", ")),
+        author: (!raw.authors.is_empty()).then(|| one_line(&raw.authors.join(", "))),
         summary,
         content: content_html.filter(|c| !c.as_str().is_empty()),
         published,
         updated: raw.updated,
-        categories: raw.categories,
+        categories: raw
+            .categories
+            .iter()
+            .take(MAX_CATEGORIES)
+            .map(|c| one_line(c))
+            .collect(),
         fingerprint,
     })
 }
+
+/// Bytes of a title's raw HTML read: [`LINE_CHARS`] characters of text can hide in at most
+/// this much markup in any real feed.
+const TITLE_BYTES: usize = 64 * 1024;
 
 /// A hash of what a reader sees, blind to cache-busting noise: clock times and Unix
 /// timestamps in the text, and the query strings of image URLs (resizing and cache tokens).
@@ -215,6 +369,51 @@ pub fn disambiguate_keys(items: &mut [Item]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_fields_are_folded_and_cut_with_an_ellipsis() {
+        assert_eq!(one_line("  Marcha\n en\tOaxaca\u{0} "), "Marcha en Oaxaca");
+        let long = "¡Urgente! Desalojo en Copala ".repeat(400_000);
+        let cut = one_line(&long);
+        assert!(
+            cut.chars().count() <= LINE_CHARS + 1,
+            "{}",
+            cut.chars().count()
+        );
+        let kept = cut.strip_suffix('…').unwrap_or_default();
+        assert!(long.starts_with(kept), "{cut}");
+        assert_eq!(
+            long[kept.len()..].chars().next(),
+            Some(' '),
+            "cut at a word: {cut}"
+        );
+        let word = "a".repeat(5 * LINE_CHARS);
+        assert_eq!(one_line(&word).chars().count(), LINE_CHARS + 1);
+    }
+
+    #[test]
+    fn markup_is_cut_before_it_costs_too_much() {
+        let plain = "<p>Texto con <b>negritas</b> y <a href=\"/x\">enlace</a>.</p>".repeat(100);
+        assert_eq!(cap_markup(&plain, 1_000), plain);
+        let eleventh = plain.match_indices('<').nth(10).map(|(i, _)| i);
+        assert_eq!(Some(cap_markup(&plain, 10).len()), eleventh);
+        // Stray `<` and NUL are tokens too.
+        assert_eq!(cap_markup(&"<".repeat(50), 10).len(), 10);
+        assert_eq!(cap_markup(&"\u{0}".repeat(50), 10).len(), 10);
+        // A thousand distinct unclosed `<b>`, then blocks: cut long before the tag limit.
+        let open: String = (0..1000).map(|i| format!("<b id={i}>")).collect();
+        let amplifier = format!("<p>{open}{}", "<p>x".repeat(10_000));
+        let kept = cap_markup(&amplifier, 50_000);
+        assert!(
+            kept.len() < open.len() + 4 * 300,
+            "{} bytes kept",
+            kept.len()
+        );
+        // Closed formatting elements cost nothing.
+        let closed = format!("{}{}", "<b>x</b>".repeat(1000), "<p>x".repeat(10_000));
+        assert_eq!(cap_markup(&closed, 50_000), closed);
+        assert_eq!(prefix("añ", 2), "a");
+    }
 
     #[test]
     fn tracking_parameters_and_fragments_are_dropped() {

@@ -7,11 +7,13 @@
 //! [`schedule`]'s. Hands on a [`RunReport`]; annotation runs after it, over the store.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use futures_util::FutureExt;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 use crate::config::{Config, Settings, Source};
@@ -71,7 +73,7 @@ struct Done {
 pub async fn inspect(settings: &Settings, source: &Source) -> Result<View, SourceError> {
     let fetcher = Fetcher::new(settings)?;
     let response = fetcher
-        .get(&source.url, source.kind.reader().accept())
+        .get(&source.url, &source.url, source.kind.reader().accept())
         .await?;
     let document = follow::read_and_follow(&fetcher, source, &response, LocalBase::Home).await?;
     Ok(inspect::view(source, document))
@@ -116,7 +118,7 @@ async fn fetch_and_read(
     } = job;
     let started = Instant::now();
     let fetched = fetcher
-        .fetch(&url, &prior, source.kind.reader().accept(), now)
+        .fetch(&url, &source.url, &prior, source.kind.reader().accept(), now)
         .await;
     // `BOLETIN_LOG=debug boletin fetch` shows every request.
     match &fetched {
@@ -159,9 +161,20 @@ async fn read(
     bytes: u64,
 ) -> Outcome {
     let (response, read) = if source.kind.reader().follows() {
-        let read = follow::read_and_follow(fetcher, &source, &response, LocalBase::File)
-            .await
-            .map(|document| document.into_items(&source));
+        let reading = follow::read_and_follow(fetcher, &source, &response, LocalBase::File);
+        // A panic while reading one source fails that source, not the run.
+        let read = match AssertUnwindSafe(reading).catch_unwind().await {
+            Ok(read) => read.map(|document| document.into_items(&source)),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let crashed = FetchError::Transport(format!("parser crashed: {message:?}"));
+                return Outcome::Failed(crashed.into(), None);
+            }
+        };
         (response, read)
     } else {
         let joined = tokio::task::spawn_blocking(move || {

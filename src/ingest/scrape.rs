@@ -7,6 +7,10 @@
 //! `article:published_time` / `og:` meta tags, or JSON-LD `datePublished`. With
 //! `follow = true` the fetch run fetches each item's own page and [`enrich_from_page`] takes
 //! its full text (the `content` rule) and, if still missing, its date.
+//!
+//! Pages are read up to [`MAX_PAGE_TAGS`] tags and a bounded depth ([`parse_page`]), and a
+//! `<base href>` counts only when it is http(s): a page cannot turn its links into `file:`
+//! paths.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -43,7 +47,7 @@ pub fn scrape_page_with(
     tz: Tz,
     order: DayOrder,
 ) -> Result<Vec<RawItem>, ScrapeError> {
-    let doc = Html::parse_document(html);
+    let doc = parse_page(html);
     let page_base = document_base(&doc, base);
     let ctx = Ctx {
         base: &page_base,
@@ -75,7 +79,7 @@ pub fn enrich_from_page(
     tz: Tz,
     order: DayOrder,
 ) {
-    let doc = Html::parse_document(html);
+    let doc = parse_page(html);
     let root = doc.root_element();
     if let Some(rule) = &rules.content
         && let Some(found) = root.select(&rule.selector).next()
@@ -125,12 +129,24 @@ pub(crate) fn selector(css: &str) -> Selector {
     Selector::parse(css).unwrap_or_else(|_| unreachable!("constant selector {css}"))
 }
 
-/// What a page's relative links resolve against: its `<base href>`, else `base`.
+/// Tags of a page read; the rest is cut. News lists and articles have a few thousand; each
+/// tag costs about 150 bytes in the parsed tree, so 15 MiB of `<p>` (five million tags)
+/// would take most of a gigabyte.
+pub const MAX_PAGE_TAGS: usize = 200_000;
+
+/// Parses a fetched page, at most [`MAX_PAGE_TAGS`] tags of it and never deeper than
+/// [`crate::html::dom::MAX_OPEN_ELEMENTS`].
+pub(crate) fn parse_page(html: &str) -> Html {
+    crate::html::dom::document(crate::ingest::normalize::cap_markup(html, MAX_PAGE_TAGS))
+}
+
+/// What a page's relative links resolve against: its http(s) `<base href>`, else `base`.
 pub(crate) fn document_base(doc: &Html, base: &Url) -> Url {
     doc.select(&BASE_SELECTOR)
         .next()
         .and_then(|b| b.value().attr("href"))
         .and_then(|href| base.join(href.trim()).ok())
+        .filter(|b| matches!(b.scheme(), "http" | "https"))
         .unwrap_or_else(|| base.clone())
 }
 
@@ -407,6 +423,32 @@ mod tests {
                 None
             ]
         );
+    }
+
+    #[test]
+    fn a_base_href_that_is_not_http_is_ignored() {
+        let r =
+            rules("item = \"li\"\ntitle = \"a\"\nlink = { selector = \"a\", attr = \"href\" }\n");
+        for base_href in ["file:///etc/", "javascript:alert(1)//", "data:text/html,x/"] {
+            let html = format!(
+                "<html><head><base href=\"{base_href}\"></head><body><ul><li><a href=\"hostname\">Uno</a></li></ul></body></html>"
+            );
+            let items = scrape_page(&html, &base(), &r, MX).map_err(|e| e.to_string());
+            let link = items
+                .ok()
+                .and_then(|i| i.first().and_then(|i| i.link.clone()));
+            assert_eq!(
+                link.as_deref(),
+                Some("https://cdh.example.org/noticias/hostname"),
+                "{base_href}"
+            );
+        }
+        let html = "<base href=\"https://espejo.example.org/es/\"><ul><li><a href=\"nota\">Uno</a></li></ul>";
+        let items = scrape_page(html, &base(), &r, MX).map_err(|e| e.to_string());
+        let link = items
+            .ok()
+            .and_then(|i| i.first().and_then(|i| i.link.clone()));
+        assert_eq!(link.as_deref(), Some("https://espejo.example.org/es/nota"));
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! Order: the URL itself when it already is a feed; the page's `<link rel="alternate">`
 //! declarations (RSS, Atom, JSON Feed); then the paths publishing tools use by default
 //! (`/feed/` for WordPress, `/rss.xml` for Drupal, `/index.xml` for Hugo, …). Every request
-//! goes through the shared [`Fetcher`] and its per-host slots; what each answer says is read
-//! by [`page`], which is pure and tested on its own. Hands on a [`Discovery`].
+//! goes through the shared [`Fetcher`] and its per-host slots, for the URL the editor gave:
+//! a page can declare any feed it likes, but only http(s) feeds that answer from the public
+//! internet (or from that URL's own origin) are ever offered, so `add` never writes a local
+//! file or an internal address into feeds.toml. What each answer says is read by [`page`],
+//! which is pure and tested on its own. Hands on a [`Discovery`].
 
 pub mod page;
 
@@ -45,7 +48,7 @@ pub const COMMON_PATHS: &[&str] = &[
 
 /// Fetches `url` and finds its feeds.
 pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovery, FetchError> {
-    let response = fetcher.get(url, fetch::ACCEPT_PAGE).await?;
+    let response = fetcher.get(url, url, fetch::ACCEPT_PAGE).await?;
     let page = response.final_url.clone();
     let text = decode::response_text(&response);
     if let Some(feed) = as_feed(&text, &page) {
@@ -60,7 +63,7 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovery, FetchEr
     let mut feeds = Vec::new();
     for declared in feed_links(&text, &page) {
         // A declared feed that does not answer with a feed is not worth adding.
-        if let Some(answered) = probe(fetcher, &declared.url).await {
+        if let Some(answered) = probe(fetcher, &declared.url, url).await {
             feeds.push(FoundFeed {
                 url: declared.url,
                 kind: answered.kind,
@@ -73,7 +76,7 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovery, FetchEr
             let Ok(candidate) = page.join(path) else {
                 continue;
             };
-            if let Some(found) = probe(fetcher, &candidate).await {
+            if let Some(found) = probe(fetcher, &candidate, url).await {
                 feeds.push(found);
                 break;
             }
@@ -88,8 +91,9 @@ pub async fn discover(fetcher: &Fetcher, url: &Url) -> Result<Discovery, FetchEr
     })
 }
 
-/// Asks `url` for a feed: the feed where it finally answered, when the answer is one.
-async fn probe(fetcher: &Fetcher, url: &Url) -> Option<FoundFeed> {
-    let response = fetcher.get(url, fetch::ACCEPT_FEED).await.ok()?;
+/// Asks `url` for a feed, for the editor's `origin`: the feed where it finally answered,
+/// when the answer is one.
+async fn probe(fetcher: &Fetcher, url: &Url, origin: &Url) -> Option<FoundFeed> {
+    let response = fetcher.get(url, origin, fetch::ACCEPT_FEED).await.ok()?;
     as_feed(&decode::response_text(&response), &response.final_url)
 }

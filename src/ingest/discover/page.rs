@@ -2,7 +2,7 @@
 //! is a feed and which kind, the feeds a page declares, its title, and a `[source.scrape]`
 //! draft for a page without any. Pure: text in, findings out.
 
-use scraper::{Html, Selector};
+use scraper::Selector;
 use url::Url;
 
 use crate::ingest::scrape::selector;
@@ -62,7 +62,7 @@ pub fn sniff(text: &str) -> Option<FeedKind> {
 
 /// Feeds a page declares with `<link rel="alternate" type="…">`, resolved against `base`.
 pub fn feed_links(html: &str, base: &Url) -> Vec<FoundFeed> {
-    let doc = Html::parse_document(html);
+    let doc = crate::ingest::scrape::parse_page(html);
     let page_base = crate::ingest::scrape::document_base(&doc, base);
     let mut found: Vec<FoundFeed> = Vec::new();
     for link in doc.select(&selector("link[href][type]")) {
@@ -83,13 +83,18 @@ pub fn feed_links(html: &str, base: &Url) -> Vec<FoundFeed> {
             "application/feed+json" | "application/json" => FeedKind::Json,
             _ => continue,
         };
-        let Some(url) = el.attr("href").and_then(|h| page_base.join(h.trim()).ok()) else {
+        // Only http(s): `add` must never write a local file a page names.
+        let Some(url) = el
+            .attr("href")
+            .and_then(|h| page_base.join(h.trim()).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+        else {
             continue;
         };
         // WordPress also declares one comments feed per page; the site feed comes first.
         let title = el
             .attr("title")
-            .map(|t| t.trim().to_string())
+            .map(crate::ingest::normalize::one_line)
             .filter(|t| !t.is_empty());
         if !found.iter().any(|f| f.url == url) {
             found.push(FoundFeed { url, kind, title });
@@ -108,7 +113,7 @@ pub fn feed_links(html: &str, base: &Url) -> Vec<FoundFeed> {
 
 /// The site's name as a page gives it: `og:site_name`, else its `<title>`.
 pub fn html_title(html: &str) -> Option<String> {
-    let doc = Html::parse_document(html);
+    let doc = crate::ingest::scrape::parse_page(html);
     let og = doc
         .select(&selector("meta[property='og:site_name']"))
         .find_map(|m| m.value().attr("content").map(str::to_string));
@@ -117,7 +122,7 @@ pub fn html_title(html: &str) -> Option<String> {
             .next()
             .map(|t| t.text().collect::<String>())
     })
-    .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+    .map(|t| crate::ingest::normalize::one_line(&t))
     .filter(|t| !t.is_empty())
 }
 
@@ -125,7 +130,7 @@ fn feed_title(text: &str, url: &Url) -> Option<String> {
     crate::ingest::feed::parse::parse_feed(text, url, chrono_tz::UTC)
         .ok()
         .and_then(|f| f.title)
-        .map(|t| crate::html::text::to_text(&t))
+        .map(|t| crate::ingest::normalize::one_line(&crate::html::text::to_text(&t)))
         .filter(|t| !t.is_empty())
 }
 
@@ -144,7 +149,7 @@ pub fn starter_rule(html: &str) -> String {
         ".item",
         "main li",
     ];
-    let doc = Html::parse_document(html);
+    let doc = crate::ingest::scrape::parse_page(html);
     let chosen = CANDIDATES.iter().find(|css| {
         Selector::parse(css).is_ok_and(|sel| {
             doc.select(&sel)
@@ -188,6 +193,26 @@ mod tests {
 
     fn base() -> Url {
         Url::parse("https://voces.example.org/es/").unwrap_or_else(|_| unreachable!())
+    }
+
+
+    #[test]
+    fn only_http_feeds_are_offered_and_titles_stay_one_line() {
+        let html = format!(
+            r#"<link rel="alternate" type="application/rss+xml" href="file:///srv/secreto.xml">
+            <link rel="alternate" type="application/rss+xml" href="ftp://voces.example.org/feed">
+            <link rel="alternate" type="application/atom+xml" title="{}" href="/feed/">"#,
+            "Voces\n del Sur ".repeat(500)
+        );
+        let found = feed_links(&html, &base());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].url.as_str(), "https://voces.example.org/feed/");
+        let title = found[0].title.as_deref().unwrap_or_default();
+        assert!(title.starts_with("Voces del Sur Voces"), "{title}");
+        assert!(
+            title.ends_with('…') && title.chars().count() <= 1001,
+            "{title}"
+        );
     }
 
     #[test]

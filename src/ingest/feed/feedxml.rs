@@ -6,8 +6,17 @@
 //! this tree. Names are namespace-resolved to short, fixed prefixes (`dc:`, `dcterms:`,
 //! `content:`, `xhtml:`, `rdf:`, `atom:`; RSS elements have none), whatever prefix the
 //! document itself chose. Never fails: a broken tail is simply left out.
+//!
+//! Memory stays linear in the document: an element's markup is kept as a range of the
+//! document ([`Node::inner`]), not a copy, text is copied into the few innermost elements
+//! only and never into the document's containers, and elements nested deeper than
+//! [`crate::ingest::feed::repair::MAX_DEPTH`] are read as text of their ancestor (so the tree
+//! is never deep enough for its recursive drop to matter).
 
 use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::ingest::feed::repair::MAX_DEPTH;
 
 /// One element.
 #[derive(Debug, Clone, Default)]
@@ -17,13 +26,20 @@ pub struct Node {
     /// Attributes by their written name (`rdf:about`, `isPermaLink`).
     pub attrs: Vec<(String, String)>,
     pub children: Vec<Node>,
-    /// The element's text content (descendants up to four levels down), entities decoded.
+    /// The element's text content (descendants up to four levels down), entities decoded;
+    /// empty for the containers (`rss`, `channel`, `item`, `feed`, `entry`, `rdf:RDF`).
     pub text: String,
-    /// The element's content as written (markup included), for XHTML bodies.
-    pub inner: String,
+    /// Where the element's content as written (markup included) lies in the document.
+    pub inner: Range<usize>,
 }
 
 impl Node {
+    /// The element's content as written in `doc` (the text it was parsed from), for XHTML
+    /// bodies.
+    pub fn inner<'d>(&self, doc: &'d str) -> &'d str {
+        doc.get(self.inner.clone()).unwrap_or_default()
+    }
+
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
@@ -76,6 +92,17 @@ struct Open {
     /// Prefixes this element declared (popped when it closes).
     declared: Vec<String>,
     inner_start: usize,
+    /// Whether text inside is copied into this element's `text`.
+    collects: bool,
+}
+
+/// Elements whose text is never read: copying the whole document into each would cost
+/// several times its size.
+fn is_container(name: &str) -> bool {
+    matches!(
+        name,
+        "rss" | "channel" | "item" | "feed" | "entry" | "atom:feed" | "atom:entry" | "rdf:RDF"
+    )
 }
 
 /// Builds the tree of `text`; `None` when there is no element at all.
@@ -83,6 +110,8 @@ pub fn parse(text: &str) -> Option<Node> {
     let mut ns: HashMap<String, Vec<String>> = HashMap::new();
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Node> = None;
+    // Start tags past `MAX_DEPTH` still open, read as text of the deepest element kept.
+    let mut skipped = 0usize;
     let mut i = 0;
     let bytes = text.as_bytes();
     while i < bytes.len() {
@@ -112,11 +141,16 @@ pub fn parse(text: &str) -> Option<Node> {
         }
         if rest.starts_with("</") {
             let end = rest.find('>').map_or(rest.len(), |e| e + 1);
+            if skipped > 0 {
+                skipped -= 1;
+                i += end;
+                continue;
+            }
             let written = rest[2..end].trim_end_matches('>').trim();
             // Close up to the matching open element (tolerates unclosed children).
             if let Some(pos) = stack.iter().rposition(|o| o.qname == written) {
                 while stack.len() > pos {
-                    close(&mut stack, &mut ns, &mut root, text, i);
+                    close(&mut stack, &mut ns, &mut root, i);
                 }
             }
             i += end;
@@ -126,6 +160,11 @@ pub fn parse(text: &str) -> Option<Node> {
             let end = crate::ingest::feed::repair::tag_end(rest);
             let tag = rest[1..end].strip_suffix('>').unwrap_or(&rest[1..end]);
             let self_closing = tag.ends_with('/');
+            if stack.len() >= MAX_DEPTH {
+                skipped += usize::from(!self_closing);
+                i += end;
+                continue;
+            }
             let tag = tag.trim_end_matches('/');
             let (qname, attrs) = split_tag(tag);
             let mut declared = Vec::new();
@@ -150,6 +189,7 @@ pub fn parse(text: &str) -> Option<Node> {
                 // Unknown namespace or undeclared prefix: keep what was written.
                 _ => qname.to_string(),
             };
+            let collects = !is_container(&name);
             let open = Open {
                 node: Node {
                     name,
@@ -162,11 +202,12 @@ pub fn parse(text: &str) -> Option<Node> {
                 qname: qname.to_string(),
                 declared,
                 inner_start: i + end,
+                collects,
             };
             stack.push(open);
             i += end;
             if self_closing {
-                close(&mut stack, &mut ns, &mut root, text, i);
+                close(&mut stack, &mut ns, &mut root, i);
             }
             continue;
         }
@@ -176,7 +217,7 @@ pub fn parse(text: &str) -> Option<Node> {
         i += next;
     }
     while !stack.is_empty() {
-        close(&mut stack, &mut ns, &mut root, text, text.len());
+        close(&mut stack, &mut ns, &mut root, text.len());
     }
     root
 }
@@ -184,7 +225,7 @@ pub fn parse(text: &str) -> Option<Node> {
 /// Text goes to the innermost few open elements only: enough for a title holding inline
 /// XHTML, without copying a 15 MiB document into every ancestor.
 fn push_text(stack: &mut [Open], text: &str) {
-    for open in stack.iter_mut().rev().take(4) {
+    for open in stack.iter_mut().rev().take(4).filter(|o| o.collects) {
         open.node.text.push_str(text);
     }
 }
@@ -193,7 +234,6 @@ fn close(
     stack: &mut Vec<Open>,
     ns: &mut HashMap<String, Vec<String>>,
     root: &mut Option<Node>,
-    text: &str,
     at: usize,
 ) {
     let Some(mut open) = stack.pop() else { return };
@@ -202,13 +242,7 @@ fn close(
             v.pop();
         }
     }
-    // The document and channel elements' markup is never needed (and is the whole file).
-    if !stack.is_empty() && open.node.name != "channel" {
-        open.node.inner = text
-            .get(open.inner_start..at)
-            .unwrap_or_default()
-            .to_string();
-    }
+    open.node.inner = open.inner_start..at.max(open.inner_start);
     match stack.last_mut() {
         Some(parent) => parent.node.children.push(open.node),
         None => {
@@ -303,6 +337,39 @@ mod tests {
         assert!(parse("ñ").is_none());
         let cut = parse("<a><b>é</b").unwrap_or_default();
         assert_eq!(cut.text_of("b").as_deref(), Some("é"));
+    }
+
+    #[test]
+    fn deep_documents_stay_shallow_and_linear() {
+        let n = 100_000;
+        let doc = format!(
+            "<rss><channel><item><title>Hondo</title><description>{}texto{}</description></item></channel></rss>",
+            "<a>".repeat(n),
+            "</a>".repeat(n)
+        );
+        let root = parse(&doc).unwrap_or_default();
+        let item = root.child("channel").and_then(|c| c.child("item"));
+        assert_eq!(
+            item.and_then(|i| i.text_of("title")).as_deref(),
+            Some("Hondo")
+        );
+        let description = item.and_then(|i| i.child("description"));
+        // The markup as written is a range of the document, not a copy per element.
+        assert_eq!(
+            description.map(|d| d.inner(&doc).len()),
+            Some(3 * n + 5 + 4 * n)
+        );
+        let mut depth = 0;
+        let mut node = description;
+        while let Some(n) = node.and_then(|n| n.children.first()) {
+            depth += 1;
+            node = Some(n);
+        }
+        assert!(depth < MAX_DEPTH, "{depth}");
+        // The text is kept, in the deepest elements read.
+        assert_eq!(node.map(|n| n.text.as_str()), Some("texto"));
+        // Containers keep no copy of the text inside them.
+        assert!(root.text.is_empty() && item.is_some_and(|i| i.text.is_empty()));
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub fn parse_feed_with(
         .map_err(|e| ParseError(e.to_string()))?;
     let mut parsed = convert(feed, base);
     if let Some(root) = crate::ingest::feed::feedxml::parse(&repaired) {
-        supplement(&mut parsed, &root, base, tz, order);
+        supplement(&mut parsed, &root, &repaired, base, tz, order);
     }
     Ok(parsed)
 }
@@ -95,7 +95,8 @@ pub fn parse_feed_with(
 /// Fills what feed-rs skipped in RSS 0.9x/1.0/2.0 documents: Dublin Core and
 /// `content:encoded` fields, `managingEditor`, RSS 1.0 `rdf:about` ids, a permalink GUID
 /// standing in for a missing link, and items feed-rs did not read at all.
-fn supplement(out: &mut ParsedFeed, root: &Node, base: &Url, tz: Tz, order: DayOrder) {
+/// `doc` is the text `root` was read from.
+fn supplement(out: &mut ParsedFeed, root: &Node, doc: &str, base: &Url, tz: Tz, order: DayOrder) {
     let root_base = xml_base(base, root);
     let (channel, items): (Option<&Node>, Vec<(&Node, Url)>) = match root.name.as_str() {
         "rss" => {
@@ -117,7 +118,7 @@ fn supplement(out: &mut ParsedFeed, root: &Node, base: &Url, tz: Tz, order: DayO
                 .map(|i| (i, xml_base(&root_base, i)))
                 .collect(),
         ),
-        "atom:feed" | "feed" => return supplement_atom(out, root, &root_base),
+        "atom:feed" | "feed" => return supplement_atom(out, root, doc, &root_base),
         _ => return,
     };
     let when = |n: &Node, names: &[&str]| {
@@ -146,8 +147,10 @@ fn supplement(out: &mut ParsedFeed, root: &Node, base: &Url, tz: Tz, order: DayO
             out.published = when(ch, &["pubDate", "dcterms:issued", "dcterms:created"]);
         }
     }
-    let from_dom: Vec<(RawItem, EntryDetail)> =
-        items.iter().map(|(n, b)| dom_item(n, b, &when)).collect();
+    let from_dom: Vec<(RawItem, EntryDetail)> = items
+        .iter()
+        .map(|(n, b)| dom_item(n, doc, b, &when))
+        .collect();
     if from_dom.len() != out.items.len() {
         // feed-rs read a different set of items (RSS 0.90, stray items): trust the tree.
         (out.items, out.details) = from_dom.into_iter().unzip();
@@ -188,9 +191,9 @@ fn supplement(out: &mut ParsedFeed, root: &Node, base: &Url, tz: Tz, order: DayO
 
 /// Atom text constructs feed-rs flattens: inline XHTML (kept as markup, entities intact),
 /// markup without a `type` (read as HTML, as every reader does) and Atom 0.3 base64.
-fn supplement_atom(out: &mut ParsedFeed, root: &Node, base: &Url) {
+fn supplement_atom(out: &mut ParsedFeed, root: &Node, doc: &str, base: &Url) {
     if let Some(title) = root.child("atom:title").or_else(|| root.child("title"))
-        && let Some(html) = text_construct(title)
+        && let Some(html) = text_construct(title, doc)
     {
         out.title = Some(html);
     }
@@ -224,7 +227,7 @@ fn supplement_atom(out: &mut ParsedFeed, root: &Node, base: &Url) {
         let field = |name: &str| {
             node.child(&format!("atom:{name}"))
                 .or_else(|| node.child(name))
-                .and_then(text_construct)
+                .and_then(|n| text_construct(n, doc))
         };
         if let Some(t) = field("title") {
             item.title = Some(t);
@@ -255,7 +258,7 @@ fn atom_people(people: &mut [Person], parent: &Node, base: &Url) {
 }
 
 /// The HTML of a text construct when feed-rs's reading of it would lose something.
-fn text_construct(n: &Node) -> Option<String> {
+fn text_construct(n: &Node, doc: &str) -> Option<String> {
     let kind = n
         .attr("boletin-type")
         .or(n.attr("type"))
@@ -280,8 +283,8 @@ fn text_construct(n: &Node) -> Option<String> {
         return Some(String::from_utf8_lossy(&bytes).into_owned());
     }
     match kind.as_str() {
-        "xhtml" | "application/xhtml+xml" if has_markup => Some(n.inner.trim().to_string()),
-        "text" | "text/plain" if has_markup => Some(n.inner.trim().to_string()),
+        "xhtml" | "application/xhtml+xml" if has_markup => Some(n.inner(doc).trim().to_string()),
+        "text" | "text/plain" if has_markup => Some(n.inner(doc).trim().to_string()),
         _ => None,
     }
 }
@@ -348,7 +351,7 @@ fn contact_person(text: &str) -> Person {
 /// Reads the first parsable date among an element's children.
 type DateOf<'a> = dyn Fn(&Node, &[&str]) -> Option<DateTime<Utc>> + 'a;
 
-fn dom_item(n: &Node, base: &Url, when: &DateOf<'_>) -> (RawItem, EntryDetail) {
+fn dom_item(n: &Node, doc: &str, base: &Url, when: &DateOf<'_>) -> (RawItem, EntryDetail) {
     let guid_node = n.child("guid");
     let guid = n
         .text_of("guid")
@@ -391,7 +394,7 @@ fn dom_item(n: &Node, base: &Url, when: &DateOf<'_>) -> (RawItem, EntryDetail) {
         .or_else(|| {
             n.child("xhtml:body")
                 .or_else(|| n.child("body"))
-                .map(|b| b.inner.trim().to_string())
+                .map(|b| b.inner(doc).trim().to_string())
                 .filter(|b| !b.is_empty())
         })
         .or_else(|| n.text_of("fullitem"))

@@ -11,6 +11,22 @@
 //!
 //! CDATA sections, comments and the DOCTYPE are copied as they are. JSON Feeds are left
 //! alone. Pure: text in, text out.
+//!
+//! It is also where a hostile document is made harmless for the parsers after it: entities
+//! the document declares are expanded within a budget of the document's own length (a
+//! megabyte entity used 200 times would otherwise make a 200 MB summary), and elements nested
+//! deeper than [`MAX_DEPTH`] lose their tags (their text stays), so no parser holds a deep
+//! stack and feed-rs's XML reader never overflows its nesting counter. Entries past
+//! [`MAX_ITEMS`] are left out.
+
+/// Element nesting kept. Feeds nest four levels (`rss/channel/item/description`) and inline
+/// XHTML adds a few dozen at most.
+pub const MAX_DEPTH: usize = 256;
+
+/// Entries read per document (RSS `item`, Atom `entry`, JSON Feed `items`); later ones are
+/// left out. Publishing tools serve 10 to 50, a whole archive a few thousand; each parsed
+/// entry costs a few kilobytes, so 15 MiB of empty `<item/>`s would otherwise take gigabytes.
+pub const MAX_ITEMS: usize = 5_000;
 
 use std::borrow::Cow;
 
@@ -23,13 +39,24 @@ pub fn repair(text: &str) -> Cow<'_, str> {
     let body = &text[start..];
     if body.starts_with('{') {
         // JSON strings may not hold raw control characters either.
-        return without_forbidden(body);
+        return match without_forbidden(body) {
+            Cow::Borrowed(json) => json_items_capped(json, MAX_ITEMS),
+            Cow::Owned(json) => Cow::Owned(json_items_capped(&json, MAX_ITEMS).into_owned()),
+        };
     }
     let mut atom03 = body.contains("http://purl.org/atom/ns#");
     let mut declared: Vec<(String, String)> = Vec::new();
     let mut out = String::with_capacity(body.len() + 64);
     let mut rest = body;
     let mut root_seen = false;
+    // Bytes declared entities may still add.
+    let mut budget = body.len();
+    // Open elements kept, and open elements dropped past `MAX_DEPTH`.
+    let mut depth = 0usize;
+    let mut dropped = 0usize;
+    let mut entries = 0usize;
+    // An entry past `MAX_ITEMS` being read: where its output starts, and the depth it opened at.
+    let mut extra_entry: Option<(usize, usize)> = None;
     while !rest.is_empty() {
         // Sections copied verbatim (only forbidden characters removed).
         if let Some(len) = verbatim_len(rest) {
@@ -43,12 +70,40 @@ pub fn repair(text: &str) -> Cow<'_, str> {
         let Some(c) = rest.chars().next() else { break };
         match c {
             '&' => {
-                let used = declared_entity(rest, &declared, &mut out)
+                let used = declared_entity(rest, &declared, &mut budget, &mut out)
                     .unwrap_or_else(|| entity(rest, &mut out));
                 rest = &rest[used..];
             }
             '<' if is_tag_start(rest) || rest.starts_with("</") => {
                 let end = tag_end(rest);
+                let mut entry_closed = false;
+                if rest.starts_with("</") {
+                    if dropped > 0 {
+                        dropped -= 1;
+                        rest = &rest[end..];
+                        continue;
+                    }
+                    depth = depth.saturating_sub(1);
+                    entry_closed = extra_entry.is_some_and(|(_, d)| d == depth);
+                } else if !rest[..end].ends_with("/>") {
+                    if depth >= MAX_DEPTH {
+                        dropped += 1;
+                        rest = &rest[end..];
+                        continue;
+                    }
+                    if is_entry(&rest[..end]) {
+                        entries += 1;
+                        if entries > MAX_ITEMS && extra_entry.is_none() {
+                            extra_entry = Some((out.len(), depth));
+                        }
+                    }
+                    depth += 1;
+                }
+                if entry_closed && let Some((mark, _)) = extra_entry.take() {
+                    out.truncate(mark);
+                    rest = &rest[end..];
+                    continue;
+                }
                 let mut tag = Cow::Borrowed(&rest[..end]);
                 if !root_seen && !rest.starts_with("</") {
                     root_seen = true;
@@ -96,6 +151,9 @@ pub fn repair(text: &str) -> Cow<'_, str> {
             }
         }
     }
+    if let Some((mark, _)) = extra_entry {
+        out.truncate(mark);
+    }
     // A document cut off inside its last end tag (`</feed`) still closes.
     if let (Some(lt), gt) = (out.rfind('<'), out.rfind('>'))
         && gt.is_none_or(|g| g < lt)
@@ -104,6 +162,70 @@ pub fn repair(text: &str) -> Cow<'_, str> {
         out.push('>');
     }
     Cow::Owned(out)
+}
+
+/// Whether a start tag opens an RSS `item` or Atom `entry` (whatever its prefix).
+fn is_entry(tag: &str) -> bool {
+    let name_end = tag[1..]
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .map_or(tag.len(), |i| i + 1);
+    matches!(tag[1..name_end].rsplit(':').next(), Some("item" | "entry"))
+}
+
+/// A JSON Feed with at most `max` entries in its top-level `items` array: cut after the
+/// `max`-th and closed (`]}`), dropping whatever followed the array. Read byte by byte,
+/// strings and nesting respected, without building the document.
+fn json_items_capped(json: &str, max: usize) -> Cow<'_, str> {
+    let bytes = json.as_bytes();
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    // Where the last top-level key started, and whether we are inside `items`.
+    let mut key_start = None;
+    let mut in_items = false;
+    let mut count = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => {
+                in_string = true;
+                if depth == 1 {
+                    key_start = Some(i);
+                }
+            }
+            b'{' | b'[' => {
+                if depth == 1 && b == b'[' {
+                    in_items = key_start.and_then(|k| json.get(k..i)).is_some_and(|key| {
+                        key.strip_prefix("\"items\"")
+                            .is_some_and(|r| r.trim().trim_end_matches(':').trim().is_empty())
+                    });
+                }
+                depth += 1;
+            }
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 1 {
+                    in_items = false;
+                }
+            }
+            b',' if in_items && depth == 2 => {
+                count += 1;
+                if count >= max {
+                    return Cow::Owned(format!("{}]}}", &json[..i]));
+                }
+            }
+            _ => {}
+        }
+    }
+    Cow::Borrowed(json)
 }
 
 /// Atom 0.3 element names and namespace → their Atom 1.0 equivalents, in a start or end tag.
@@ -277,14 +399,21 @@ pub(crate) fn semicolon_within(s: &str, limit: usize) -> Option<usize> {
     s.bytes().take(limit + 1).position(|b| b == b';')
 }
 
-/// A reference to an entity the document declared: its value, escaped as text.
-fn declared_entity(s: &str, declared: &[(String, String)], out: &mut String) -> Option<usize> {
+/// A reference to an entity the document declared: its value, escaped as text, while the
+/// `budget` of expanded bytes lasts (past it the reference is left as written, escaped).
+fn declared_entity(
+    s: &str,
+    declared: &[(String, String)],
+    budget: &mut usize,
+    out: &mut String,
+) -> Option<usize> {
     if declared.is_empty() {
         return None;
     }
     let end = semicolon_within(s, 40)?;
     let name = &s[1..end];
     let (_, value) = declared.iter().find(|(n, _)| n == name)?;
+    *budget = budget.checked_sub(value.len())?;
     for c in value.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -496,6 +625,80 @@ mod tests {
             repair("<rss version='0.94' xmlns:a=\"x\"><c/></rss>"),
             "<rss version=\"2.0\" xmlns:a=\"x\"><c/></rss>"
         );
+    }
+
+    #[test]
+    fn declared_entities_expand_within_the_documents_length() {
+        let value = "x".repeat(1000);
+        let uses = "&big;".repeat(50);
+        let xml = format!(
+            "<!DOCTYPE rss [<!ENTITY big \"{value}\">]><rss version=\"2.0\"><d>{uses}</d></rss>"
+        );
+        let repaired = repair(&xml);
+        // The document is about 1,300 bytes: one expansion fits, the next would not.
+        assert_eq!(repaired.matches(&value).count(), 2, "DOCTYPE and one use");
+        assert_eq!(repaired.matches("&amp;big;").count(), 49);
+        assert!(repaired.len() < 3 * xml.len());
+    }
+
+    #[test]
+    fn nesting_past_the_limit_keeps_text_and_drops_tags() {
+        let n = 100_000;
+        let xml = format!(
+            "<rss version=\"2.0\"><channel>{}hondo{}</channel></rss>",
+            "<a>".repeat(n),
+            "</a>".repeat(n)
+        );
+        let repaired = repair(&xml);
+        assert_eq!(repaired.matches("<a>").count(), MAX_DEPTH - 2);
+        assert_eq!(repaired.matches("</a>").count(), MAX_DEPTH - 2);
+        assert!(repaired.contains("hondo</a>"));
+        assert!(
+            repaired.ends_with("</a></channel></rss>"),
+            "closed in order"
+        );
+        // Unclosed elements past the limit cost nothing either.
+        let open = format!("<rss><channel>{}", "<a>".repeat(n));
+        assert_eq!(repair(&open).matches("<a>").count(), MAX_DEPTH - 2);
+    }
+
+    #[test]
+    fn entries_past_the_limit_are_left_out() {
+        let many = |open: &str, close: &str| {
+            (0..MAX_ITEMS + 3)
+                .map(|i| format!("{open}<title>n{i}</title>{close}"))
+                .collect::<String>()
+        };
+        let rss = format!(
+            "<rss version=\"2.0\"><channel>{}</channel></rss>",
+            many("<item>", "</item>")
+        );
+        let repaired = repair(&rss);
+        assert_eq!(repaired.matches("<item>").count(), MAX_ITEMS);
+        assert!(repaired.ends_with(&format!(
+            "n{}</title></item></channel></rss>",
+            MAX_ITEMS - 1
+        )));
+        let atom = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\">{}",
+            many("<entry>", "</entry>")
+        );
+        assert_eq!(repair(&atom).matches("</entry>").count(), MAX_ITEMS);
+
+        let items: Vec<String> = (0..MAX_ITEMS + 3)
+            .map(|i| format!("{{\"id\":\"{i}\",\"title\":\"a, [b] {{c}} \\\" ,\"}}"))
+            .collect();
+        let json = format!(
+            "{{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"items, [x]\",\"items\": [{}],\"home_page_url\":\"x\"}}",
+            items.join(",")
+        );
+        let capped = repair(&json);
+        let value: serde_json::Value =
+            serde_json::from_str(&capped).unwrap_or(serde_json::Value::Null);
+        assert_eq!(value["items"].as_array().map(Vec::len), Some(MAX_ITEMS));
+        assert_eq!(value["title"], "items, [x]");
+        let exact = json.replace(&format!(",{}", items[MAX_ITEMS..].join(",")), "");
+        assert_eq!(repair(&exact), exact, "at the limit nothing changes");
     }
 
     #[test]
