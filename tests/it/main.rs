@@ -19,6 +19,7 @@ mod demo;
 mod edition;
 mod email;
 mod fetch;
+mod hostile;
 mod parsing;
 mod robustness;
 mod safety;
