@@ -328,13 +328,10 @@ site = "https://cdh-altos.example.org/"
             let what = format!("{name}: fetch #{round}");
             let report = self.run(&args).bounded(&what).json();
             let status = |id: &str| {
-                report["sources"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|s| s["id"] == id)
-                    .map(|s| s["status"].as_str().unwrap_or_default().to_string())
-                    .unwrap_or_else(|| panic!("{what}: no report for {id}: {report}"))
+                source_report(&report, id)["status"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
             };
             for id in ["colectivo-oaxaca", "red-defensoras", "cdh-altos"] {
                 let st = status(id);
@@ -396,10 +393,16 @@ site = "https://cdh-altos.example.org/"
         files
     }
 
-    /// Nothing secret anywhere, and the service beside boletin never asked anything.
+    /// Nothing secret in the composed `files`, the `printed` outputs or the store, and the
+    /// service beside boletin never asked anything.
     #[track_caller]
-    fn assert_nothing_leaked(&self, name: &str, texts: &[&str]) {
-        for text in texts {
+    fn assert_nothing_leaked(&self, name: &str, files: &[(PathBuf, Vec<u8>)], printed: &[&str]) {
+        let stored = serde_json::Value::Array(self.scratch.items(&["--all"])).to_string();
+        let composed = files.iter().map(|(_, b)| String::from_utf8_lossy(b));
+        for text in composed
+            .chain(printed.iter().map(|t| (*t).into()))
+            .chain([stored.into()])
+        {
             assert!(
                 !text.contains(INTERNAL_SECRET),
                 "{name}: internal service leaked"
@@ -419,6 +422,15 @@ site = "https://cdh-altos.example.org/"
             .into_iter()
             .collect()
     }
+}
+
+/// Source `id`'s entry in a `fetch --json` report.
+#[track_caller]
+fn source_report<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["sources"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["id"] == id))
+        .unwrap_or_else(|| panic!("no report for {id}: {report}"))
 }
 
 fn collect(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
@@ -463,13 +475,7 @@ fn feed_attack(name: &str) -> (World, String, Vec<(PathBuf, Vec<u8>)>) {
         .bounded(&format!("{name}: inspect"));
     w.fetch_twice(name);
     let files = w.compose(name);
-    let texts: Vec<String> = files
-        .iter()
-        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
-        .collect();
-    let mut all: Vec<&str> = texts.iter().map(String::as_str).collect();
-    all.push(&inspect.stdout);
-    w.assert_nothing_leaked(name, &all);
+    w.assert_nothing_leaked(name, &files, &[&inspect.stdout]);
     (w, inspect.stdout, files)
 }
 
@@ -617,15 +623,8 @@ fn page_attack(name: &str, item: &str) -> World {
         .bounded(&format!("{name}: inspect"));
     let reports = w.fetch_twice(name);
     let files = w.compose(name);
-    let mut texts: Vec<String> = files
-        .iter()
-        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
-        .collect();
-    texts.push(inspect.stdout);
-    texts.extend(reports.iter().map(ToString::to_string));
-    texts.push(serde_json::Value::Array(w.scratch.items(&["--all"])).to_string());
-    let all: Vec<&str> = texts.iter().map(String::as_str).collect();
-    w.assert_nothing_leaked(name, &all);
+    let reports = reports.map(|r| r.to_string());
+    w.assert_nothing_leaked(name, &files, &[&inspect.stdout, &reports[0], &reports[1]]);
     w
 }
 
@@ -706,13 +705,7 @@ fn add_never_writes_a_local_or_internal_feed_it_discovered() {
     // The added source then runs beside the healthy ones like any other.
     w.fetch_twice("declares-file-feed.html");
     let files = w.compose("declares-file-feed.html");
-    let texts: Vec<String> = files
-        .iter()
-        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
-        .collect();
-    let mut all: Vec<&str> = texts.iter().map(String::as_str).collect();
-    all.push(&run.stdout);
-    w.assert_nothing_leaked("declares-file-feed.html", &all);
+    w.assert_nothing_leaked("declares-file-feed.html", &files, &[&run.stdout]);
 }
 
 #[test]
@@ -740,12 +733,7 @@ fn a_redirect_to_an_internal_address_is_refused() {
     assert!(inspect.stderr.contains("refused"), "{}", inspect.stderr);
     let [first, second] = w.fetch_twice("redirect-inward.http");
     for report in [&first, &second] {
-        let atacada = report["sources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == "atacada")
-            .unwrap();
+        let atacada = source_report(report, "atacada");
         assert_eq!(atacada["status"], "failed", "{atacada}");
         let error = atacada["error"].as_str().unwrap();
         assert!(error.starts_with("refused http://127.0.0.1:"), "{error}");
@@ -753,12 +741,7 @@ fn a_redirect_to_an_internal_address_is_refused() {
         assert!(atacada["next_attempt"].is_string(), "backoff: {atacada}");
     }
     let files = w.compose("redirect-inward.http");
-    let texts: Vec<String> = files
-        .iter()
-        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
-        .collect();
-    let all: Vec<&str> = texts.iter().map(String::as_str).collect();
-    w.assert_nothing_leaked("redirect-inward.http", &all);
+    w.assert_nothing_leaked("redirect-inward.http", &files, &[&inspect.stderr]);
 }
 
 #[test]
@@ -782,12 +765,7 @@ fn configured_devices_pipes_and_folders_are_not_read() {
             started.elapsed() < Duration::from_secs(15),
             "{shown}: took too long"
         );
-        let atacada = report["sources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == "atacada")
-            .unwrap();
+        let atacada = source_report(&report, "atacada");
         let error = atacada["error"].as_str().unwrap_or_default();
         assert!(error.contains("not a regular file"), "{shown}: {atacada}");
         w.assert_healthy_annotated(shown);
