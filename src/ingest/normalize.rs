@@ -38,14 +38,23 @@ pub const LINE_CHARS: usize = 1_000;
 pub const MAX_LINK_BYTES: usize = 8 * 1024;
 
 /// Tags of one item's summary or content read ([`cap_markup`]); the rest is cut before
-/// sanitizing. A long article has a few thousand; each costs a few hundred bytes in the
-/// sanitizer's tree, so 15 MiB of `<p>` would otherwise need gigabytes.
-pub const MAX_ITEM_ELEMENTS: usize = 50_000;
+/// sanitizing. A long article has a few thousand (a hundred thousand nested elements still
+/// fit); each costs a few hundred bytes in the parsed tree, so 15 MiB of `<p>` (five million
+/// tags) would otherwise need gigabytes.
+pub const MAX_ITEM_ELEMENTS: usize = 250_000;
 
-/// Bytes of one item's summary or content read. Long articles are tens of kilobytes; the
-/// sanitizer's serializer slows down with the square of a text's length when it is full of
-/// characters to escape (`&`, no-break spaces), so a megabyte of `&` would take a minute.
-pub const MAX_ITEM_HTML_BYTES: usize = 256 * 1024;
+/// Bytes of one item's summary or content read: far beyond any article, and a bound on the
+/// work per item whatever else the markup holds.
+pub const MAX_ITEM_HTML_BYTES: usize = 4 * 1024 * 1024;
+
+/// Elements an HTML parser may re-open in all ([`cap_markup`]): some 75 MB of tree at most.
+const MAX_REOPENED: usize = 500_000;
+
+/// Bytes the sanitizer's serializer may scan again in all ([`cap_markup`]). It looks for the
+/// next `<` or `>` afresh after every `&` and no-break space it escapes (html5ever 0.40), so
+/// text full of them costs the square of its length: a megabyte of `&` took a minute. Real
+/// text spends a few thousand; this is a fraction of a second.
+const MAX_RESCANNED: u64 = 2_000_000_000;
 
 /// Categories kept per item.
 const MAX_CATEGORIES: usize = 100;
@@ -83,42 +92,80 @@ pub fn one_line(text: &str) -> String {
     }
 }
 
-/// The start of `html` an HTML parser can read in bounded memory: cut before the first
-/// token past `max`. Counted are every `<` (each starts a node, or a parse error the
-/// parser handles as its own token) and NUL, plus, for every tag, the formatting elements
-/// (`<b>`, `<font>`, …) still open before it: a parser re-opens all of those after each
-/// block, so a page of a thousand unclosed `<b id=…>` followed by `<p>x` repeated would
-/// make a thousand elements per four bytes. Legitimate markup leaves few of them open.
+/// The start of `html` an HTML parser and the sanitizer can handle in bounded memory and
+/// time: cut before the first byte past one of three budgets.
+/// - Tokens, at most `max`: every `<` (each starts a node, or a parse error the parser
+///   handles as its own token) and NUL.
+/// - Re-opened formatting elements, at most [`MAX_REOPENED`]: for every other tag, the
+///   formatting elements (`<b>`, `<font>`, …) still open before it, since a parser re-opens
+///   all of them after each block they were closed in; a thousand unclosed `<b id=…>`
+///   followed by `<p>x` repeated would make a thousand elements per four bytes. Legitimate
+///   markup leaves few of them open.
+/// - Rescanned bytes, at most [`MAX_RESCANNED`]: for every `&` or byte `0xC2` (the lead byte
+///   of a no-break space), the distance to the next `<` or `>`.
 pub fn cap_markup(html: &str, max: usize) -> &str {
     // Per formatting element: how many may still be open.
     let mut open = [0usize; FORMATTING.len()];
     let mut open_total = 0usize;
     let mut tokens = 0usize;
     let mut reopened = 0usize;
+    // Rescans of finished stretches, and the `&`s waiting for the next `<` or `>`.
+    let mut rescanned = 0u64;
+    let (mut waiting, mut waiting_from) = (0u64, 0u64);
+    let rescans_at = |i: usize, rescanned: u64, waiting: u64, waiting_from: u64| {
+        rescanned.saturating_add((waiting * i as u64).saturating_sub(waiting_from))
+    };
     let bytes = html.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
-        if b != b'<' && b != 0 {
-            continue;
-        }
-        tokens += 1;
-        if b == b'<' {
-            let (closing, name) = tag_name(&bytes[i + 1..]);
-            if let Some(k) = FORMATTING.iter().position(|f| f.eq_ignore_ascii_case(name)) {
-                let before = open[k];
-                open[k] = match (closing, FORMATTING[k]) {
-                    (true, _) => before.saturating_sub(1),
-                    // A second `<a>` or `<nobr>` closes the first.
-                    (false, "a" | "nobr") => 1,
-                    (false, _) => before + 1,
-                };
-                open_total = open_total + open[k] - before;
+        match b {
+            b'&' | 0xC2 => {
+                waiting += 1;
+                waiting_from += i as u64;
             }
-            reopened = reopened.saturating_add(open_total);
+            b'>' => {
+                rescanned = rescans_at(i, rescanned, waiting, waiting_from);
+                (waiting, waiting_from) = (0, 0);
+            }
+            b'<' | 0 => {
+                rescanned = rescans_at(i, rescanned, waiting, waiting_from);
+                (waiting, waiting_from) = (0, 0);
+                tokens += 1;
+                if b == b'<' {
+                    let (closing, name) = tag_name(&bytes[i + 1..]);
+                    match FORMATTING.iter().position(|f| f.eq_ignore_ascii_case(name)) {
+                        Some(k) => {
+                            let before = open[k];
+                            open[k] = match (closing, FORMATTING[k]) {
+                                (true, _) => before.saturating_sub(1),
+                                // A second `<a>` or `<nobr>` closes the first.
+                                (false, "a" | "nobr") => 1,
+                                (false, _) => before + 1,
+                            };
+                            open_total = open_total + open[k] - before;
+                        }
+                        // Other tags may close the block the open ones sit in, after which
+                        // the parser re-opens them all (nested formatting alone does not).
+                        None if !name.is_empty() => {
+                            reopened = reopened.saturating_add(open_total);
+                        }
+                        None => {}
+                    }
+                }
+            }
+            _ => {}
         }
-        if tokens > max || reopened > max.saturating_mul(4) {
+        // The pending rescans grow with every byte; checked often enough to cut near the limit.
+        let over_rescans = (i % 4096 == 0 || b == b'&' || b == 0xC2)
+            && rescans_at(i, rescanned, waiting, waiting_from) > MAX_RESCANNED;
+        if tokens > max || reopened > MAX_REOPENED || over_rescans {
             tracing::debug!("markup cut at byte {i}: {tokens} tokens, {reopened} re-opened");
-            return &html[..i];
+            return prefix(html, i);
         }
+    }
+    if rescans_at(html.len(), rescanned, waiting, waiting_from) > MAX_RESCANNED && waiting > 0 {
+        // The last stretch: cut where its rescans reach the limit.
+        let room = MAX_RESCANNED.saturating_sub(rescanned) + waiting_from;
+        return prefix(html, usize::try_from(room / waiting).unwrap_or(html.len()));
     }
     html
 }
@@ -405,14 +452,27 @@ mod tests {
         let amplifier = format!("<p>{open}{}", "<p>x".repeat(10_000));
         let kept = cap_markup(&amplifier, 50_000);
         assert!(
-            kept.len() < open.len() + 4 * 300,
+            kept.len() < open.len() + 4 * 600,
             "{} bytes kept",
             kept.len()
         );
-        // Closed formatting elements cost nothing.
+        // Closed formatting elements cost nothing, and nor does nesting them deep.
         let closed = format!("{}{}", "<b>x</b>".repeat(1000), "<p>x".repeat(10_000));
         assert_eq!(cap_markup(&closed, 50_000), closed);
+        let nested = format!(
+            "{}x{}<p>y</p>",
+            "<b>".repeat(100_000),
+            "</b>".repeat(100_000)
+        );
+        assert_eq!(cap_markup(&nested, MAX_ITEM_ELEMENTS), nested);
         assert_eq!(prefix("añ", 2), "a");
+        // Text the serializer would rescan after every `&`: cut near the square root of the
+        // budget; the same `&`s between tags cost nothing.
+        let ampersands = "&".repeat(1 << 20);
+        let kept = cap_markup(&ampersands, MAX_ITEM_ELEMENTS).len();
+        assert!((50_000..80_000).contains(&kept), "{kept}");
+        let spaced = "<p>Café &amp; pan&nbsp;dulce ¡ya!</p>".repeat(30_000);
+        assert_eq!(cap_markup(&spaced, MAX_ITEM_ELEMENTS), spaced);
     }
 
     #[test]

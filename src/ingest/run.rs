@@ -118,7 +118,13 @@ async fn fetch_and_read(
     } = job;
     let started = Instant::now();
     let fetched = fetcher
-        .fetch(&url, &source.url, &prior, source.kind.reader().accept(), now)
+        .fetch(
+            &url,
+            &source.url,
+            &prior,
+            source.kind.reader().accept(),
+            now,
+        )
         .await;
     // `BOLETIN_LOG=debug boletin fetch` shows every request.
     match &fetched {

@@ -195,7 +195,6 @@ mod tests {
         Url::parse("https://voces.example.org/es/").unwrap_or_else(|_| unreachable!())
     }
 
-
     #[test]
     fn only_http_feeds_are_offered_and_titles_stay_one_line() {
         let html = format!(
