@@ -58,7 +58,9 @@ pub enum FetchError {
     /// The server answered with an error status.
     #[error("HTTP {code}{}", retry_after.map(|t| format!(" (retry after {})", t.to_rfc3339())).unwrap_or_default())]
     Status {
+        /// The status code.
         code: HttpStatus,
+        /// When the server asked to be asked again (`Retry-After`), if it did.
         retry_after: Option<DateTime<Utc>>,
     },
     /// A redirect loop, too many redirects, or a redirect without a usable Location.
@@ -66,7 +68,12 @@ pub enum FetchError {
     Redirect(String),
     /// A local file could not be read.
     #[error("cannot read {path}: {message}")]
-    File { path: String, message: String },
+    File {
+        /// The file, as a path.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The address is not one this request may reach: a local file or an internal address
     /// named by fetched content rather than by the editor.
     #[error("refused {0}")]
@@ -116,22 +123,28 @@ impl FetchError {
 /// Validators from the previous successful fetch.
 #[derive(Debug, Clone, Default)]
 pub struct Validators {
+    /// The `ETag` it answered with, sent back as `If-None-Match`.
     pub etag: Option<String>,
+    /// The `Last-Modified` it answered with, sent back as `If-Modified-Since`.
     pub last_modified: Option<String>,
 }
 
 /// A successful answer: a body, or 304 Not Modified (`body` is `None`).
 #[derive(Debug)]
 pub struct Response {
+    /// The final status (200 for a local file).
     pub status: HttpStatus,
     /// Where the document was finally found.
     pub final_url: Url,
     /// Set when every hop was a permanent redirect (301/308): the URL to remember.
     pub moved_to: Option<Url>,
+    /// What to send next time for a conditional GET.
     pub validators: Validators,
     /// From Cache-Control max-age or Expires: no need to ask before this.
     pub fresh_until: Option<DateTime<Utc>>,
+    /// The `Content-Type` header, for decoding.
     pub content_type: Option<String>,
+    /// The body, decompressed, within the cap; `None` for 304 Not Modified.
     pub body: Option<Vec<u8>>,
 }
 
@@ -166,6 +179,7 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
+    /// The clients and limits for `settings` (timeouts, User-Agent, concurrency).
     pub fn new(settings: &Settings) -> Result<Fetcher, FetchError> {
         let builder = || {
             reqwest::Client::builder()

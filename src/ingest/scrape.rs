@@ -26,7 +26,12 @@ use crate::ingest::item::RawItem;
 pub enum ScrapeError {
     /// The item selector found nothing: the site changed or the rule is wrong.
     #[error("selector `{selector}` matched 0 elements on {url}")]
-    NoItems { selector: String, url: String },
+    NoItems {
+        /// The item selector as written in feeds.toml.
+        selector: String,
+        /// The page it was applied to.
+        url: String,
+    },
 }
 
 /// Applies `rules` to the page at `base`; numeric dates read day-first.

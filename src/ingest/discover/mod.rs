@@ -24,6 +24,7 @@ use page::{as_feed, html_title};
 pub struct Discovery {
     /// Where the page was finally found.
     pub page: Url,
+    /// The site's name as the page gives it (`og:site_name`, else `<title>`).
     pub page_title: Option<String>,
     /// Best first.
     pub feeds: Vec<FoundFeed>,

@@ -11,15 +11,20 @@ use crate::ingest::scrape::selector;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FeedKind {
+    /// RSS 0.9x, 1.0 (RDF) or 2.0.
     Rss,
+    /// Atom 0.3 or 1.0.
     Atom,
+    /// JSON Feed 1.0 or 1.1.
     Json,
 }
 
 /// A feed found for a site.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FoundFeed {
+    /// Where the feed answered (http or https only).
     pub url: Url,
+    /// What kind of feed it is.
     pub kind: FeedKind,
     /// The feed's own title (or the `<link title>`), when known.
     pub title: Option<String>,

@@ -25,6 +25,7 @@ pub struct Node {
     pub name: String,
     /// Attributes by their written name (`rdf:about`, `isPermaLink`).
     pub attrs: Vec<(String, String)>,
+    /// Child elements, in document order.
     pub children: Vec<Node>,
     /// The element's text content (descendants up to four levels down), entities decoded;
     /// empty for the containers (`rss`, `channel`, `item`, `feed`, `entry`, `rdf:RDF`).
@@ -40,6 +41,7 @@ impl Node {
         doc.get(self.inner.clone()).unwrap_or_default()
     }
 
+    /// The attribute written `name`, or with a prefix before it (`rdf:about` for `about`).
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()

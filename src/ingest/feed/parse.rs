@@ -23,39 +23,53 @@ pub struct ParseError(String);
 /// A person named by a feed or entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Person {
+    /// The name as written.
     pub name: Option<String>,
+    /// An email address, from the field or split out of `Name (a@b.c)`.
     pub email: Option<String>,
+    /// A home page (Atom `uri`, resolved).
     pub uri: Option<String>,
 }
 
 /// A media file attached to an entry (RSS `<enclosure>`, Atom `rel="enclosure"`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Enclosure {
+    /// The file's URL, resolved.
     pub url: String,
+    /// Its media type as declared (`audio/mpeg`).
     #[serde(rename = "type")]
     pub media_type: Option<String>,
+    /// Its size in bytes as declared.
     pub length: Option<u64>,
 }
 
 /// What an entry holds beyond what the store keeps in [`RawItem`]: shown by `inspect`.
 #[derive(Debug, Clone, Default)]
 pub struct EntryDetail {
+    /// The entry's authors, with addresses and home pages.
     pub authors: Vec<Person>,
+    /// Media files attached to the entry.
     pub enclosures: Vec<Enclosure>,
 }
 
 /// What a feed document holds.
 #[derive(Debug, Default)]
 pub struct ParsedFeed {
+    /// The feed's title.
     pub title: Option<String>,
     /// The feed's home page (its `alternate` link), resolved.
     pub link: Option<String>,
+    /// The feed's own id (Atom `id`), when it gives one.
     pub id: Option<String>,
+    /// When the feed says it last changed.
     pub updated: Option<DateTime<Utc>>,
+    /// When the feed says it was first published.
     pub published: Option<DateTime<Utc>>,
+    /// The feed's authors or editors.
     pub authors: Vec<Person>,
     /// RSS `<ttl>` in minutes: the publisher asks not to be polled more often.
     pub ttl_minutes: Option<u32>,
+    /// The entries, in document order.
     pub items: Vec<RawItem>,
     /// One per item, in the same order.
     pub details: Vec<EntryDetail>,
