@@ -70,19 +70,28 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .transpose()
         .map_err(|e| super::usage(&e))?;
     let store = Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let query = ItemQuery {
+        since: Some(since),
+        until,
+        sources: args.sources,
+        limit: args.limit,
+        tags: args.tags,
+        language: args.lang,
+        search: args.search,
+        fold_duplicates: !args.all,
+        ..Default::default()
+    };
     let items = store
-        .items(&ItemQuery {
-            since: Some(since),
-            until,
-            sources: args.sources,
-            limit: args.limit,
-            tags: args.tags,
-            language: args.lang,
-            search: args.search,
-            fold_duplicates: !args.all,
-            ..Default::default()
-        })
+        .items(&query)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    if items.is_empty() && !ctx.quiet {
+        if !ctx.json {
+            println!("0 items");
+        }
+        for hint in empty_hints(&store, &query, now).map_err(|e| fail(code::CONFIG_OR_DB, &e))? {
+            eprintln!("hint: {hint}");
+        }
+    }
     if ctx.json {
         super::print_json(&items)?;
     } else {
@@ -147,4 +156,133 @@ fn remove(ctx: &Context, ids: &[i64]) -> Result<ExitCode, ExitCode> {
     } else {
         code::SOURCES_FAILED
     }))
+}
+
+/// Why a listing came out empty, and what to try: an unknown tag or source (with the
+/// closest known ones), or a window that misses every matching item.
+fn empty_hints(
+    store: &Store,
+    query: &ItemQuery,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<String>, boletin::store::StoreError> {
+    let mut hints = Vec::new();
+    if query.limit == Some(0) {
+        return Ok(hints);
+    }
+    if !query.tags.is_empty() {
+        let known = store.tag_counts()?;
+        for tag in &query.tags {
+            let slug = boletin::annotate::fold::slug(tag);
+            if known.iter().any(|(t, _)| *t == slug) {
+                continue;
+            }
+            let close = closest(&slug, known.iter().map(|(t, _)| t.as_str()));
+            hints.push(if close.is_empty() {
+                let used: Vec<String> = known
+                    .iter()
+                    .take(8)
+                    .map(|(t, n)| format!("{t} ({n})"))
+                    .collect();
+                format!(
+                    "no item is tagged `{tag}`; most used tags: {}",
+                    or_none(&used.join(", "))
+                )
+            } else {
+                format!(
+                    "no item is tagged `{tag}`; did you mean {}?",
+                    close.join(", ")
+                )
+            });
+        }
+    }
+    if !query.sources.is_empty() {
+        let stats = store.source_stats()?;
+        for id in &query.sources {
+            if stats.contains_key(id) {
+                continue;
+            }
+            let mut known: Vec<&str> = stats.keys().map(String::as_str).collect();
+            known.sort_unstable();
+            let close = closest(id, known.iter().copied());
+            hints.push(if close.is_empty() {
+                format!(
+                    "no item from source `{id}`; sources with items: {}",
+                    or_none(&known.join(", "))
+                )
+            } else {
+                format!(
+                    "no item from source `{id}`; did you mean {}?",
+                    close.join(", ")
+                )
+            });
+        }
+    }
+    if !hints.is_empty() {
+        return Ok(hints);
+    }
+    // The same filters over all time: is there a match outside the window?
+    let newest = store.items(&ItemQuery {
+        since: None,
+        until: None,
+        limit: Some(1),
+        ..query.clone()
+    })?;
+    match (newest.first(), query.since) {
+        (Some(item), Some(since)) if item.date < since => {
+            let days = (now - item.date).num_days() + 1;
+            hints.push(format!(
+                "the newest match is from {} (#{}): widen the window, e.g. --since {days}d",
+                item.date.format("%Y-%m-%d"),
+                item.id
+            ));
+        }
+        (Some(item), _) => hints.push(format!(
+            "matches exist after --until (the newest from {}): move or drop --until",
+            item.date.format("%Y-%m-%d")
+        )),
+        (None, _) if store.source_stats()?.is_empty() => {
+            hints.push("the store holds no items yet: run `boletin fetch`".to_string());
+        }
+        (None, _) => hints.push(
+            "nothing matches at any date: loosen --search, --lang, --tag or --source".to_string(),
+        ),
+    }
+    Ok(hints)
+}
+
+fn or_none(list: &str) -> &str {
+    if list.is_empty() { "none yet" } else { list }
+}
+
+/// Up to three of `known` that look like a misspelling of `word`, closest first.
+fn closest<'a>(word: &str, known: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    // Jaro-Winkler favours a shared beginning, which is how tags and ids are mistyped
+    // (`chiapa`, `migracion` for `migration`) and shortened (`derechos` for
+    // `derechos-humanos`); 0.8 keeps unrelated words of similar length out.
+    let mut scored: Vec<(f64, &str)> = known
+        .map(|k| (strsim::jaro_winkler(word, k), k))
+        .filter(|(score, _)| *score >= 0.8)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(3).map(|(_, k)| k).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closest;
+
+    #[test]
+    fn closest_names_likely_misspellings_first_and_nothing_unrelated() {
+        let known = [
+            "chiapas",
+            "oaxaca",
+            "migration",
+            "derechos-humanos",
+            "guatemala",
+        ];
+        assert_eq!(closest("chiapa", known.into_iter()), ["chiapas"]);
+        assert_eq!(closest("migracion", known.into_iter()), ["migration"]);
+        assert_eq!(closest("derechos", known.into_iter()), ["derechos-humanos"]);
+        assert!(closest("agua", known.into_iter()).is_empty());
+    }
 }

@@ -1,10 +1,12 @@
 //! Command-line surface: argument parsing, output formats and exit codes.
 
 mod add;
+mod backup;
 mod check;
 mod compose;
 mod draft;
 mod fetch;
+mod init;
 mod inspect;
 mod items;
 mod opml;
@@ -62,6 +64,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write a commented starting feeds.toml (and editions/) in DIR; never overwrites.
+    Init(init::Args),
     /// Fetch every due source and store new items (what cron runs).
     Fetch(fetch::Args),
     /// List stored items, newest first (filter by tag, language, text); `items remove ID`.
@@ -90,6 +94,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Import or export the sources as OPML 2.0.
     Opml(opml::Args),
+    /// Copy the live database to FILE and check the copy (safe while fetch, send or serve run).
+    Backup(backup::Args),
 }
 
 /// Shared by every command: where things are and how to speak.
@@ -239,6 +245,8 @@ pub fn run() -> ExitCode {
         Command::Add(args) => add::run(&ctx, args),
         Command::Inspect(args) => inspect::run(&ctx, args),
         Command::Opml(args) => opml::run(&ctx, args),
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Backup(args) => backup::run(&ctx, args),
     };
     result.unwrap_or_else(|code| code)
 }

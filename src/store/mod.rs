@@ -5,10 +5,12 @@
 //! in one transaction, so a crash at any point leaves either the old or the new state and
 //! the next run redoes the work.
 
+mod backup;
 mod delivery;
 mod migrations;
 mod stories;
 
+pub use backup::{BackupError, BackupReport, TableCounts};
 pub use stories::{Annotation, AnnotationBatch, PendingItem, PruneCounts, StoryMember};
 
 pub use delivery::{
@@ -489,6 +491,45 @@ impl Store {
                     items: r.get::<_, i64>(1)?.max(0) as u64,
                     newest: from_ts(r.get(2)?),
                 },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The dates (published, else first seen) of each source's newest `n` items, newest
+    /// first: how often a source usually publishes.
+    pub fn recent_item_dates(
+        &self,
+        n: usize,
+    ) -> Result<HashMap<String, Vec<DateTime<Utc>>>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT source_id, sort_at FROM (
+                 SELECT source_id, sort_at,
+                        ROW_NUMBER() OVER (PARTITION BY source_id ORDER BY sort_at DESC, id DESC) AS nth
+                 FROM items)
+             WHERE nth <= ?1 ORDER BY source_id, nth",
+        )?;
+        let mut out: HashMap<String, Vec<DateTime<Utc>>> = HashMap::new();
+        let limit = i64::try_from(n).unwrap_or(i64::MAX);
+        let mut rows = stmt.query([limit])?;
+        while let Some(r) = rows.next()? {
+            if let Some(date) = from_ts(r.get(1)?) {
+                out.entry(r.get(0)?).or_default().push(date);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every tag stored items carry, with how many carry it, most used first.
+    pub fn tag_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT t.value, COUNT(*) FROM items, json_each(items.tags) AS t
+             GROUP BY t.value ORDER BY COUNT(*) DESC, t.value",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?.max(0).unsigned_abs(),
             ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -13,12 +13,14 @@ mod common;
 mod server;
 
 // One module per area.
+mod backup;
 mod dedup;
 mod delivery;
 mod demo;
 mod edition;
 mod email;
 mod fetch;
+mod first_steps;
 mod hostile;
 mod parsing;
 mod robustness;
