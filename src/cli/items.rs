@@ -177,44 +177,28 @@ fn empty_hints(
                 continue;
             }
             let close = closest(&slug, known.iter().map(|(t, _)| t.as_str()));
-            hints.push(if close.is_empty() {
-                let used: Vec<String> = known
-                    .iter()
-                    .take(8)
-                    .map(|(t, n)| format!("{t} ({n})"))
-                    .collect();
-                format!(
-                    "no item is tagged `{tag}`; most used tags: {}",
-                    or_none(&used.join(", "))
-                )
-            } else {
-                format!(
-                    "no item is tagged `{tag}`; did you mean {}?",
-                    close.join(", ")
-                )
-            });
+            let used: Vec<String> = known
+                .iter()
+                .take(8)
+                .map(|(t, n)| format!("{t} ({n})"))
+                .collect();
+            hints.push(unknown(
+                &format!("no item is tagged `{tag}`"),
+                &close,
+                &format!("most used tags: {}", or_none(&used.join(", "))),
+            ));
         }
     }
     if !query.sources.is_empty() {
         let stats = store.source_stats()?;
-        for id in &query.sources {
-            if stats.contains_key(id) {
-                continue;
-            }
-            let mut known: Vec<&str> = stats.keys().map(String::as_str).collect();
-            known.sort_unstable();
-            let close = closest(id, known.iter().copied());
-            hints.push(if close.is_empty() {
-                format!(
-                    "no item from source `{id}`; sources with items: {}",
-                    or_none(&known.join(", "))
-                )
-            } else {
-                format!(
-                    "no item from source `{id}`; did you mean {}?",
-                    close.join(", ")
-                )
-            });
+        let mut known: Vec<&str> = stats.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        for id in query.sources.iter().filter(|id| !stats.contains_key(*id)) {
+            hints.push(unknown(
+                &format!("no item from source `{id}`"),
+                &closest(id, known.iter().copied()),
+                &format!("sources with items: {}", or_none(&known.join(", "))),
+            ));
         }
     }
     if !hints.is_empty() {
@@ -248,6 +232,15 @@ fn empty_hints(
         ),
     }
     Ok(hints)
+}
+
+/// `missing`, then the likely misspellings of it, else what there is `instead`.
+fn unknown(missing: &str, close: &[&str], instead: &str) -> String {
+    if close.is_empty() {
+        format!("{missing}; {instead}")
+    } else {
+        format!("{missing}; did you mean {}?", close.join(", "))
+    }
 }
 
 fn or_none(list: &str) -> &str {

@@ -1,12 +1,12 @@
 //! `boletin backup` against a database in use: a fetch writing (slow sources on the
 //! project's loopback server) and an unsubscribe still in the WAL when the copy is taken.
 
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::common::{Scratch, boletin};
+use crate::common::Scratch;
+use crate::fetch::spawn_fetch;
 use crate::server::{Body, Reply, Server};
 
 const SUBSCRIBERS: &str = "email,name,language\n\
@@ -62,18 +62,6 @@ fn feed(n: usize) -> String {
          <title>Colectivo {n}</title><link>https://colectivo{n}.example.org/</link>\
          <description>Comunicados</description>{items}</channel></rss>"
     )
-}
-
-fn spawn_fetch(s: &Scratch) -> Child {
-    boletin()
-        .current_dir(s.path())
-        .arg("--config")
-        .arg(s.config())
-        .args(["fetch", "--quiet"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn boletin fetch")
 }
 
 fn open_read_only(path: &std::path::Path) -> Connection {

@@ -128,7 +128,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn spawn_fetch(s: &Scratch) -> Child {
+pub(crate) fn spawn_fetch(s: &Scratch) -> Child {
     boletin()
         .current_dir(s.path())
         .args(["--config"])
