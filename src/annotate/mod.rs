@@ -31,6 +31,10 @@ const PAGE: usize = 1024;
 /// 1,000 feeds (30,000 items) ~3 s faster. A crash loses at most this much annotation work,
 /// which the next run redoes.
 const COMMIT_EVERY: usize = 8 * PAGE;
+/// Longest a transaction of annotations holds the write lock (on a slow machine 8 pages take
+/// longer): an editor's command waiting for it gives up after the store's busy timeout.
+const MAX_HOLD: std::time::Duration =
+    std::time::Duration::from_secs(crate::store::BUSY_TIMEOUT.as_secs() / 5);
 
 /// Why annotation failed.
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +167,7 @@ impl Annotator {
     ) -> Result<AnnotateReport, StoreError> {
         let mut report = AnnotateReport::default();
         let mut batch = store.annotation_batch()?;
+        let mut held = std::time::Instant::now();
         let mut uncommitted = 0;
         let mut page = batch.pending(&self.stamp, i64::MIN, self.page)?;
         let mut annotations = self.annotate_all(&page);
@@ -186,9 +191,11 @@ impl Annotator {
                 break;
             }
             uncommitted += page.len();
-            if uncommitted >= self.commit_every {
+            if uncommitted >= self.commit_every || held.elapsed() >= MAX_HOLD {
                 batch.commit()?;
+                crate::store::make_way();
                 batch = store.annotation_batch()?;
+                held = std::time::Instant::now();
                 uncommitted = 0;
             }
             page = next;

@@ -3,14 +3,15 @@
 //! Spreadsheets export these files in many shapes, so this accepts a header row or none,
 //! `,` or `;` separators, a UTF-8 BOM, Windows-1252 text, and language written as `es`,
 //! `es-MX`, `Español`, `English`… Every bad row is reported with its line number and
-//! the rest are kept; an address repeated in the file is kept once. Storing the rows (and
-//! refusing suppressed addresses) is the store's job.
+//! the rest are kept; an address repeated in the file (in any spelling with the same
+//! [`address_key`], the store's) is kept once. Storing the rows (and refusing suppressed
+//! addresses) is the store's job.
 
 use std::collections::HashMap;
 use std::str::FromStr;
 
 use crate::lang::Lang;
-use crate::store::NewSubscriber;
+use crate::store::{NewSubscriber, address_key};
 
 /// A row that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -148,7 +149,7 @@ pub fn parse_csv(bytes: &[u8], default_lang: Lang) -> ParsedList {
             });
             continue;
         };
-        let key = email.to_lowercase();
+        let key = address_key(&email);
         if let Some(first) = seen.get(&key) {
             out.duplicates.push(RowProblem {
                 line,

@@ -8,11 +8,47 @@
 //! the same transaction). A row found `pending` by a later run was in flight at a crash.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Store, StoreError, from_ts};
 use crate::lang::Lang;
+
+/// The key every spelling of one address shares: `JOSÉ@Ejemplo.org`, `josé@ejemplo.org`
+/// and `jose\u{301}@EJEMPLO.ORG` are one subscriber and one suppression. The local part is
+/// lower-cased with Unicode rules and composed (NFC); the domain goes through IDNA, so
+/// `ejemplo.org`, `EJEMPLO.ORG` and an accented domain in Unicode or in `xn--` form agree.
+///
+/// RFC 5321 lets a server tell `Ana@` from `ana@`, but no mail system people use does, and
+/// the key only decides which rows are one person: at worst two mailboxes differing in
+/// case count as one, so one of them is not mailed, never that someone who unsubscribed
+/// is mailed again. Mail still goes to the address as it was written. Used by the CSV
+/// import to find repeats and by the store's UNIQUE `key` columns (as the SQL function
+/// `address_key`, for the migration that added them).
+pub fn address_key(email: &str) -> String {
+    let email = email.trim();
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    let nfc = icu_normalizer::ComposingNormalizerBorrowed::new_nfc();
+    let local = local.to_lowercase();
+    let domain = match idna::domain_to_ascii(domain) {
+        Ok(ascii) => ascii,
+        // Not a domain IDNA accepts (the CSV import refuses those): compared as text.
+        Err(_) => nfc.normalize(&domain.to_lowercase()).into_owned(),
+    };
+    format!("{}@{domain}", nfc.normalize(&local))
+}
+
+/// Makes [`address_key`] callable from SQL on `conn` (migrations use it to fill the key
+/// of rows stored before it existed).
+pub(super) fn register_address_key(conn: &Connection) -> rusqlite::Result<()> {
+    conn.create_scalar_function(
+        "address_key",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|e| address_key(&e))),
+    )
+}
 
 /// Why an address gets no more mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -175,24 +211,27 @@ pub struct EditionSend {
 }
 
 impl Store {
-    /// Adds each address unless it is already there or suppressed; one transaction.
+    /// Adds each address unless it (under its [`address_key`]) is already there or
+    /// suppressed; one transaction.
     pub fn import_subscribers(
         &mut self,
         rows: &[NewSubscriber],
         now: DateTime<Utc>,
     ) -> Result<Vec<AddOutcome>, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let mut out = Vec::with_capacity(rows.len());
         {
             let mut suppressed =
-                tx.prepare_cached("SELECT reason FROM suppressions WHERE email = ?1")?;
+                tx.prepare_cached("SELECT reason FROM suppressions WHERE key = ?1")?;
             let mut insert = tx.prepare_cached(
-                "INSERT INTO subscribers (email, name, language, created) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(email) DO NOTHING",
+                "INSERT INTO subscribers (email, key, name, language, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT DO NOTHING",
             )?;
             for row in rows {
+                let key = address_key(&row.email);
                 let reason: Option<String> = suppressed
-                    .query_row(params![row.email], |r| r.get(0))
+                    .query_row(params![key], |r| r.get(0))
                     .optional()?;
                 if let Some(reason) = reason {
                     out.push(AddOutcome::Suppressed(SuppressionReason::parse(&reason)));
@@ -200,6 +239,7 @@ impl Store {
                 }
                 let added = insert.execute(params![
                     row.email,
+                    key,
                     row.name,
                     row.language.code(),
                     now.timestamp()
@@ -228,10 +268,10 @@ impl Store {
             .next())
     }
 
-    /// One subscriber by address (any case).
+    /// One subscriber by address (any spelling with the same [`address_key`]).
     pub fn subscriber_by_email(&self, email: &str) -> Result<Option<Subscriber>, StoreError> {
         Ok(self
-            .query_subscribers("WHERE s.email = ?1", params![email])?
+            .query_subscribers("WHERE s.key = ?1", params![address_key(email)])?
             .into_iter()
             .next())
     }
@@ -243,7 +283,7 @@ impl Store {
     ) -> Result<Vec<Subscriber>, StoreError> {
         let sql = format!(
             "SELECT s.id, s.email, s.name, s.language, s.created, p.reason, p.at
-             FROM subscribers s LEFT JOIN suppressions p ON p.email = s.email {filter}
+             FROM subscribers s LEFT JOIN suppressions p ON p.key = s.key {filter}
              ORDER BY s.id"
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -267,7 +307,7 @@ impl Store {
         // Counted by SQLite, not by reading every subscriber.
         let mut stmt = self.conn.prepare_cached(
             "SELECT p.reason, COUNT(*) FROM subscribers s
-             LEFT JOIN suppressions p ON p.email = s.email GROUP BY p.reason",
+             LEFT JOIN suppressions p ON p.key = s.key GROUP BY p.reason",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
@@ -301,8 +341,8 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT 1 FROM suppressions WHERE email = ?1",
-                params![email],
+                "SELECT 1 FROM suppressions WHERE key = ?1",
+                params![address_key(email)],
                 |_| Ok(()),
             )
             .optional()?
@@ -337,7 +377,7 @@ impl Store {
         message_id: &dyn Fn(i64) -> String,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let n = tx.execute(
             "INSERT INTO editions_sent (edition, subject, started) VALUES (?1, ?2, ?3)
              ON CONFLICT(edition) DO NOTHING",
@@ -347,7 +387,7 @@ impl Store {
             let ids: Vec<(i64, String)> = {
                 let mut stmt = tx.prepare(
                     "SELECT s.id, s.email FROM subscribers s
-                     WHERE NOT EXISTS (SELECT 1 FROM suppressions p WHERE p.email = s.email)
+                     WHERE NOT EXISTS (SELECT 1 FROM suppressions p WHERE p.key = s.key)
                      ORDER BY s.id",
                 )?;
                 let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -497,7 +537,7 @@ impl Store {
         bounce: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         tx.execute(
             "UPDATE send_journal SET state = 'failed', next_try = NULL, last_reply = ?3, updated = ?4
              WHERE edition = ?1 AND subscriber_id = ?2",
@@ -566,18 +606,112 @@ impl Store {
         Ok(())
     }
 }
-/// Suppresses `email` unless it already is (the first reason stays); true if it was added.
+
+/// Suppresses `email` unless it (under its [`address_key`]) already is: the first reason
+/// stays. True if it was added.
 fn insert_suppression(
-    conn: &rusqlite::Connection,
+    conn: &Connection,
     email: &str,
     reason: SuppressionReason,
     detail: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, rusqlite::Error> {
     let n = conn.execute(
-        "INSERT INTO suppressions (email, reason, detail, at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT(email) DO NOTHING",
-        params![email, reason.as_str(), detail, now.timestamp()],
+        "INSERT INTO suppressions (email, key, reason, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT DO NOTHING",
+        params![
+            email,
+            address_key(email),
+            reason.as_str(),
+            detail,
+            now.timestamp()
+        ],
     )?;
     Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    #[test]
+    fn every_spelling_of_an_address_has_one_key() {
+        let key = address_key("josé@ejemplo.org");
+        for same in [
+            "JOSÉ@ejemplo.org",
+            "José@Ejemplo.ORG",
+            // Decomposed (e + combining acute), as some Mac exports write it.
+            "Jose\u{301}@EJEMPLO.org",
+            " josé@ejemplo.org ",
+        ] {
+            assert_eq!(address_key(same), key, "{same}");
+        }
+        assert_eq!(
+            address_key("Ana@Correo-Ñandú.MX"),
+            address_key("ana@xn--correo-and-z9a5i.mx")
+        );
+        assert_ne!(address_key("jose@ejemplo.org"), key, "accents are kept");
+        assert_ne!(address_key("josé@ejemplo.com"), key);
+    }
+
+    #[test]
+    fn an_unsubscribed_address_stays_out_in_any_spelling() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open(&dir.path().join("b.db")).unwrap_or_else(|e| panic!("{e}"));
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 20, 9, 0, 0)
+            .single()
+            .unwrap_or_default();
+        let row = |email: &str| NewSubscriber {
+            email: email.into(),
+            name: "José Pérez".into(),
+            language: Lang::Es,
+        };
+        let added = store
+            .import_subscribers(&[row("JOSÉ@ejemplo.org")], now)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(added, [AddOutcome::Added]);
+        assert_eq!(
+            store
+                .import_subscribers(&[row("josé@Ejemplo.org")], now)
+                .unwrap_or_else(|e| panic!("{e}")),
+            [AddOutcome::Existing]
+        );
+        assert!(
+            store
+                .suppress("José@ejemplo.org", SuppressionReason::Unsubscribed, "", now)
+                .unwrap_or_else(|e| panic!("{e}"))
+        );
+        assert!(
+            !store
+                .suppress("josé@EJEMPLO.ORG", SuppressionReason::Bounced, "", now)
+                .unwrap_or_else(|e| panic!("{e}")),
+            "already suppressed under another spelling"
+        );
+        assert_eq!(
+            store
+                .import_subscribers(&[row("jose\u{301}@ejemplo.org")], now)
+                .unwrap_or_else(|e| panic!("{e}")),
+            [AddOutcome::Suppressed(SuppressionReason::Unsubscribed)]
+        );
+        let counts = store.subscriber_counts().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((counts.active, counts.unsubscribed), (0, 1));
+        assert!(
+            store
+                .is_suppressed("josé@ejemplo.org")
+                .unwrap_or_else(|e| panic!("{e}"))
+        );
+        let found = store
+            .subscriber_by_email("josé@ejemplo.org")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            found.map(|s| (s.email, s.suppressed)),
+            Some((
+                "JOSÉ@ejemplo.org".to_string(),
+                Some(SuppressionReason::Unsubscribed)
+            ))
+        );
+    }
 }

@@ -154,6 +154,26 @@ CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
 END;
 UPDATE items SET annotated = NULL;
 "#,
+    // One key per address (`address_key`: Unicode lower case, NFC, IDNA domain), so
+    // `JOSÉ@…` and `josé@…` are one subscriber and one suppression (NOCASE folds ASCII only).
+    // Rows the old rule kept apart are merged: the oldest subscriber stays (the journal
+    // names it) and the first suppression stays; since suppressions now match by key, a
+    // suppressed spelling suppresses every other one.
+    r#"
+ALTER TABLE subscribers ADD COLUMN key TEXT NOT NULL DEFAULT '';
+ALTER TABLE suppressions ADD COLUMN key TEXT NOT NULL DEFAULT '';
+UPDATE subscribers SET key = address_key(email);
+UPDATE suppressions SET key = address_key(email);
+DELETE FROM subscribers WHERE id NOT IN (SELECT MIN(id) FROM subscribers GROUP BY key);
+DELETE FROM suppressions WHERE rowid NOT IN (
+    SELECT rowid FROM (
+        SELECT rowid, ROW_NUMBER() OVER (PARTITION BY key ORDER BY at, rowid) AS n
+        FROM suppressions
+    ) WHERE n = 1
+);
+CREATE UNIQUE INDEX subscribers_key ON subscribers (key);
+CREATE UNIQUE INDEX suppressions_key ON suppressions (key);
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
@@ -169,10 +189,16 @@ pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreErro
     apply(conn, version.max(0) as usize, MIGRATIONS.len())
 }
 
-/// Applies migrations `from..to`, each in its own transaction.
+/// Applies migrations `from..to`, each in its own transaction. Two processes may open an
+/// old store at once: each migration takes the write lock first and is skipped if the
+/// other process applied it meanwhile.
 fn apply(conn: &mut Connection, from: usize, to: usize) -> Result<(), StoreError> {
     for (i, sql) in MIGRATIONS.iter().enumerate().take(to).skip(from) {
-        let tx = conn.transaction()?;
+        let tx = super::write_tx(conn)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > i as i64 {
+            continue;
+        }
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;
@@ -187,7 +213,10 @@ mod tests {
 
     use crate::annotate::Annotator;
     use crate::annotate::tag::Gazetteer;
-    use crate::store::{ItemQuery, Store};
+    use crate::lang::Lang;
+    use crate::store::{
+        AddOutcome, ItemQuery, NewSubscriber, Store, SubscriberCounts, SuppressionReason,
+    };
 
     #[test]
     fn a_store_from_before_contentless_search_is_searchable_after_upgrading() {
@@ -231,5 +260,74 @@ mod tests {
             .remove_items(&[7], "editor", Utc::now())
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(search(&store, "chenalho"), 0);
+    }
+
+    #[test]
+    fn spellings_of_one_address_merge_and_the_suppression_wins() {
+        let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
+        let path = dir.path().join("old.db");
+        let mut conn = Connection::open(&path).unwrap_or_else(|_| unreachable!());
+        // The schema just before the address key.
+        let before = super::MIGRATIONS
+            .iter()
+            .position(|m| m.contains("subscribers ADD COLUMN key"))
+            .unwrap_or_else(|| unreachable!());
+        super::apply(&mut conn, 0, before).unwrap_or_else(|e| panic!("{e}"));
+        // What ASCII-only NOCASE let in: one person under two spellings, the older one
+        // unsubscribed; another suppressed twice, bounced after unsubscribing.
+        conn.execute_batch(
+            "INSERT INTO subscribers (id, email, name, language, created) VALUES
+                 (1, 'JOSÉ@ejemplo.org', 'José', 'es', 100),
+                 (2, 'ana@ejemplo.org', 'Ana', 'es', 100),
+                 (3, 'josé@ejemplo.org', 'José Pérez', 'es', 200),
+                 (4, 'MARÍA@ejemplo.org', 'María', 'es', 100),
+                 (5, 'maría@ejemplo.org', 'María', 'es', 300);
+             INSERT INTO suppressions (email, reason, detail, at) VALUES
+                 ('JOSÉ@ejemplo.org', 'unsubscribed', 'one-click', 150),
+                 ('maría@ejemplo.org', 'bounced', '550', 400),
+                 ('MARÍA@ejemplo.org', 'unsubscribed', 'one-click', 350);",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        drop(conn);
+
+        let mut store = Store::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let subs = store.subscribers().unwrap_or_else(|e| panic!("{e}"));
+        let rows: Vec<(i64, &str, Option<SuppressionReason>)> = subs
+            .iter()
+            .map(|s| (s.id, s.email.as_str(), s.suppressed))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (1, "JOSÉ@ejemplo.org", Some(SuppressionReason::Unsubscribed)),
+                (2, "ana@ejemplo.org", None),
+                (
+                    4,
+                    "MARÍA@ejemplo.org",
+                    Some(SuppressionReason::Unsubscribed)
+                ),
+            ]
+        );
+        let SubscriberCounts {
+            active,
+            unsubscribed,
+            bounced,
+        } = store.subscriber_counts().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((active, unsubscribed, bounced), (1, 2, 0));
+        // The lower-case spelling, imported again, stays out.
+        let again = store
+            .import_subscribers(
+                &[NewSubscriber {
+                    email: "josé@ejemplo.org".into(),
+                    name: "José".into(),
+                    language: Lang::Es,
+                }],
+                Utc::now(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            again,
+            [AddOutcome::Suppressed(SuppressionReason::Unsubscribed)]
+        );
     }
 }

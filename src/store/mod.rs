@@ -4,6 +4,12 @@
 //! fetch changes (its items and its state: validators, errors, next attempt) is written
 //! in one transaction, so a crash at any point leaves either the old or the new state and
 //! the next run redoes the work.
+//!
+//! Cron's `fetch` and an editor's commands (`items remove`, `subscribers import`, `send`,
+//! `serve`'s unsubscribe) write the same file at once. Every write transaction comes from
+//! [`Store::write_tx`], which takes the write lock when it begins: a transaction that read
+//! first and asked for the lock later could find that another process committed since its
+//! read, and SQLite fails that at once ("database is locked") instead of waiting.
 
 mod backup;
 mod delivery;
@@ -15,14 +21,15 @@ pub use stories::{Annotation, AnnotationBatch, PendingItem, PruneCounts, StoryMe
 
 pub use delivery::{
     AddOutcome, DeliveryState, EditionSend, JournalCounts, JournalRow, NewSubscriber, Subscriber,
-    SubscriberCounts, SuppressionReason,
+    SubscriberCounts, SuppressionReason, address_key,
 };
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
 use crate::html::sanitize::SafeHtml;
@@ -180,6 +187,36 @@ pub struct Store {
     conn: Connection,
 }
 
+/// How long a write waits for another process's write transaction before failing. Every
+/// write transaction must stay well under it: long work (annotation) commits as it goes and
+/// calls [`make_way`] between transactions.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a waiting write tries again. SQLite's own busy timeout backs off to a try
+/// every 100 ms, and a process that commits batch after batch never leaves the lock free
+/// that long: an editor's command would wait for the whole run, then fail.
+const BUSY_POLL: Duration = Duration::from_millis(5);
+
+/// The busy handler: try again every [`BUSY_POLL`], up to [`BUSY_TIMEOUT`].
+fn wait_for_the_writer(attempts: i32) -> bool {
+    if BUSY_POLL.saturating_mul(u32::try_from(attempts).unwrap_or(u32::MAX)) >= BUSY_TIMEOUT {
+        return false;
+    }
+    std::thread::sleep(BUSY_POLL);
+    true
+}
+
+/// Between two write transactions of a long job: a pause in which a process waiting for the
+/// write lock (trying every [`BUSY_POLL`]) takes it.
+pub fn make_way() {
+    std::thread::sleep(BUSY_POLL * 2);
+}
+
+/// `BEGIN IMMEDIATE` on `conn`: see [`Store::write_tx`].
+pub(super) fn write_tx(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
 fn ts(d: Option<DateTime<Utc>>) -> Option<i64> {
     d.map(|d| d.timestamp())
 }
@@ -214,7 +251,7 @@ impl Store {
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
+        conn.busy_handler(Some(wait_for_the_writer))
             .map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
@@ -233,6 +270,7 @@ impl Store {
              PRAGMA journal_size_limit = 67108864;",
         )
         .map_err(open_err)?;
+        delivery::register_address_key(&conn).map_err(open_err)?;
         migrations::migrate(&mut conn, &shown)?;
         Ok(Store { conn })
     }
@@ -243,6 +281,13 @@ impl Store {
             return Err(StoreError::Missing(path.display().to_string()));
         }
         Store::open(path)
+    }
+
+    /// A write transaction, holding the write lock from its first statement; waits for
+    /// another process's write (up to the busy timeout) instead of failing. Every write
+    /// transaction of the store begins here.
+    pub(crate) fn write_tx(&mut self) -> Result<Transaction<'_>, StoreError> {
+        Ok(write_tx(&mut self.conn)?)
     }
 
     /// Every source's remembered state, keyed by id.
@@ -286,7 +331,7 @@ impl Store {
         items: &[Item],
         now: DateTime<Utc>,
     ) -> Result<Counts, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         tx.execute(
             "INSERT INTO sources (id, url, etag, last_modified, body_hash, last_attempt, last_success, last_status,
                                   last_error, error_count, failing_since, next_attempt, gone, moved_to, ttl_minutes)

@@ -105,7 +105,7 @@ impl Store {
     /// Starts a transaction for annotating pages of items.
     pub fn annotation_batch(&mut self) -> Result<AnnotationBatch<'_>, StoreError> {
         Ok(AnnotationBatch {
-            tx: self.conn.transaction()?,
+            tx: self.write_tx()?,
         })
     }
 }
@@ -366,7 +366,7 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let mut removed = BTreeSet::new();
         {
             let mut story =
@@ -390,7 +390,7 @@ impl Store {
         before: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<PruneCounts, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let old: BTreeSet<i64> = {
             let mut stmt = tx.prepare("SELECT id FROM items WHERE sort_at < ?1")?;
             let rows = stmt.query_map([before.timestamp()], |r| r.get::<_, i64>(0))?;

@@ -284,6 +284,46 @@ fn import_reports_bad_rows_with_line_numbers_and_never_imports_twice() {
 }
 
 #[test]
+fn an_address_unsubscribed_in_capitals_is_not_reimported_in_lower_case() {
+    let s = Scratch::demo();
+    s.write(
+        "primera.csv",
+        "correo,nombre,idioma\n\
+         JOSÉ.PÉREZ@Ejemplo.org,José Pérez,es\n\
+         lucía@ejemplo.org,Lucía,es\n\
+         LUCÍA@EJEMPLO.ORG,Lucía otra vez,es\n",
+    );
+    let j = run(&s, &["--json", "subscribers", "import", "primera.csv"])
+        .ok()
+        .json();
+    assert_eq!(j["added"], 2, "{j}");
+    assert_eq!(j["duplicates"][0]["line"], 4, "{j}");
+    run(&s, &["subscribers", "remove", "JOSÉ.PÉREZ@ejemplo.org"]).ok();
+
+    // The same person, written the way another spreadsheet writes it.
+    s.write(
+        "segunda.csv",
+        "email,name,language\n\
+         josé.pérez@ejemplo.org,José,es\n\
+         LUCÍA@ejemplo.org,Lucía,es\n",
+    );
+    let r = run(&s, &["--json", "subscribers", "import", "segunda.csv"]).ok();
+    let j = r.json();
+    assert_eq!(
+        (j["added"].as_u64(), j["existing"].as_u64()),
+        (Some(0), Some(1)),
+        "{j}"
+    );
+    assert_eq!(j["suppressed"][0]["line"], 2, "{j}");
+    let c = run(&s, &["--json", "subscribers", "count"]).ok().json();
+    assert_eq!(
+        (c["active"].as_u64(), c["unsubscribed"].as_u64()),
+        (Some(1), Some(1)),
+        "{c}"
+    );
+}
+
+#[test]
 fn two_hundred_subscribers_each_get_it_exactly_once_with_list_headers() {
     // Four connections at once: the pool and the journal under contention.
     let (_tmp, smtp, s) = world(0, 0.0, "connections = 4\n");

@@ -14,6 +14,7 @@ mod server;
 
 // One module per area.
 mod backup;
+mod beside_cron;
 mod dedup;
 mod delivery;
 mod demo;

@@ -10,13 +10,13 @@ use crate::common::Scratch;
 use crate::delivery::{command, edition, header, import, run, setup, world};
 
 /// `boletin serve --listen 127.0.0.1:0` (or `preview`), killed when dropped.
-struct Serve {
+pub struct Serve {
     child: Child,
-    addr: String,
+    pub addr: String,
 }
 
 impl Serve {
-    fn start(s: &Scratch) -> Serve {
+    pub fn start(s: &Scratch) -> Serve {
         let mut child = command(s, &["--json", "serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -96,14 +96,14 @@ impl Drop for Serve {
     }
 }
 
-struct Response {
-    status: u16,
+pub struct Response {
+    pub status: u16,
     head: String,
     body: String,
 }
 
 /// A minimal HTTP/1.1 client: one request, `Connection: close`.
-fn http(addr: &str, method: &str, target: &str, body: &str) -> Response {
+pub fn http(addr: &str, method: &str, target: &str, body: &str) -> Response {
     let mut stream = TcpStream::connect(addr).unwrap();
     // A server that stops answering fails the test instead of hanging it.
     stream
