@@ -36,7 +36,22 @@ pub fn unsubscribe_address(config: &Config) -> String {
 /// the web archive, `send` without `unsubscribe_url`): a mail to [`unsubscribe_address`].
 /// (`boletin serve` only answers personal links, so there is no public web page to point to.)
 pub fn default_unsubscribe_url(config: &Config) -> String {
-    format!("mailto:{}?subject=unsubscribe", unsubscribe_address(config))
+    unsubscribe_mailto(&unsubscribe_address(config))
+}
+
+/// `mailto:<address>?subject=unsubscribe` (RFC 6068), the address percent-encoded where a
+/// URI needs it: a `?`, `&` or `%` in a local part must not add a header or a recipient.
+pub fn unsubscribe_mailto(address: &str) -> String {
+    let mut uri = String::from("mailto:");
+    for b in address.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$'()*+,;:@".contains(&b) {
+            uri.push(char::from(b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?subject=unsubscribe");
+    uri
 }
 
 /// The base relative links in the editor's Markdown resolve against: the archive, else

@@ -10,6 +10,12 @@
 //! `List-Unsubscribe` carries the recipient's one-click link, if any, and a `mailto:`,
 //! with `List-Unsubscribe-Post` when there is a link. [`mailbox`] is the one parser of
 //! addresses.
+//!
+//! Every header line stays within RFC 5322's 998 octets, and within 78 where the value has
+//! spaces to fold at: lettre folds (and RFC 2047-encodes) the values written here, display
+//! names and the `List-Id` phrase are capped, and the config check bounds what else comes
+//! from the config (addresses, the list id, the unsubscribe URL). `List-Unsubscribe` keeps
+//! its URIs on one line when they fit.
 
 use std::time::SystemTime;
 
@@ -39,6 +45,10 @@ pub enum MimeError {
 /// Longest subject kept, in characters: long enough for any real subject, short enough
 /// that no client or filter chokes.
 pub const MAX_SUBJECT_CHARS: usize = 150;
+
+/// Longest display name (From, To) and `List-Id` phrase kept, in characters: a name is
+/// one quoted word lettre cannot fold, so it must fit on a line with its address.
+pub const MAX_NAME_CHARS: usize = 64;
 
 /// What every message of the newsletter says the same way, read from the config once:
 /// who sends it, the list it belongs to, and the address that unsubscribes by mail.
@@ -99,17 +109,24 @@ pub fn address_of(from: &str) -> &str {
 /// A subject with control characters (CR, LF, tabs…) replaced by spaces, whitespace
 /// folded and length capped with an ellipsis.
 pub fn clean_subject(subject: &str) -> String {
-    let cleaned: String = subject
+    one_line(subject, MAX_SUBJECT_CHARS, "…")
+}
+
+/// `text` on one line (controls as spaces, whitespace folded), at most `max` characters:
+/// longer text is cut and ends in `ellipsis`.
+fn one_line(text: &str, max: usize, ellipsis: &str) -> String {
+    let cleaned: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let folded = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
-    if folded.chars().count() <= MAX_SUBJECT_CHARS {
+    if folded.chars().count() <= max {
         return folded;
     }
-    let mut cut: String = folded.chars().take(MAX_SUBJECT_CHARS - 1).collect();
+    let keep = max.saturating_sub(ellipsis.chars().count());
+    let mut cut: String = folded.chars().take(keep).collect();
     cut = cut.trim_end().to_string();
-    cut.push('…');
+    cut.push_str(ellipsis);
     cut
 }
 
@@ -143,44 +160,59 @@ fn short_hash(seed: &str) -> String {
 }
 
 /// The `List-Id` value (RFC 2919): `"Title" <id>`, e.g.
-/// `"Boletin Solidaridad" <boletin.example.org>` (`[delivery] list_id`).
+/// `"Boletin Solidaridad" <boletin.example.org>` (`[delivery] list_id`). The title is cut
+/// to [`MAX_NAME_CHARS`]: filters match on the id, and a long title would only make an
+/// unfoldable line.
 pub fn list_id(title: &str, id: &str) -> String {
     // An ASCII phrase avoids RFC 2047 in a header filters read: accents are dropped.
     let name: String = crate::annotate::fold::ascii(title)
         .chars()
         .filter(|c| c.is_ascii() && !c.is_ascii_control() && !matches!(c, '"' | '\\' | '<' | '>'))
         .collect();
+    let name = one_line(&name, MAX_NAME_CHARS, "...");
     let id: String = id
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         .collect();
-    if name.trim().is_empty() {
+    if name.is_empty() {
         format!("<{id}>")
     } else {
-        format!("\"{}\" <{id}>", name.trim())
+        format!("\"{name}\" <{id}>")
     }
 }
 
-/// A header whose value is printable ASCII without line breaks (URLs, ids) is written as
-/// is: folding it would risk splitting a URL.
+/// The longest header line RFC 5322 allows, without its CRLF.
+const MAX_LINE_OCTETS: usize = 998;
+
+/// A header as lettre writes its own: control characters dropped, folded at spaces (never
+/// inside a word, so a URL is never split), non-ASCII words RFC 2047-encoded.
 fn header(name: &'static str, value: String) -> HeaderValue {
     let name = HeaderName::new_from_ascii_str(name);
     let value: String = value.chars().filter(|c| !c.is_control()).collect();
-    if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    HeaderValue::new(name, value)
+}
+
+/// A header of URIs (`List-Unsubscribe`): on one line, the way senders write it and mail
+/// providers read it, when it fits in [`MAX_LINE_OCTETS`] (the config check bounds the
+/// unsubscribe URL and address so that it does); else folded like any other.
+fn uri_header(name: &'static str, value: String) -> HeaderValue {
+    let value: String = value.chars().filter(|c| !c.is_control()).collect();
+    if value.is_ascii() && name.len() + ": ".len() + value.len() <= MAX_LINE_OCTETS {
+        let name = HeaderName::new_from_ascii_str(name);
         HeaderValue::dangerous_new_pre_encoded(name, value.clone(), value)
     } else {
-        HeaderValue::new(name, value)
+        header(name, value)
     }
 }
 
-/// `m` without control characters in its name: a line break in a display name (a
-/// spreadsheet cell) would make lettre panic or a header split.
+/// `m` with its display name on one line and capped at [`MAX_NAME_CHARS`]: a line break in
+/// a display name (a spreadsheet cell) would make lettre panic or a header split, and a
+/// long one an unfoldable line.
 fn clean_mailbox(m: &Mailbox) -> Mailbox {
     let name = m
         .name
         .as_deref()
-        .map(|n| n.chars().filter(|c| !c.is_control()).collect::<String>())
-        .map(|n| n.trim().to_string())
+        .map(|n| one_line(n, MAX_NAME_CHARS, "…"))
         .filter(|n| !n.is_empty());
     Mailbox::new(name, m.email.clone())
 }
@@ -208,10 +240,10 @@ pub fn builder(list: &ListHeaders, h: &MessageHeaders<'_>) -> MessageBuilder {
         targets.push(format!("<{url}>"));
     }
     targets.push(format!(
-        "<mailto:{}?subject=unsubscribe>",
-        list.unsubscribe_mailto
+        "<{}>",
+        links::unsubscribe_mailto(&list.unsubscribe_mailto)
     ));
-    builder = builder.raw_header(header("List-Unsubscribe", targets.join(", ")));
+    builder = builder.raw_header(uri_header("List-Unsubscribe", targets.join(", ")));
     if h.unsubscribe_url.is_some() {
         builder = builder.raw_header(header(
             "List-Unsubscribe-Post",
@@ -277,6 +309,17 @@ mod tests {
         assert!(cut.ends_with('…'));
     }
 
+    /// The header block of the message `list` and `h` make.
+    fn head_of(list: &ListHeaders, h: &MessageHeaders<'_>) -> String {
+        let raw = String::from_utf8(
+            build(list, h, "texto", "<p>texto</p>")
+                .unwrap_or_else(|e| panic!("{e}"))
+                .formatted(),
+        )
+        .unwrap_or_default();
+        raw[..raw.find("\r\n\r\n").unwrap_or(raw.len())].to_string()
+    }
+
     #[test]
     fn one_of_each_header_and_no_injected_lines() {
         let from = mailbox("Boletín <boletin@example.org>").unwrap_or_else(|e| panic!("{e}"));
@@ -298,13 +341,7 @@ mod tests {
             unsubscribe_url: Some("https://boletin.example.org/unsubscribe?token=1.x"),
             language: Some("es"),
         };
-        let raw = String::from_utf8(
-            build(&list, &h, "texto", "<p>texto</p>")
-                .unwrap_or_else(|e| panic!("{e}"))
-                .formatted(),
-        )
-        .unwrap_or_default();
-        let head = &raw[..raw.find("\r\n\r\n").unwrap_or(raw.len())];
+        let head = head_of(&list, &h);
         for name in [
             "From",
             "To",
@@ -336,6 +373,55 @@ mod tests {
         assert_eq!(
             list_id("Boletín Solidaridad Oaxaca–Chiapas", "boletin.example.org"),
             "\"Boletin Solidaridad Oaxaca-Chiapas\" <boletin.example.org>"
+        );
+    }
+
+    #[test]
+    fn long_titles_and_names_fold_within_the_line_limits() {
+        let title =
+            "Boletín de la Red de Solidaridad con los Pueblos de Oaxaca y Chiapas ".repeat(45);
+        assert!(title.chars().count() > 3000);
+        let from = mailbox(&format!("\"{}\" <boletin@example.org>", &title[..900]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        // A name cell with no space to fold at, as a broken export writes it.
+        let to = Mailbox::new(
+            Some("Ñ".repeat(3000)),
+            "ana@example.org".parse().unwrap_or_else(|e| panic!("{e}")),
+        );
+        let list = ListHeaders {
+            from,
+            list_id: list_id(&title, "boletin.example.org"),
+            unsubscribe_mailto: "bajas?cc=otra@example.org".into(),
+        };
+        let h = MessageHeaders {
+            to: &to,
+            subject: &title,
+            date: SystemTime::UNIX_EPOCH,
+            message_id: "a.2026-W47@example.org",
+            unsubscribe_url: Some("https://boletin.example.org/unsubscribe?token=1.x"),
+            language: Some("es, en"),
+        };
+        let head = head_of(&list, &h);
+        // Within 998 octets everywhere; within 78 where boletin writes the phrase (a name
+        // is followed by its address, which lettre does not fold before).
+        let mut name = "";
+        for line in head.split("\r\n") {
+            if !line.starts_with(' ') {
+                name = line.split(':').next().unwrap_or_default();
+            }
+            assert!(line.len() <= 998, "{} octets: {line}", line.len());
+            if matches!(name, "Subject" | "List-Id" | "Content-Language") {
+                assert!(line.len() <= 78, "{} octets: {line}", line.len());
+            }
+        }
+        assert!(
+            head.contains("List-Id: \"Boletin de la Red de Solidaridad con los Pueblos de Oaxaca y...\"\r\n <boletin.example.org>\r\n"),
+            "{head}"
+        );
+        // A `?` in the address is part of it, not the start of the URI's headers.
+        assert!(
+            head.contains("<mailto:bajas%3Fcc%3Dotra@example.org?subject=unsubscribe>"),
+            "{head}"
         );
     }
 }

@@ -181,10 +181,13 @@ fn email_html(html: &SafeHtml) -> String {
     crate::html::email::fit_images(html, IMAGE_WIDTH)
 }
 
-/// Sanitized HTML as plain text for the text part, wrapped at 72 columns.
+/// Sanitized HTML as plain text for the text part, wrapped at 72 columns. Links are
+/// footnotes, each address on one line however long: a URL broken across lines is not the
+/// link the HTML part carries.
 fn html_text(html: &str) -> String {
     html2text::config::plain_no_decorate()
         .link_footnotes(true)
+        .no_link_wrapping()
         .string_from_read(html.as_bytes(), 72)
         .map(|t| t.trim().to_string())
         .unwrap_or_else(|_| crate::html::text::to_text(html))

