@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use crate::cli::when;
 use boletin::edition::curate;
-use boletin::edition::{self, DraftMeta, Edition};
+use boletin::edition::{self, DraftMeta, Edition, iso_week};
 use boletin::publish::i18n;
 use boletin::store::Store;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use super::{Context, code, fail};
 
@@ -30,11 +30,9 @@ pub struct Args {
 
 /// Monday 00:00 to the next Monday 00:00, Mexico City time, of an ISO week `2026-W47`.
 fn week_window(text: &str) -> Result<(DateTime<Utc>, DateTime<Utc>, NaiveDate), String> {
-    let bad = || format!("`{text}` is not an ISO week (example: 2026-W47)");
-    let (year, week) = text.trim().split_once("-W").ok_or_else(bad)?;
-    let year: i32 = year.parse().map_err(|_| bad())?;
-    let week: u32 = week.parse().map_err(|_| bad())?;
-    let monday = NaiveDate::from_isoywd_opt(year, week, Weekday::Mon).ok_or_else(bad)?;
+    let bad = || edition::not_a_week(text.trim());
+    // The rule the edition file's `week` is read with, so a draft can always be read back.
+    let monday = edition::iso_week_monday(text.trim()).ok_or_else(bad)?;
     let tz = i18n::EDITION_TZ;
     let start = monday
         .and_time(NaiveTime::MIN)
@@ -43,11 +41,6 @@ fn week_window(text: &str) -> Result<(DateTime<Utc>, DateTime<Utc>, NaiveDate), 
         .ok_or_else(bad)?
         .with_timezone(&Utc);
     Ok((start, start + Duration::days(7), monday + Duration::days(6)))
-}
-
-fn iso_week(date: NaiveDate) -> String {
-    let w = date.iso_week();
-    format!("{}-W{:02}", w.year(), w.week())
 }
 
 /// One more than the highest `number` among the other edition files beside `path`.

@@ -12,7 +12,7 @@ pub mod curate;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate, Weekday};
 use serde::Deserialize;
 use toml::Spanned;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
@@ -76,7 +76,7 @@ struct SubjectByLang {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EditionSpec {
-    week: Option<String>,
+    week: Option<Spanned<String>>,
     number: Option<u32>,
     date: Spanned<String>,
     language: Option<Spanned<LangSpec>>,
@@ -136,8 +136,8 @@ fn yes() -> bool {
 #[derive(Debug, Clone)]
 pub struct Edition {
     pub(crate) path: PathBuf,
-    /// The slug of this edition's folders and URLs, e.g. `2026-W47` (default: the file
-    /// name without `.toml`).
+    /// The ISO week that names this edition's folders and URLs, e.g. `2026-W47` (default:
+    /// the file name without `.toml` when it is one, else the week of `date`).
     pub week: String,
     /// The issue number ("Número 12" / "Issue 12") in the email and archive; `None` shows
     /// no number.
@@ -224,18 +224,24 @@ impl Edition {
                 languages(l).map_err(|span| invalid(span, format!("`language`: {NO_LANGUAGE}")))?
             }
         };
-        let week = spec.week.unwrap_or_else(|| {
-            path.file_stem()
+        let week = match spec.week {
+            Some(w) => {
+                let text = w.get_ref().trim();
+                if !is_id(text) {
+                    let message = format!("`week`: {} (it names a folder)", id_rule(text));
+                    return Err(invalid(w.span(), message));
+                }
+                if iso_week_monday(text).is_none() {
+                    return Err(invalid(w.span(), format!("`week`: {}", not_a_week(text))));
+                }
+                text.to_string()
+            }
+            None => path
+                .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "edition".into())
-        });
-        if !is_id(&week) {
-            return Err(EditionError::Invalid {
-                path: shown.clone(),
-                line: 1,
-                message: format!("`week`: {} (it names a folder)", id_rule(&week)),
-            });
-        }
+                .filter(|stem| iso_week_monday(stem).is_some())
+                .unwrap_or_else(|| iso_week(date)),
+        };
         let subject_span = spec.subject.span();
         let subject: Vec<(Option<Lang>, String)> = match spec.subject.into_inner() {
             SubjectSpec::One(s) => vec![(None, s)],
@@ -389,6 +395,41 @@ impl Edition {
             }
         }
         Ok(())
+    }
+}
+
+/// The Monday of ISO week `text` (`2026-W47`: four-digit year, two-digit week), if that
+/// week exists: W53 only in the years that have it.
+pub fn iso_week_monday(text: &str) -> Option<NaiveDate> {
+    let (year, week) = text.split_once("-W")?;
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(year, 4) || !digits(week, 2) {
+        return None;
+    }
+    NaiveDate::from_isoywd_opt(year.parse().ok()?, week.parse().ok()?, Weekday::Mon)
+}
+
+/// The ISO week `date` falls in, as `2026-W47`.
+pub fn iso_week(date: NaiveDate) -> String {
+    let w = date.iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+/// Why `text` is not a week [`iso_week_monday`] accepts, with the weeks its year has.
+pub fn not_a_week(text: &str) -> String {
+    let year = text
+        .split_once("-W")
+        .and_then(|(y, _)| y.parse::<i32>().ok())
+        // 28 December is always in the last ISO week of its year.
+        .and_then(|y| NaiveDate::from_ymd_opt(y, 12, 28))
+        .filter(|_| text.len() == 8);
+    match year {
+        Some(last) => format!(
+            "`{text}` is not an ISO week ({} has weeks W01 to W{:02})",
+            last.year(),
+            last.iso_week().week()
+        ),
+        None => format!("`{text}` is not an ISO week (example: 2026-W47)"),
     }
 }
 
@@ -694,5 +735,58 @@ id = 3
                 .unwrap_or_default();
             assert!(err.starts_with("e.toml:2: "), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn weeks_are_real_iso_weeks_and_errors_name_their_line() {
+        let file = |week: &str| {
+            format!(
+                "# Boletín 47\n\ndate = \"2026-11-21\"\nsubject = \"Boletín\"\nweek = \"{week}\"\nnumber = 47\n"
+            )
+        };
+        let parse = |text: &str, path: &str| {
+            Edition::parse(text, Path::new(path))
+                .map(|e| e.week)
+                .map_err(|e| e.to_string())
+        };
+        for (week, want) in [
+            (
+                "2026-W99",
+                "e.toml:5: `week`: `2026-W99` is not an ISO week (2026 has weeks W01 to W53)",
+            ),
+            (
+                "2025-W53",
+                "e.toml:5: `week`: `2025-W53` is not an ISO week (2025 has weeks W01 to W52)",
+            ),
+            (
+                "2026-W00",
+                "e.toml:5: `week`: `2026-W00` is not an ISO week (2026 has weeks W01 to W53)",
+            ),
+            (
+                "2026-W7",
+                "e.toml:5: `week`: `2026-W7` is not an ISO week (example: 2026-W47)",
+            ),
+            (
+                "semana-47",
+                "e.toml:5: `week`: `semana-47` is not an ISO week (example: 2026-W47)",
+            ),
+            (
+                "2026/W47",
+                "e.toml:5: `week`: `2026/W47` must be non-empty and use only letters, digits, `-` and `_` (it names a folder)",
+            ),
+        ] {
+            assert_eq!(
+                parse(&file(week), "e.toml"),
+                Err(want.to_string()),
+                "{week}"
+            );
+        }
+        assert_eq!(parse(&file("2026-W53"), "e.toml"), Ok("2026-W53".into()));
+        assert_eq!(parse(&file("2020-W53"), "e.toml"), Ok("2020-W53".into()));
+        // Without `week`: the file name when it is a week, else the week of `date`.
+        let bare = "date = \"2026-11-21\"\nsubject = \"Boletín\"\n";
+        assert_eq!(parse(bare, "editions/2026-W48.toml"), Ok("2026-W48".into()));
+        assert_eq!(parse(bare, "editions/especial.toml"), Ok("2026-W47".into()));
+        assert_eq!(parse(bare, "editions/2026-W99.toml"), Ok("2026-W47".into()));
     }
 }

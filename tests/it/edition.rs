@@ -180,6 +180,48 @@ fn draft_again_keeps_every_edit_and_comment_and_adds_new_candidates() {
 }
 
 #[test]
+fn an_edition_s_week_is_a_real_iso_week_and_its_error_names_the_line() {
+    let s = drafted();
+    let text = s.read(EDITION);
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("week = "))
+        .map(|i| i + 1)
+        .unwrap();
+    assert!(line > 1, "the draft writes its header first: {text}");
+    for (week, why) in [
+        ("2026-W99", "(2026 has weeks W01 to W53)"),
+        ("2027-W53", "(2027 has weeks W01 to W52)"),
+    ] {
+        s.write(
+            EDITION,
+            &text.replace("week = \"2026-W47\"", &format!("week = \"{week}\"")),
+        );
+        let run = s.run(&["compose", EDITION, "--out", "out"]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert_eq!(
+            run.stderr.trim(),
+            format!("boletin: {EDITION}:{line}: `week`: `{week}` is not an ISO week {why}")
+        );
+        assert!(!s.path().join(format!("out/{week}")).exists());
+    }
+    // A draft for a week that does not exist is refused before anything is written.
+    let run = s.run(&["draft", "--week", "2026-W99"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("`2026-W99` is not an ISO week"),
+        "{}",
+        run.stderr
+    );
+    assert!(!s.path().join("editions/2026-W99.toml").exists());
+    // 2026 has a week 53 (28 December to 3 January).
+    s.run(&["draft", "--week", "2026-W53"]).ok();
+    let doc = edition_toml_at(&s, "editions/2026-W53.toml");
+    assert_eq!(doc["week"].as_str(), Some("2026-W53"));
+    assert_eq!(doc["date"].as_str(), Some("2027-01-03"));
+}
+
+#[test]
 fn draft_week_takes_monday_to_sunday_and_names_the_file() {
     let s = Scratch::demo();
     s.run(&["fetch", "--quiet"]).ok();
