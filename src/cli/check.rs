@@ -14,6 +14,11 @@ pub fn run(ctx: &Context, _args: Args) -> Result<ExitCode, ExitCode> {
     // The editor's gazetteer, if any, must parse too.
     boletin::annotate::Annotator::from_config(&config)
         .map_err(|e| super::fail(super::code::CONFIG_OR_DB, &e))?;
+    // And the DKIM key `send` signs with, rather than at its first message.
+    if let Some(dkim) = &config.delivery.dkim {
+        boletin::deliver::message::dkim_config(dkim)
+            .map_err(|e| super::fail(super::code::CONFIG_OR_DB, &e))?;
+    }
     let pages = config
         .sources
         .iter()

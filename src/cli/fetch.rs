@@ -74,11 +74,11 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
                 bar.set_message(r.id.clone());
                 if matches!(r.status, Status::Failed | Status::Gone) {
                     announced.insert(r.id.clone());
-                    bar.println(format!(
+                    bar.println(super::one_line(&format!(
                         "{}: {}",
                         r.id,
                         r.error.as_deref().unwrap_or("failed")
-                    ));
+                    )));
                 }
             }
         };

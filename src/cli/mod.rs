@@ -1,4 +1,16 @@
 //! Command-line surface: argument parsing, output formats and exit codes.
+//!
+//! Errors name values from outside (a config value, an edition line, a feed's title, a CSV
+//! row), and any of them may hold a line break or a terminal escape. Every line written to
+//! stderr, and every `tracing` field, goes through [`one_line`].
+
+/// std's `eprintln!`, each line through [`one_line`]. Defined before the command modules,
+/// it is the `eprintln!` they all call, so none can print a raw value by forgetting.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {
+        ::std::eprintln!("{}", $crate::cli::one_line(&::std::format!($($arg)*)))
+    };
+}
 
 mod add;
 mod backup;
@@ -130,6 +142,26 @@ impl Context {
     }
 }
 
+/// `text` on one line, with control characters (CR, LF, ESC…) and the invisible ones that
+/// move or reorder text (line separators, bidi overrides) written as escapes: `\r`, `\n`,
+/// `\u{1b}`. A value cannot then split a message into lines a log reader takes for
+/// another, nor drive the terminal.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let hidden = matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        );
+        if c.is_control() || hidden {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Prints `error` with its cause chain on one line and returns `code`.
 pub fn fail(code: u8, error: &dyn std::error::Error) -> ExitCode {
     let mut line = format!("boletin: {error}");
@@ -216,9 +248,21 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), ExitCode> {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    use tracing_subscriber::field::MakeExt;
     let filter = tracing_subscriber::EnvFilter::try_from_env("BOLETIN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Each field through `one_line`, as the errors are.
+    let fields = tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        let text = one_line(&format!("{value:?}"));
+        if field.name() == "message" {
+            write!(w, "{text}")
+        } else {
+            write!(w, "{field}={text}")
+        }
+    })
+    .delimited(" ");
     tracing_subscriber::fmt()
+        .fmt_fields(fields)
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
@@ -249,4 +293,23 @@ pub fn run() -> ExitCode {
         Command::Backup(args) => backup::run(&ctx, args),
     };
     result.unwrap_or_else(|code| code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn values_print_on_one_line_with_controls_escaped() {
+        assert_eq!(
+            one_line("feeds.toml:3: `Boletín\r\nboletin: ok\u{1b}[2J\t`"),
+            "feeds.toml:3: `Boletín\\r\\nboletin: ok\\u{1b}[2J\\t`"
+        );
+        // Text that would read backwards, or break the line in a terminal that honours it.
+        assert_eq!(
+            one_line("Acción\u{202e}lmth.exe\u{2028}fin"),
+            "Acción\\u{202e}lmth.exe\\u{2028}fin"
+        );
+        assert_eq!(one_line("Niñas y niños — «paz»"), "Niñas y niños — «paz»");
+    }
 }

@@ -141,7 +141,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
             day(h.last_success),
             day(h.next_attempt),
             h.errors_in_a_row,
-            status
+            super::one_line(&status)
         );
         if let Some(url) = &h.suggested_url {
             println!(

@@ -92,6 +92,13 @@ fn is_dns_name(name: &str) -> bool {
         })
 }
 
+/// Longest `[delivery] list_id`: RFC 2919's limit.
+const MAX_LIST_ID: usize = 255;
+
+/// Longest `[delivery] unsubscribe_url`: far beyond any real endpoint, and short enough that
+/// with a token and the `mailto:` it fits on one header line.
+const MAX_UNSUBSCRIBE_URL: usize = 512;
+
 /// Longest wait for deferred retries in one `send` run: beyond a day a run is surely
 /// misconfigured (minutes or milliseconds written as seconds); the next run retries.
 const MAX_WAIT_SECS: u64 = 24 * 3600;
@@ -266,14 +273,7 @@ impl Checker<'_> {
                 }
             },
         };
-        // The parser `compose` and `send` build the From header with, so neither can fail.
-        if crate::publish::mime::mailbox(n.from.get_ref()).is_err() {
-            return self.invalid(
-                n.from.span(),
-                "newsletter.from",
-                format!("`{}` is not an email address", n.from.get_ref()),
-            );
-        }
+        self.mail_address(&n.from, "newsletter.from")?;
         let archive_url = match n.archive_url {
             None => None,
             Some(u) => Some(self.http_url(&u, "newsletter.archive_url")?),
@@ -375,6 +375,18 @@ impl Checker<'_> {
                         format!("`{url}` must be https (mail providers ignore one-click links over http)"),
                     );
                 }
+                // With a subscriber's token it goes on one `List-Unsubscribe` line, which
+                // RFC 5322 ends at 998 octets.
+                if url.as_str().len() > MAX_UNSUBSCRIBE_URL {
+                    return self.invalid(
+                        u.span(),
+                        "delivery.unsubscribe_url",
+                        format!(
+                            "{} characters is too long for a mail header (at most {MAX_UNSUBSCRIBE_URL})",
+                            url.as_str().len()
+                        ),
+                    );
+                }
                 Some(url)
             }
         };
@@ -388,6 +400,7 @@ impl Checker<'_> {
                     .trim_start_matches('<')
                     .trim_end_matches('>');
                 if v.is_empty()
+                    || v.len() > MAX_LIST_ID
                     || !v.contains('.')
                     || !v
                         .chars()
@@ -396,19 +409,21 @@ impl Checker<'_> {
                     return self.invalid(
                         l.span(),
                         "delivery.list_id",
-                        format!("`{v}` is not a list id (letters, digits, `-`, `_` and dots, e.g. boletin.example.org)"),
+                        format!("`{v}` is not a list id (at most {MAX_LIST_ID} letters, digits, `-`, `_` and dots, e.g. boletin.example.org)"),
                     );
                 }
                 v.to_string()
             }
         };
         // `mailto:` takes the bare address, whatever form the file gives it in.
-        let unsubscribe_mailto = self.read(
-            d.unsubscribe_mailto.as_ref(),
-            "delivery.unsubscribe_mailto",
-            |m| Some(crate::publish::mime::mailbox(m).ok()?.email.to_string()),
-            |m| format!("`{m}` is not an email address"),
-        )?;
+        let unsubscribe_mailto = match &d.unsubscribe_mailto {
+            None => None,
+            Some(m) => Some(
+                self.mail_address(m, "delivery.unsubscribe_mailto")?
+                    .email
+                    .to_string(),
+            ),
+        };
         // The rule `BOLETIN_SECRET` is held to as well.
         let secret = self.read(
             d.secret.as_ref(),
@@ -514,6 +529,56 @@ impl Checker<'_> {
             return self.invalid(u.span(), key, e.to_string());
         }
         Ok(url)
+    }
+
+    /// `from` or `unsubscribe_mailto` as every message carries it: one mailbox, read by
+    /// the parser `compose` and `send` build headers with (so neither can fail on it), its
+    /// address in ASCII since boletin sends without SMTPUTF8 (a Unicode domain is written
+    /// in its `xn--` form).
+    fn mail_address(
+        &self,
+        v: &Spanned<String>,
+        key: &str,
+    ) -> Result<lettre::message::Mailbox, ConfigError> {
+        use crate::publish::mime::{address_of, mailbox};
+        let text = v.get_ref();
+        let Ok(parsed) = mailbox(text) else {
+            // `Name <address>` whose name needs quotes: say how to write it.
+            let address = address_of(text);
+            let name = text[..text.rfind('<').unwrap_or(0)].trim();
+            let hint = if address != text.trim()
+                && mailbox(address).is_ok()
+                && !name.is_empty()
+                && !name.contains('"')
+            {
+                format!(
+                    " (a name with `:`, `,`, `;` or brackets goes in double quotes: `\"{name}\" <{address}>`)"
+                )
+            } else {
+                String::new()
+            };
+            return self.invalid(
+                v.span(),
+                key,
+                format!("`{text}` is not an email address{hint}"),
+            );
+        };
+        let address = parsed.email.to_string();
+        if !address.is_ascii() {
+            let (user, domain) = (parsed.email.user(), parsed.email.domain());
+            let hint = match idna::domain_to_ascii(domain) {
+                Ok(ascii) if user.is_ascii() => format!("write it as `{user}@{ascii}`"),
+                _ => "use an address in ASCII".to_string(),
+            };
+            return self.invalid(
+                v.span(),
+                key,
+                format!(
+                    "`{address}` is not ASCII, which mail servers without SMTPUTF8 refuse: {hint}"
+                ),
+            );
+        }
+        Ok(parsed)
     }
 
     fn http_url(&self, u: &Spanned<String>, key: &str) -> Result<Url, ConfigError> {
@@ -977,6 +1042,55 @@ title = "Noticias"
             error_of("[delivery]\nunsubscribe_mailto = \"baja en example.org\"\n")
                 .contains(":10: `delivery.unsubscribe_mailto`"),
         );
+    }
+
+    #[test]
+    fn header_values_are_refused_at_their_line_not_in_compose() {
+        let newsletter = |from: &str| {
+            whole_error(&format!(
+                "[newsletter]\ntitle = \"B\"\nfrom = {}\n",
+                toml_edit::value(from)
+            ))
+            .unwrap_or_default()
+        };
+        assert_eq!(
+            newsletter("Boletín: Oaxaca <boletin@example.org>"),
+            "/tmp/feeds.toml:3: `newsletter.from`: `Boletín: Oaxaca <boletin@example.org>` is not an email address (a name with `:`, `,`, `;` or brackets goes in double quotes: `\"Boletín: Oaxaca\" <boletin@example.org>`)"
+        );
+        assert_eq!(newsletter("\"Boletín: Oaxaca\" <boletin@example.org>"), "");
+        assert_eq!(
+            newsletter("Boletín <boletín@oaxaca.example.org>"),
+            "/tmp/feeds.toml:3: `newsletter.from`: `boletín@oaxaca.example.org` is not ASCII, which mail servers without SMTPUTF8 refuse: use an address in ASCII"
+        );
+        assert_refused(&[
+            // A second target smuggled into List-Unsubscribe.
+            (
+                "[delivery]\nunsubscribe_mailto = \"a@x.org>, <mailto:b@evil.example\"\n",
+                ":10: `delivery.unsubscribe_mailto`: `a@x.org>, <mailto:b@evil.example` is not an email address",
+            ),
+            (
+                "[delivery]\nunsubscribe_mailto = \"Bajas <a@x.org> <b@evil.example>\"\n",
+                ":10: `delivery.unsubscribe_mailto`: ",
+            ),
+            (
+                "[delivery]\nunsubscribe_mailto = \"bajas@solidaridad-méxico.org\"\n",
+                ":10: `delivery.unsubscribe_mailto`: `bajas@solidaridad-méxico.org` is not ASCII, which mail servers without SMTPUTF8 refuse: write it as `bajas@xn--solidaridad-mxico-ntb.org`",
+            ),
+            (
+                &format!(
+                    "[delivery]\nlist_id = \"{}.example.org\"\n",
+                    "b".repeat(250)
+                ),
+                ":10: `delivery.list_id`: ",
+            ),
+            (
+                &format!(
+                    "[delivery]\nunsubscribe_url = \"https://boletin.example.org/{}\"\n",
+                    "baja/".repeat(120)
+                ),
+                ":10: `delivery.unsubscribe_url`: 628 characters is too long for a mail header (at most 512)",
+            ),
+        ]);
     }
 
     #[test]

@@ -390,3 +390,130 @@ fn config_errors_name_file_line_and_key_exit_2_and_write_nothing() {
         );
     }
 }
+
+#[test]
+fn errors_quoting_a_value_stay_on_one_line_with_controls_escaped() {
+    // What a pasted value, a hostile spreadsheet or a broken edition can carry: a line
+    // that looks like another message, and a terminal escape that clears the screen.
+    let s = Scratch::demo();
+    let config = s.read("feeds.toml").replace(
+        "from = \"Boletín Solidaridad <boletin@example.org>\"",
+        "from = \"Boletín\\u001b[2J\\r\\nboletin: feeds.toml: ok <boletin@example.org\"",
+    );
+    s.write("mala.toml", &config);
+    s.write(
+        "lista.csv",
+        "email,name,language\n\"ana@x.org\rboletin: 1 added\",Ana,es\nluis@example.org,Luis,\"fr\u{1b}]0;pwned\u{7}\"\n",
+    );
+    s.write(
+        "editions/2026-W47.toml",
+        "date = \"2026-11-21\"\nsubject = \"Boletín\"\nweek = \"2026-W47\\r\\n\\u001b[31mboletin: ok\"\n",
+    );
+    let runs = [
+        (
+            s.run_bare(&["--config", "mala.toml", "check"]),
+            "boletin: mala.toml:13: `newsletter.from`: `Boletín\\u{1b}[2J\\r\\nboletin: feeds.toml: ok <boletin@example.org` is not an email address",
+        ),
+        (
+            s.run(&["subscribers", "import", "lista.csv"]),
+            "lista.csv:2: `ana@x.org\\rboletin: 1 added` is not a valid email address\nlista.csv:3: luis@example.org: unknown language `fr\\u{1b}]0;pwned\\u{7}` (use es or en)",
+        ),
+        (
+            s.run(&["compose", "editions/2026-W47.toml"]),
+            "boletin: editions/2026-W47.toml:3: `week`: `2026-W47\\r\\n\\u{1b}[31mboletin: ok` must be non-empty",
+        ),
+    ];
+    for (run, want) in runs {
+        assert_ne!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr.starts_with(want),
+            "want {want}\ngot  {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains(['\r', '\u{1b}', '\u{7}']),
+            "{:?}",
+            run.stderr
+        );
+        assert_eq!(
+            run.stderr.lines().count(),
+            want.lines().count(),
+            "{:?}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn check_refuses_what_compose_and_send_would_fail_on_naming_the_line() {
+    let s = Scratch::demo();
+    let demo = s.read("feeds.toml");
+    let from = "from = \"Boletín Solidaridad <boletin@example.org>\"";
+    let line = demo.lines().position(|l| l == from).unwrap() + 1;
+    let end = demo.lines().count();
+    let cases = [
+        (
+            demo.replace(
+                from,
+                "from = \"Boletín: Oaxaca y Chiapas <boletin@example.org>\"",
+            ),
+            format!(
+                "feeds.toml:{line}: `newsletter.from`: `Boletín: Oaxaca y Chiapas <boletin@example.org>` is not an email address (a name with `:`, `,`, `;` or brackets goes in double quotes: `\"Boletín: Oaxaca y Chiapas\" <boletin@example.org>`)"
+            ),
+        ),
+        (
+            format!(
+                "{demo}\n[delivery]\nunsubscribe_mailto = \"a@x.org>, <mailto:b@evil.example\"\n"
+            ),
+            format!(
+                "feeds.toml:{}: `delivery.unsubscribe_mailto`: `a@x.org>, <mailto:b@evil.example` is not an email address",
+                end + 3
+            ),
+        ),
+        (
+            format!(
+                "{demo}\n[delivery]\nsecret = \"una clave de prueba larga\"\n[delivery.dkim]\nselector = \"b2026\"\nkey_file = \"claves/dkim.pem\"\n"
+            ),
+            format!("DKIM key {}/claves/dkim.pem: ", s.path().display()),
+        ),
+    ];
+    for (config, want) in cases {
+        s.write("feeds.toml", &config);
+        let run = s.run(&["check"]);
+        assert_eq!(run.code, 2, "{want}: {run:?}");
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(
+            run.stderr.contains(&want),
+            "want {want}\ngot  {}",
+            run.stderr
+        );
+    }
+    // Quoted, the name passes check and compose writes it.
+    s.write(
+        "feeds.toml",
+        &demo.replace(
+            from,
+            "from = '\"Boletín: Oaxaca y Chiapas\" <boletin@example.org>'",
+        ),
+    );
+    s.run(&["check"]).ok();
+    s.run(&["fetch", "--quiet"]).ok();
+    s.run(&[
+        "draft",
+        "--now",
+        "2026-11-21",
+        "--out",
+        "editions/2026-W47.toml",
+    ])
+    .ok();
+    s.run(&["compose", "editions/2026-W47.toml", "--out", "out"])
+        .ok();
+    let eml = s.read("out/2026-W47/email.eml");
+    // RFC 2047 (base64) of the name as written, then the address.
+    assert!(
+        eml.starts_with(
+            "From: =?utf-8?b?Qm9sZXTDrW46IE9heGFjYSB5IENoaWFwYXM=?= <boletin@example.org>\r\n"
+        ),
+        "{eml}"
+    );
+}
