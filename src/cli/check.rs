@@ -14,10 +14,13 @@ pub fn run(ctx: &Context, _args: Args) -> Result<ExitCode, ExitCode> {
     // The editor's gazetteer, if any, must parse too.
     boletin::annotate::Annotator::from_config(&config)
         .map_err(|e| super::fail(super::code::CONFIG_OR_DB, &e))?;
-    // And the DKIM key `send` signs with, rather than at its first message.
-    if let Some(dkim) = &config.delivery.dkim {
-        boletin::deliver::message::dkim_config(dkim)
-            .map_err(|e| super::fail(super::code::CONFIG_OR_DB, &e))?;
+    // The DKIM key `send` signs with: said now rather than at the first message. A warning,
+    // not a refusal: the config is valid, and a new one (`init`) names a key not made yet.
+    if let Some(dkim) = &config.delivery.dkim
+        && let Err(e) = boletin::deliver::message::dkim_config(dkim)
+        && !ctx.quiet
+    {
+        eprintln!("boletin: warning: {e}; `send` will not start without it");
     }
     let pages = config
         .sources

@@ -470,12 +470,6 @@ fn check_refuses_what_compose_and_send_would_fail_on_naming_the_line() {
                 end + 3
             ),
         ),
-        (
-            format!(
-                "{demo}\n[delivery]\nsecret = \"una clave de prueba larga\"\n[delivery.dkim]\nselector = \"b2026\"\nkey_file = \"claves/dkim.pem\"\n"
-            ),
-            format!("DKIM key {}/claves/dkim.pem: ", s.path().display()),
-        ),
     ];
     for (config, want) in cases {
         s.write("feeds.toml", &config);
@@ -488,6 +482,25 @@ fn check_refuses_what_compose_and_send_would_fail_on_naming_the_line() {
             run.stderr
         );
     }
+    // A DKIM key not there yet: the config is valid, and check says what `send` will need.
+    s.write(
+        "feeds.toml",
+        &format!(
+            "{demo}\n[delivery]\nsecret = \"una clave de prueba larga\"\n[delivery.dkim]\nselector = \"b2026\"\nkey_file = \"claves/dkim.pem\"\n"
+        ),
+    );
+    let run = s.run(&["check"]).ok();
+    assert!(
+        run.stderr.starts_with(&format!(
+            "boletin: warning: DKIM key {}/claves/dkim.pem: ",
+            s.path().display()
+        )) && run
+            .stderr
+            .trim_end()
+            .ends_with("`send` will not start without it"),
+        "{}",
+        run.stderr
+    );
     // Quoted, the name passes check and compose writes it.
     s.write(
         "feeds.toml",
