@@ -373,20 +373,25 @@ fn shared_with(
     p: &Signature,
     overall: &HashSet<u32>,
 ) -> (Vec<u32>, usize, usize, usize, usize) {
-    let p_flags: HashMap<u32, bool> = p
-        .shingles
-        .iter()
-        .map(|s| (s & !FLAG, s & FLAG != 0))
-        .collect();
-    let x_bp: HashSet<u32> = x
+    // Sorted copies answer "does p carry it, flagged?" by binary search: cheaper than
+    // hashing for a few hundred shingles, and no table per comparison.
+    let mut p_sorted: Vec<u32> = p.shingles.clone();
+    p_sorted.sort_unstable_by_key(|s| s & !FLAG);
+    let p_get = |s: u32| {
+        p_sorted
+            .binary_search_by_key(&s, |v| v & !FLAG)
+            .ok()
+            .map(|i| p_sorted[i] & FLAG != 0)
+    };
+    let mut x_bp: Vec<u32> = x
         .shingles
         .iter()
         .filter(|s| *s & FLAG != 0)
         .map(|s| s & !FLAG)
         .collect();
+    x_bp.sort_unstable();
     // Either source's boilerplate is discounted from both bodies.
-    let boiler =
-        |s: u32| x_bp.contains(&s) || p_flags.get(&s).copied().unwrap_or(false);
+    let boiler = |s: u32| x_bp.binary_search(&s).is_ok() || p_get(s).unwrap_or(false);
     let mut shared = Vec::new();
     let mut run: Vec<u32> = Vec::new();
     let mut run_is_boiler = false;
@@ -402,7 +407,7 @@ fn shared_with(
     };
     for s in &x.shingles {
         let s = s & !FLAG;
-        if !boiler(s) && p_flags.contains_key(&s) {
+        if !boiler(s) && p_get(s).is_some() {
             run_is_boiler |= overall.contains(&s);
             run.push(s);
         } else {

@@ -191,8 +191,9 @@ CREATE TABLE story_keys (
     key     INTEGER NOT NULL,
     item_id INTEGER NOT NULL,
     -- The item's title core, to tell a re-posted story from a passage that recurs under
-    -- many titles.
+    -- many titles, and its source: the key index alone answers a lookup.
     title   INTEGER NOT NULL,
+    source  INTEGER NOT NULL,
     PRIMARY KEY (key, item_id)
 ) WITHOUT ROWID;
 -- The editor's corrections between two items (a < b): 1 merged, 0 kept apart.

@@ -77,10 +77,33 @@ impl StoryItem {
 #[derive(Debug, Clone, Copy)]
 struct Posting {
     item_id: i64,
+    /// Its title core ([`dedup::title_id`]).
     title: i64,
-    root: i64,
-    linked: bool,
-    same_source: bool,
+    /// Its source ([`source_id`]).
+    source: i64,
+}
+
+/// A source as stored beside its keys: enough to leave an item's own source out.
+fn source_id(source: &str) -> i64 {
+    dedup::title_id(&Signature {
+        core: source.to_string(),
+        ..Signature::default()
+    })
+}
+
+/// Postings read ahead for a page of items, every key in one statement (a statement per
+/// key cost more than the lookups themselves).
+#[derive(Default)]
+struct PostingCache {
+    postings: HashMap<i64, Vec<Posting>>,
+}
+
+/// What the key index says about an item.
+struct Lookup {
+    /// Candidates (item ids), most evidence first, at most [`dedup::CANDIDATES`].
+    candidates: Vec<i64>,
+    /// Each text key's shingle and postings (item, title).
+    text: Vec<(u32, Vec<(i64, i64)>)>,
 }
 
 /// The editor's corrections, read once per linking pass (there are few).
@@ -293,7 +316,7 @@ impl AnnotationBatch<'_> {
         stamp: &str,
     ) -> Result<(), StoreError> {
         let tx = &self.tx;
-        let mut keys: Vec<(i64, i64, i64)> = Vec::new();
+        let mut keys: Vec<(i64, i64, i64, i64)> = Vec::new();
         {
             let mut update = tx.prepare_cached(
                 "UPDATE items SET language = ?2, tags = ?3, excerpt = ?4, excerpt_html = ?5,
@@ -346,8 +369,8 @@ impl AnnotationBatch<'_> {
                     sig.words as i64,
                 ])?;
                 let item_keys = dedup::keys(sig);
-                let title = dedup::title_id(sig);
-                keys.extend(item_keys.iter().map(|k| (k.value, item.id, title)));
+                let (title, source) = (dedup::title_id(sig), source_id(&item.source_id));
+                keys.extend(item_keys.iter().map(|k| (k.value, item.id, title, source)));
                 text.execute(params![
                     item.id,
                     dedup::shingles_bytes(sig),
@@ -359,10 +382,10 @@ impl AnnotationBatch<'_> {
         // random seeks.
         keys.sort_unstable();
         let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO story_keys (key, item_id, title) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO story_keys (key, item_id, title, source) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        for (key, id, title) in keys {
-            insert.execute(params![key, id, title])?;
+        for (key, id, title, source) in keys {
+            insert.execute(params![key, id, title, source])?;
         }
         Ok(())
     }
@@ -407,25 +430,83 @@ impl AnnotationBatch<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The newest [`dedup::POSTINGS`] items other than `id` carrying `key`.
-    fn postings(&self, key: i64, id: i64, source_id: &str) -> Result<Vec<Posting>, StoreError> {
+    /// The newest [`dedup::POSTINGS`] items other than `id` carrying `key` (read from the
+    /// key index alone).
+    fn postings(&self, key: i64, id: i64) -> Result<Vec<Posting>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT k.item_id, k.title, COALESCE(s.primary_id, s.item_id), s.linked, s.source_id = ?3
-             FROM story_keys k JOIN story_items s ON s.item_id = k.item_id
-             WHERE k.key = ?1 AND k.item_id != ?2 ORDER BY k.item_id DESC LIMIT ?4",
+            "SELECT item_id, title, source FROM story_keys
+             WHERE key = ?1 AND item_id != ?2 ORDER BY item_id DESC LIMIT ?3",
         )?;
-        let rows = stmt.query_map(
-            params![key, id, source_id, dedup::POSTINGS as i64],
-            |r| {
-                Ok(Posting {
-                    item_id: r.get(0)?,
-                    title: r.get(1)?,
-                    root: r.get(2)?,
-                    linked: r.get(3)?,
-                    same_source: r.get(4)?,
-                })
-            },
+        let rows = stmt.query_map(params![key, id, dedup::POSTINGS as i64], |r| {
+            Ok(Posting {
+                item_id: r.get(0)?,
+                title: r.get(1)?,
+                source: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The postings of every key of `items` (the newest [`dedup::POSTINGS`] + 1 of each, so
+    /// that leaving the item itself out still leaves enough), in one statement.
+    fn prefetch(&self, items: &[StoryItem]) -> Result<PostingCache, StoreError> {
+        let mut keys: Vec<i64> = items
+            .iter()
+            .flat_map(|i| i.keys.iter().map(|k| k.value))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut cache = PostingCache::default();
+        if keys.is_empty() {
+            return Ok(cache);
+        }
+        let json = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT j.value, k.item_id, k.title, k.source
+             FROM json_each(?1) j JOIN story_keys k ON k.key = j.value
+             WHERE k.item_id >= COALESCE((SELECT item_id FROM story_keys WHERE key = j.value
+                                          ORDER BY item_id DESC LIMIT 1 OFFSET {}), -9223372036854775808)",
+            dedup::POSTINGS
+        ))?;
+        let rows = stmt.query_map([json], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Posting {
+                    item_id: r.get(1)?,
+                    title: r.get(2)?,
+                    source: r.get(3)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (key, posting) = row?;
+            cache.postings.entry(key).or_default().push(posting);
+        }
+        for list in cache.postings.values_mut() {
+            list.sort_unstable_by(|a, b| b.item_id.cmp(&a.item_id));
+        }
+        // Keys nobody else carries: known empty, no lookup later.
+        for k in keys {
+            cache.postings.entry(k).or_default();
+        }
+        Ok(cache)
+    }
+
+    /// The primary of `id`'s story (itself when it leads or stands alone).
+    fn root_of(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT COALESCE(primary_id, item_id) FROM story_items WHERE item_id = ?1",
         )?;
+        Ok(stmt.query_row([id], |r| r.get(0)).optional()?)
+    }
+
+    /// Ids of the items not placed yet, in order: the linking pass has not reached them, so
+    /// they are nobody's candidates yet.
+    fn unlinked_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT item_id FROM story_items WHERE linked = 0 ORDER BY item_id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -490,13 +571,14 @@ impl AnnotationBatch<'_> {
 
     /// Places every item not placed yet, in id order (as if they had arrived one by one),
     /// [`dedup::CANDIDATES`] candidates at most each. `page` items are read at a time;
-    /// `on_item` is called after each.
+    /// `on_item` is called after each and stops the pass when it returns false.
     pub fn link_unlinked(
         &self,
         page: usize,
         on_item: &mut dyn FnMut() -> bool,
     ) -> Result<LinkReport, StoreError> {
         let overrides = self.overrides()?;
+        let pending = self.unlinked_ids()?;
         let mut report = LinkReport::default();
         let mut after = i64::MIN;
         loop {
@@ -504,12 +586,9 @@ impl AnnotationBatch<'_> {
             let Some(last) = items.last().map(|i| i.id) else {
                 break;
             };
+            let cache = self.prefetch(&items)?;
             for item in items {
-                // An earlier placement in this page may have placed it already.
-                let Some(item) = self.story_item(item.id)?.filter(|i| !i.linked) else {
-                    continue;
-                };
-                self.link(item, &overrides, &mut report)?;
+                self.link(item, &overrides, &pending, &cache, &mut report)?;
                 if !on_item() {
                     return Ok(report);
                 }
@@ -524,6 +603,8 @@ impl AnnotationBatch<'_> {
         &self,
         first: StoryItem,
         overrides: &Overrides,
+        pending: &[i64],
+        cache: &PostingCache,
         report: &mut LinkReport,
     ) -> Result<(), StoreError> {
         let mut queue = VecDeque::from([first]);
@@ -534,7 +615,7 @@ impl AnnotationBatch<'_> {
                 // Left unplaced: the next run's linking pass picks them up.
                 break;
             }
-            let (copy, judged, loose) = self.place(&item, overrides)?;
+            let (copy, judged, loose) = self.place(&item, overrides, pending, cache)?;
             report.linked += 1;
             report.copies += usize::from(copy);
             report.max_candidates = report.max_candidates.max(judged);
@@ -549,11 +630,14 @@ impl AnnotationBatch<'_> {
 
     /// Decides `x`'s story: the editor's joins first, else the best of its candidates'
     /// primaries that `x` itself matches. Returns whether it became a copy, how many
-    /// candidates were judged, and the items set loose when `x` took over an older story.
+    /// candidates the index returned, and the items set loose when `x` took over an older
+    /// story.
     fn place(
         &self,
         x: &StoryItem,
         overrides: &Overrides,
+        pending: &[i64],
+        cache: &PostingCache,
     ) -> Result<(bool, usize, Vec<i64>), StoreError> {
         if let Some(partners) = overrides.together.get(&x.id) {
             for &y in partners {
@@ -573,33 +657,18 @@ impl AnnotationBatch<'_> {
                 return Ok((true, 0, loose));
             }
         }
-        let (candidates, postings) = self.candidates(x)?;
-        let x_title = dedup::title_id(&x.signature);
+        let lookup = self.lookup(x, pending, cache)?;
         let mut best: Option<(i64, Comparison)> = None;
-        let mut judged = 0;
-        let mut roots: Vec<i64> = Vec::new();
-        for (_, root) in &candidates {
-            if !roots.contains(root) {
-                roots.push(*root);
-            }
-        }
-        for root in roots {
-            if overrides.apart(x.id, root) {
+        for (root, primary, overall) in self.judged_roots(x, &lookup)? {
+            if overrides.apart(x.id, root) || primary.source_id == x.source_id {
                 continue;
             }
-            let Some(primary) = self.story_item(root)? else {
-                continue;
-            };
-            if primary.source_id == x.source_id {
-                continue;
-            }
-            judged += 1;
-            let overall = overall_boilerplate(&postings, root, x_title);
             let c = dedup::compare(&x.signature, &primary.signature, &overall);
             if c.reason.is_some() && best.as_ref().is_none_or(|(_, b)| dedup::better(&c, b)) {
                 best = Some((root, c));
             }
         }
+        let judged = lookup.candidates.len();
         match best {
             Some((root, verdict)) => {
                 let loose = self.attach(x, root, &verdict)?;
@@ -612,42 +681,112 @@ impl AnnotationBatch<'_> {
         }
     }
 
-    /// `x`'s candidates (item, root), best evidence first, at most [`dedup::CANDIDATES`],
-    /// and what each text key's postings say (shingle, [(root, title)]) for telling
-    /// boilerplate apart.
-    #[allow(clippy::type_complexity)]
-    fn candidates(
+    /// `x`'s candidates from the key index, at most [`dedup::CANDIDATES`], ranked by the
+    /// evidence they share with it: a link outweighs a title, a title outweighs text keys.
+    /// A text key counts for a candidate only when it is not boilerplate leaving the
+    /// candidate's title out, and text alone needs two keys (one shared trigram is chance).
+    /// Items the pass has not reached (`pending`, after `x`) and `x`'s own source are left
+    /// out.
+    fn lookup(
         &self,
         x: &StoryItem,
-    ) -> Result<(Vec<(i64, i64)>, Vec<(u32, Vec<(i64, i64)>)>), StoreError> {
+        pending: &[i64],
+        cache: &PostingCache,
+    ) -> Result<Lookup, StoreError> {
         let x_title = dedup::title_id(&x.signature);
-        let mut evidence: HashMap<i64, (u32, i64)> = HashMap::new();
-        let mut text: Vec<(u32, Vec<(i64, i64)>)> = Vec::new();
+        let x_source = source_id(&x.source_id);
+        let reached = |id: i64| id < x.id || pending.binary_search(&id).is_err();
+        // item -> (strong evidence, text keys)
+        let mut evidence: HashMap<i64, (u32, u32)> = HashMap::new();
+        let mut text = Vec::new();
         for key in &x.keys {
-            let posts = self.postings(key.value, x.id, &x.source_id)?;
-            let entries: Vec<(i64, i64)> = posts.iter().map(|p| (p.root, p.title)).collect();
+            let posts = match cache.postings.get(&key.value) {
+                Some(list) => list
+                    .iter()
+                    .filter(|p| p.item_id != x.id)
+                    .take(dedup::POSTINGS)
+                    .copied()
+                    .collect(),
+                None => self.postings(key.value, x.id)?,
+            };
+            let titles: HashSet<i64> = posts
+                .iter()
+                .filter(|p| p.title != x_title)
+                .map(|p| p.title)
+                .collect();
             for p in &posts {
-                if !p.linked || p.same_source {
+                if p.source == x_source || !reached(p.item_id) {
                     continue;
                 }
-                // A text key that is boilerplate even leaving this candidate's story out is
-                // no evidence for it.
-                if key.kind == KeyKind::Text
-                    && other_titles(&entries, p.root, x_title) >= dedup::OTHER_TITLES
-                {
-                    continue;
+                let e = evidence.entry(p.item_id).or_insert((0, 0));
+                match key.kind {
+                    KeyKind::Text => {
+                        let others = titles.len() - usize::from(titles.contains(&p.title));
+                        if others < dedup::OTHER_TITLES {
+                            e.1 += 1;
+                        }
+                    }
+                    _ => e.0 += key.weight(),
                 }
-                let e = evidence.entry(p.item_id).or_insert((0, p.root));
-                e.0 += key.weight();
             }
             if key.kind == KeyKind::Text {
-                text.push((key.shingle, entries));
+                text.push((key.shingle, posts.iter().map(|p| (p.item_id, p.title)).collect()));
             }
         }
-        let mut ranked: Vec<(i64, (u32, i64))> = evidence.into_iter().collect();
-        ranked.sort_unstable_by(|a, b| b.1.0.cmp(&a.1.0).then(b.0.cmp(&a.0)));
+        let mut ranked: Vec<(i64, u32)> = evidence
+            .into_iter()
+            .filter(|(_, (strong, texts))| *strong > 0 || *texts >= 2)
+            .map(|(id, (strong, texts))| (id, strong + texts))
+            .collect();
+        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
         ranked.truncate(dedup::CANDIDATES);
-        Ok((ranked.into_iter().map(|(id, (_, root))| (id, root)).collect(), text))
+        Ok(Lookup {
+            candidates: ranked.into_iter().map(|(id, _)| id).collect(),
+            text,
+        })
+    }
+
+    /// The primaries of `x`'s candidates, each with the text keys that are boilerplate when
+    /// judging `x` against its story: keys carried under [`dedup::OTHER_TITLES`] titles
+    /// outside that story.
+    fn judged_roots(
+        &self,
+        x: &StoryItem,
+        lookup: &Lookup,
+    ) -> Result<Vec<(i64, StoryItem, HashSet<u32>)>, StoreError> {
+        let x_title = dedup::title_id(&x.signature);
+        let mut roots: Vec<i64> = Vec::new();
+        for &c in &lookup.candidates {
+            if let Some(root) = self.root_of(c)?
+                && root != x.id
+                && !roots.contains(&root)
+            {
+                roots.push(root);
+            }
+        }
+        let mut out = Vec::with_capacity(roots.len());
+        for root in roots {
+            let Some(primary) = self.story_item(root)? else {
+                continue;
+            };
+            let mut story: HashSet<i64> = self.members(root)?.into_iter().collect();
+            story.insert(root);
+            let overall = lookup
+                .text
+                .iter()
+                .filter(|(_, posts)| {
+                    let titles: HashSet<i64> = posts
+                        .iter()
+                        .filter(|(id, t)| !story.contains(id) && *t != x_title)
+                        .map(|(_, t)| *t)
+                        .collect();
+                    titles.len() >= dedup::OTHER_TITLES
+                })
+                .map(|(s, _)| *s)
+                .collect();
+            out.push((root, primary, overall));
+        }
+        Ok(out)
     }
 
     /// Puts `x` in the story `root` leads, by `verdict`. When `x` is earlier it becomes the
@@ -688,45 +827,37 @@ impl AnnotationBatch<'_> {
         Ok(loose)
     }
 
-    /// Why `id` is where it is: its story item, and its comparison with its primary (or,
-    /// for an item on its own, with its best candidate) with the shingles they share
-    /// beyond boilerplate.
+    /// Why `id` is where it is: its comparison with its primary (for a copy) and with its
+    /// candidates' primaries, with the shingles they share beyond boilerplate.
     pub fn explain(&self, id: i64) -> Result<Option<Explanation>, StoreError> {
         let Some(x) = self.story_item(id)? else {
             return Ok(None);
         };
-        let x_title = dedup::title_id(&x.signature);
-        let (candidates, postings) = self.candidates(&x)?;
-        let mut against: Vec<i64> = Vec::new();
-        if let Some(p) = x.primary {
-            against.push(p);
+        let lookup = self.lookup(&x, &[], &PostingCache::default())?;
+        let mut roots = self.judged_roots(&x, &lookup)?;
+        if let Some(p) = x.primary
+            && !roots.iter().any(|(r, _, _)| *r == p)
+            && let Some(primary) = self.story_item(p)?
+        {
+            roots.insert(0, (p, primary, HashSet::new()));
         }
-        for (_, root) in candidates {
-            if !against.contains(&root) && root != x.id {
-                against.push(root);
-            }
-        }
-        let mut compared = Vec::new();
-        for root in against {
-            let Some(other) = self.story_item(root)? else {
-                continue;
-            };
-            let overall = overall_boilerplate(&postings, root, x_title);
-            let comparison = dedup::compare(&x.signature, &other.signature, &overall);
-            let shared = dedup::shared_shingles(&x.signature, &other.signature, &overall);
-            compared.push(Compared {
+        roots.sort_by_key(|(r, _, _)| Some(*r) != x.primary);
+        let compared = roots
+            .into_iter()
+            .map(|(root, other, overall)| Compared {
                 id: root,
                 source_id: other.source_id.clone(),
                 same_source: other.source_id == x.source_id,
-                comparison,
-                shared,
-            });
-        }
+                comparison: dedup::compare(&x.signature, &other.signature, &overall),
+                shared: dedup::shared_shingles(&x.signature, &other.signature, &overall),
+            })
+            .collect();
         let copies = self.members(id)?;
         Ok(Some(Explanation {
             item: x,
             compared,
             copies,
+            candidates: lookup.candidates.len(),
         }))
     }
 
@@ -840,26 +971,6 @@ impl AnnotationBatch<'_> {
     }
 }
 
-/// Titles (other than `x_title`) among a key's postings outside the story `root` leads.
-fn other_titles(entries: &[(i64, i64)], root: i64, x_title: i64) -> usize {
-    let titles: HashSet<i64> = entries
-        .iter()
-        .filter(|(r, t)| *r != root && *t != x_title)
-        .map(|(_, t)| *t)
-        .collect();
-    titles.len()
-}
-
-/// The text keys of an item that are boilerplate when judging it against the story `root`
-/// leads: carried under [`dedup::OTHER_TITLES`] titles outside that story.
-fn overall_boilerplate(postings: &[(u32, Vec<(i64, i64)>)], root: i64, x_title: i64) -> HashSet<u32> {
-    postings
-        .iter()
-        .filter(|(_, entries)| other_titles(entries, root, x_title) >= dedup::OTHER_TITLES)
-        .map(|(s, _)| *s)
-        .collect()
-}
-
 /// One comparison `boletin items why` shows.
 #[derive(Debug, Clone)]
 pub struct Compared {
@@ -879,6 +990,8 @@ pub struct Explanation {
     pub compared: Vec<Compared>,
     /// Its copies (for a primary).
     pub copies: Vec<i64>,
+    /// Candidates the key index returned for it.
+    pub candidates: usize,
 }
 
 impl Store {
