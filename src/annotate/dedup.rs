@@ -118,14 +118,18 @@ pub struct Signature {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reason {
+    /// The same canonical link.
     Link,
+    /// The same title or title core, bodies not plainly different.
     Title,
+    /// Their distinctive text resembles or contains the other's.
     Text,
     /// An editor joined them (`boletin items merge`).
     Editor,
 }
 
 impl Reason {
+    /// The name stored and shown (`link`, `title`, `text`, `editor`).
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::Link => "link",
@@ -135,6 +139,7 @@ impl Reason {
         }
     }
 
+    /// The reason a stored name stands for.
     pub fn parse(text: &str) -> Option<Reason> {
         match text {
             "link" => Some(Reason::Link),
@@ -256,15 +261,20 @@ pub fn flag(sig: &mut Signature, boilerplate: &HashSet<u32>) -> usize {
 /// What a candidate key says about two items that share it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
+    /// The canonical link.
     Link,
+    /// The folded title or its core.
     Title,
+    /// A distinctive shingle of the body.
     Text,
 }
 
 /// One entry of the candidate index: items sharing a key are brought together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Key {
+    /// The hash stored in the index.
     pub value: i64,
+    /// What it was made from.
     pub kind: KeyKind,
     /// For text keys: the shingle it stands for (to discount boilerplate passages).
     pub shingle: u32,

@@ -37,8 +37,10 @@ const COMMIT_EVERY: usize = 8 * PAGE;
 /// Why annotation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AnnotateError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The gazetteer could not be read.
     #[error(transparent)]
     Gazetteer(#[from] TagError),
 }
@@ -46,6 +48,7 @@ pub enum AnnotateError {
 /// What one annotation pass did.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct AnnotateReport {
+    /// Items annotated in this pass.
     pub annotated: usize,
     /// Items found to repeat another partner's story in this pass.
     pub duplicates: usize,
@@ -81,6 +84,7 @@ impl Annotator {
         ))
     }
 
+    /// The annotator for a gazetteer, an excerpt length and the configured sources.
     pub fn new(gazetteer: Gazetteer, excerpt_words: usize, sources: &[Source]) -> Annotator {
         let mut h = Sha256::new();
         h.update(gazetteer.digest());

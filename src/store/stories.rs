@@ -20,24 +20,36 @@ use crate::html::sanitize::SafeHtml;
 /// An item whose annotation is missing or out of date.
 #[derive(Debug, Clone)]
 pub struct PendingItem {
+    /// The item's row id.
     pub id: i64,
+    /// The source it came from.
     pub source_id: String,
+    /// Its plain-text title.
     pub title: String,
+    /// Its canonical link, as stored.
     pub link: Option<String>,
+    /// The feed's summary (sanitized).
     pub summary: SafeHtml,
+    /// The full content, when the feed or page gave one (sanitized).
     pub content: Option<SafeHtml>,
     /// Seconds: published, else first seen.
     pub sort_at: i64,
+    /// Seconds: when a fetch first stored it.
     pub first_seen: i64,
+    /// What a reader sees, hashed: annotated again when it changes.
     pub fingerprint: String,
 }
 
 /// What annotating one item found.
 #[derive(Debug, Clone)]
 pub struct Annotation {
+    /// `es`, `en` or `other`; `None` when too short to tell.
     pub language: Option<String>,
+    /// Region, topic and source tags (slugs).
     pub tags: Vec<String>,
+    /// The first `excerpt_words` words as plain text.
     pub excerpt: String,
+    /// The same words as safe HTML.
     pub excerpt_html: SafeHtml,
     /// Its source's boilerplate is flagged by [`AnnotationBatch::flag_boilerplate`].
     pub signature: Signature,
@@ -48,17 +60,25 @@ pub struct Annotation {
 /// An item as the story judge sees it.
 #[derive(Debug, Clone)]
 pub struct StoryItem {
+    /// The item's row id.
     pub id: i64,
+    /// The source it came from.
     pub source_id: String,
+    /// Seconds: published, else first seen.
     pub sort_at: i64,
+    /// Seconds: when a fetch first stored it.
     pub first_seen: i64,
     /// The story's primary when this item is a copy.
     pub primary: Option<i64>,
+    /// Why it was folded into its primary.
     pub reason: Option<Reason>,
+    /// How strongly ([`Comparison::score`]).
     pub score: Option<f64>,
     /// Its place in a story is decided.
     pub linked: bool,
+    /// What the judge compares.
     pub signature: Signature,
+    /// Its entries in the candidate index.
     pub keys: Vec<Key>,
 }
 
@@ -124,6 +144,7 @@ impl Overrides {
 /// What linking did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LinkReport {
+    /// Items placed (copies, primaries and items on their own).
     pub linked: usize,
     /// Items that joined another partner's story.
     pub copies: usize,
@@ -138,7 +159,9 @@ const MAX_RELINKS: usize = 256;
 /// What `prune` did.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct PruneCounts {
+    /// Items deleted by this prune.
     pub removed: usize,
+    /// Tombstones in the store afterwards.
     pub tombstones: usize,
 }
 
@@ -974,9 +997,13 @@ impl AnnotationBatch<'_> {
 /// One comparison `boletin items why` shows.
 #[derive(Debug, Clone)]
 pub struct Compared {
+    /// The primary compared with.
     pub id: i64,
+    /// Its source.
     pub source_id: String,
+    /// From the item's own source (never one story).
     pub same_source: bool,
+    /// What the judge saw.
     pub comparison: Comparison,
     /// Shingles shared beyond boilerplate.
     pub shared: HashSet<u32>,
@@ -985,6 +1012,7 @@ pub struct Compared {
 /// Why an item is where it is.
 #[derive(Debug, Clone)]
 pub struct Explanation {
+    /// The item explained.
     pub item: StoryItem,
     /// Its primary first (for a copy), then its candidates' primaries.
     pub compared: Vec<Compared>,
