@@ -1,51 +1,100 @@
-//! One story once: tells when two items from different partners are the same story.
+//! One story once: tells when two items from different partners are the same story, judged
+//! on what is distinctive in them rather than on the text every post of a network repeats.
 //!
-//! Partners re-post each other's urgent actions and articles, often with a line of their
-//! own on top, a shortened title or a different link. Two items are one story when
-//! (thresholds, also in README.md):
+//! Partners re-post each other's urgent actions and articles with a line of their own on top,
+//! a shortened title, a teaser or a different link; and every network repeats its own
+//! boilerplate: call-to-action paragraphs, footers, signatures, "Leer más", share lines. Two
+//! posts about different cases share that boilerplate and nothing else, so resemblance is
+//! judged on the *distinctive* 3-word shingles of each body:
 //!
-//! 1. **link**: their canonical links are equal ([`crate::ingest::normalize::link_key`]), at any
-//!    distance in time;
-//! 2. **title**: their folded titles (accents, case and punctuation folded) are equal, the
-//!    title has at least [`MIN_TITLE_WORDS`] words, they are at most [`TITLE_DAYS`] days
-//!    apart, and, when both have a body of [`MIN_WORDS`] words or more, those bodies are not
-//!    plainly different (estimated resemblance at least [`TITLE_BODY_FLOOR`]);
-//! 3. **text**: both bodies have at least [`MIN_WORDS`] words, they are at most
-//!    [`TEXT_DAYS`] days apart, and the MinHash estimate over 3-word shingles gives a
-//!    resemblance (Jaccard) of at least [`MIN_JACCARD`] or a containment (the share of the
-//!    shorter text found in the longer) of at least [`MIN_CONTAINMENT`].
+//! - **source boilerplate**: a shingle carried by at least [`SOURCE_REPEATS`] of a source's
+//!   recent items (the new ones and up to [`SOURCE_WINDOW`] stored ones) is that source's
+//!   template, flagged in the item's signature ([`source_boilerplate`], [`flag`]). A story
+//!   cross-posted by many partners appears once per source, so it is never flagged;
+//! - **overall boilerplate**: text that recurs across sources under many different titles
+//!   (a coalition's campaign call each member posts once). The store finds it from its
+//!   candidate index: a text key whose postings carry at least [`OTHER_TITLES`] other
+//!   title cores is boilerplate, and a passage two items share is discounted whole when it
+//!   holds such a key. A story re-posted under its own title keeps one title core.
 //!
-//! The earliest item of a story is its primary; the store keeps the others as "also
-//! published by". Pure: signatures in, a verdict out.
+//! Two items are one story when (thresholds in README.md, "How duplicates are found"):
+//!
+//! 1. **link**: their canonical links are equal ([`crate::ingest::normalize::link_key`]);
+//! 2. **title**: a folded title or title core (the longest part between `:`/`|`/dashes, so
+//!    `AU: …` and `… | Red` wrappers drop) of at least [`MIN_TITLE_WORDS`] words is equal,
+//!    they are at most [`TITLE_DAYS`] days apart, and when both bodies have
+//!    [`MIN_DISTINCT`] distinctive shingles, those are not plainly different
+//!    ([`TITLE_BODY_JACCARD`] or [`TITLE_BODY_CONTAINMENT`]);
+//! 3. **text**: both bodies have [`MIN_DISTINCT`] distinctive shingles, share at least
+//!    [`MIN_SHARED`] of them, are at most [`TEXT_DAYS`] days apart, and their distinctive
+//!    resemblance (Jaccard) is at least [`MIN_JACCARD`] or the share of the shorter one
+//!    found in the longer (containment: a teaser, an excerpt, a truncated re-post) at least
+//!    [`MIN_CONTAINMENT`].
+//!
+//! An item joins a story only by matching its primary (the earliest member): never through
+//! a chain of copies. Pure: signatures in, a [`Comparison`] out; the store keeps the
+//! signatures, the candidate keys ([`keys`]) and the verdicts.
+
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
 use crate::annotate::fold::fold;
 
-/// Shorter bodies are not compared by text.
-pub const MIN_WORDS: usize = 40;
+/// Words per shingle: three words are specific enough that two different texts rarely
+/// share one by chance, short enough that an edited sentence keeps most of them.
+pub const SHINGLE: usize = 3;
+/// A shingle in this many of a source's recent items is the source's boilerplate. A real
+/// story appears once per source, twice when a source posts an update or a translation
+/// that quotes it; three or more is the source's template (footer, call, signature).
+pub const SOURCE_REPEATS: usize = 3;
+/// Stored items of a source read, besides the new ones, to count its boilerplate: a feed
+/// document carries its last 10–30 items, so 20 covers a template's use whatever the
+/// source publishes per run; bounded so a source's history costs nothing.
+pub const SOURCE_WINDOW: usize = 20;
+/// A text key carried by items under this many other title cores (the story being judged
+/// and the item itself left out) is overall boilerplate. Partners that re-post a story keep
+/// its title or wrap it (`AU: …`), which keeps its core; three differently titled posts
+/// sharing a passage is a campaign text, not a story.
+pub const OTHER_TITLES: usize = 3;
 /// Shorter titles ("Comunicado", "Boletín semanal") never make a story on their own.
 pub const MIN_TITLE_WORDS: usize = 4;
 /// Equal titles further apart than this are different stories.
 pub const TITLE_DAYS: i64 = 4;
-/// Near-identical bodies further apart than this are different stories.
+/// Resembling bodies further apart than this are different stories.
 pub const TEXT_DAYS: i64 = 14;
-/// MinHash resemblance that makes one story.
+/// Distinctive shingles a body needs to be judged by its text (about 18 words): below
+/// this, a shared passage can be a slogan or a standard sentence; a teaser whose first
+/// lines are boilerplate is left to its link and title.
+pub const MIN_DISTINCT: usize = 16;
+/// Distinctive shingles two bodies must share to be one story by text.
+pub const MIN_SHARED: usize = 16;
+/// Distinctive resemblance that makes one story.
 pub const MIN_JACCARD: f64 = 0.5;
-/// Share of the shorter body found in the longer one that makes one story.
+/// Share of the shorter distinctive body found in the longer one that makes one story.
 pub const MIN_CONTAINMENT: f64 = 0.75;
-/// Equal titles with bodies this different are different stories.
-pub const TITLE_BODY_FLOOR: f64 = 0.08;
-/// MinHash functions per signature.
-pub const HASHES: usize = 64;
-/// LSH bands of two MinHash values each.
-pub const PAIR_BANDS: usize = HASHES / 2;
-/// Bands two bodies must share to be compared by text. With one, boilerplate every partner's
-/// WordPress shares ("Leer más", "Firma la petición", resemblance ~0.03) made ~60 false
-/// candidates per item; two cut them ~40×, while bodies of resemblance 0.5 still share two
-/// with probability > 0.998 (0.35: 0.93; 0.3: 0.84).
-pub const MIN_SHARED_BANDS: usize = 2;
-const SHINGLE: usize = 3;
+/// Equal titles over bodies less alike than this (and [`TITLE_BODY_CONTAINMENT`]) are
+/// different stories: "Acción urgente: Guerrero" twice, about two people.
+pub const TITLE_BODY_JACCARD: f64 = 0.08;
+/// See [`TITLE_BODY_JACCARD`]: a teaser under the story's title is mostly contained.
+pub const TITLE_BODY_CONTAINMENT: f64 = 0.3;
+/// A distinctive shingle whose hash is a multiple of this is a text key ([`keys`]): chosen
+/// by content, so any passage two items share gives both the same keys wherever it sits
+/// (a teaser of 30 words has about 5).
+pub const ANCHOR_EVERY: u32 = 6;
+/// Text keys taken in text order: the opening, where teasers and excerpts come from.
+pub const LEAD_ANCHORS: usize = 10;
+/// Text keys taken by smallest hash from the rest of the body: re-posts that keep the body
+/// but not the opening still meet.
+pub const SPREAD_ANCHORS: usize = 4;
+/// Postings read per key, newest first. A key carried by more items than this is either
+/// boilerplate or a story already found through its newest copies.
+pub const POSTINGS: usize = 16;
+/// Candidates judged per item, ranked by the evidence they share with it.
+pub const CANDIDATES: usize = 8;
+
+/// Set on a shingle that is its item's source boilerplate; the other 31 bits are its hash.
+const FLAG: u32 = 1 << 31;
 
 /// What is compared; computed once per item and stored.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -54,31 +103,60 @@ pub struct Signature {
     pub link: Option<String>,
     /// The folded title.
     pub title: String,
+    /// The folded longest part of the title (the title itself when it has no parts).
+    pub core: String,
     /// Date in seconds (published, else first seen).
     pub date: i64,
     /// Words in the body.
     pub words: usize,
-    /// Distinct shingles in the body.
-    pub shingles: usize,
-    /// [`HASHES`] minimum hashes of the body's shingles (empty for short bodies).
-    pub minhash: Vec<u64>,
+    /// The body's distinct shingle hashes in text order; the top bit marks the source's
+    /// boilerplate ([`flag`]).
+    pub shingles: Vec<u32>,
 }
 
 /// Why two items are one story.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reason {
+    /// The same canonical link.
     Link,
+    /// The same title or title core, bodies not plainly different.
     Title,
+    /// Their distinctive text resembles or contains the other's.
     Text,
+    /// An editor joined them (`boletin items merge`).
+    Editor,
 }
 
 impl Reason {
+    /// The name stored and shown (`link`, `title`, `text`, `editor`).
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::Link => "link",
             Reason::Title => "title",
             Reason::Text => "text",
+            Reason::Editor => "editor",
+        }
+    }
+
+    /// The reason a stored name stands for.
+    pub fn parse(text: &str) -> Option<Reason> {
+        match text {
+            "link" => Some(Reason::Link),
+            "title" => Some(Reason::Title),
+            "text" => Some(Reason::Text),
+            "editor" => Some(Reason::Editor),
+            _ => None,
+        }
+    }
+
+    /// Stronger evidence first when an item matches several stories.
+    fn rank(self) -> u8 {
+        match self {
+            Reason::Editor => 4,
+            Reason::Link => 3,
+            Reason::Title => 2,
+            Reason::Text => 1,
         }
     }
 }
@@ -93,7 +171,7 @@ fn fnv(bytes: &[u8]) -> u64 {
     h
 }
 
-/// splitmix64: turns one shingle hash into the i-th independent hash.
+/// splitmix64 finalizer: spreads combined word hashes over all bits.
 fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -101,128 +179,382 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// The LSH band keys of a body's MinHash ([`PAIR_BANDS`]; none for a short body). Two bodies
-/// are compared by text only when they share [`MIN_SHARED_BANDS`] keys (or a link or title),
-/// which keeps finding candidates proportional to the candidates, not to the store. The
-/// price: an excerpt inside a much longer article (resemblance under ~0.3) is found only
-/// through its link or title.
-pub fn bands(sig: &Signature) -> Vec<i64> {
-    if sig.minhash.len() != HASHES {
-        return Vec::new();
-    }
-    sig.minhash
-        .chunks_exact(2)
-        .enumerate()
-        .map(|(i, p)| mix(mix(i as u64) ^ p[0]) ^ p[1].rotate_left(29))
-        // Stored as SQLite integers: the bits matter, not the sign.
-        .map(|k| k as i64)
-        .collect()
+/// The shingle hashes of folded text, one per position (repeats kept), and its word count.
+pub fn shingle_positions(folded: &str) -> (usize, Vec<u32>) {
+    let words: Vec<u64> = folded
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| fnv(w.as_bytes()))
+        .collect();
+    let shingles = words
+        .windows(SHINGLE)
+        .map(|w| (mix(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42)) >> 33) as u32)
+        .collect();
+    (words.len(), shingles)
 }
 
-/// Whether the store brings `a` and `b` together to be judged by [`same_story`]: the same
-/// link, the same folded title, or at least [`MIN_SHARED_BANDS`] shared bands.
-pub fn is_candidate(a: &Signature, b: &Signature) -> bool {
-    let (ka, kb) = (bands(a), bands(b));
-    (a.link.is_some() && a.link == b.link)
-        || (!a.title.is_empty() && a.title == b.title)
-        || ka.iter().filter(|k| kb.contains(k)).count() >= MIN_SHARED_BANDS
+/// The folded longest part of a title between `:`, `|` and dashes (`AU: Acción urgente:
+/// desaparición de …` → `desaparicion de …`); the whole folded title when no part is longer.
+pub fn title_core(title: &str) -> String {
+    let parts = title
+        .split([':', '|', '–', '—', '«', '»'])
+        .flat_map(|p| p.split(" - "))
+        .map(fold)
+        .filter(|p| !p.is_empty());
+    let mut best = String::new();
+    for part in parts {
+        if part.split(' ').count() > best.split(' ').count() {
+            best = part;
+        }
+    }
+    if best.is_empty() { fold(title) } else { best }
 }
 
 /// The signature of an item: `link_key` already computed, `title` and `body` as plain text.
+/// No shingle is flagged yet: the store knows the source's boilerplate ([`flag`]).
 pub fn signature(link_key: Option<String>, title: &str, body: &str, date: i64) -> Signature {
-    let folded = fold(body);
-    let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
-    let mut shingles: Vec<u64> = words
-        .windows(SHINGLE)
-        .map(|w| fnv(w.join(" ").as_bytes()))
-        .collect();
-    shingles.sort_unstable();
-    shingles.dedup();
-    let minhash = if words.len() >= MIN_WORDS && !shingles.is_empty() {
-        (0..HASHES as u64)
-            .map(|i| {
-                let seed = mix(i.wrapping_add(1));
-                shingles
-                    .iter()
-                    .map(|s| mix(s ^ seed))
-                    .min()
-                    .unwrap_or(u64::MAX)
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let (words, positions) = shingle_positions(&fold(body));
+    let mut seen = HashSet::with_capacity(positions.len());
+    let shingles = positions.into_iter().filter(|s| seen.insert(*s)).collect();
     Signature {
         link: link_key,
         title: fold(title),
+        core: title_core(title),
         date,
-        words: words.len(),
-        shingles: shingles.len(),
-        minhash,
+        words,
+        shingles,
     }
 }
 
-/// Estimated Jaccard resemblance and containment of two bodies; `None` if either is short.
-pub fn resemblance(a: &Signature, b: &Signature) -> Option<(f64, f64)> {
-    if a.minhash.len() != HASHES || b.minhash.len() != HASHES {
-        return None;
+/// The hashes (flag cleared) carried by at least [`SOURCE_REPEATS`] of one source's items:
+/// `new` ones being annotated and `recent` stored ones.
+pub fn source_boilerplate(new: &[&[u32]], recent: &[&[u32]]) -> HashSet<u32> {
+    if new.len() + recent.len() < SOURCE_REPEATS {
+        return HashSet::new();
     }
-    let equal = a
-        .minhash
+    let mut counts: HashMap<u32, u16> = HashMap::new();
+    for shingles in new.iter().chain(recent) {
+        for s in *shingles {
+            let n = counts.entry(s & !FLAG).or_default();
+            *n = n.saturating_add(1);
+        }
+    }
+    counts
+        .into_iter()
+        .filter(|(_, n)| usize::from(*n) >= SOURCE_REPEATS)
+        .map(|(s, _)| s)
+        .collect()
+}
+
+/// Flags the shingles of `sig` found in `boilerplate`; returns how many are flagged.
+pub fn flag(sig: &mut Signature, boilerplate: &HashSet<u32>) -> usize {
+    let mut n = 0;
+    for s in &mut sig.shingles {
+        if boilerplate.contains(&(*s & !FLAG)) {
+            *s |= FLAG;
+        }
+        n += usize::from(*s & FLAG != 0);
+    }
+    n
+}
+
+/// What a candidate key says about two items that share it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// The canonical link.
+    Link,
+    /// The folded title or its core.
+    Title,
+    /// A distinctive shingle of the body.
+    Text,
+}
+
+/// One entry of the candidate index: items sharing a key are brought together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    /// The hash stored in the index.
+    pub value: i64,
+    /// What it was made from.
+    pub kind: KeyKind,
+    /// For text keys: the shingle it stands for (to discount boilerplate passages).
+    pub shingle: u32,
+}
+
+impl Key {
+    fn new(kind: KeyKind, tag: u8, bytes: &[u8], shingle: u32) -> Key {
+        let mut h = fnv(&[tag]);
+        h ^= fnv(bytes);
+        // Stored as SQLite integers: the bits matter, not the sign.
+        Key {
+            value: mix(h) as i64,
+            kind,
+            shingle,
+        }
+    }
+
+    /// How much sharing this key says two items are one story, for ranking candidates.
+    pub fn weight(self) -> u32 {
+        match self.kind {
+            KeyKind::Link => 100,
+            KeyKind::Title => 20,
+            KeyKind::Text => 1,
+        }
+    }
+}
+
+fn title_words(t: &str) -> usize {
+    t.split(' ').filter(|w| !w.is_empty()).count()
+}
+
+/// The candidate keys of an item: its link, its title and title core (when long enough),
+/// and up to [`LEAD_ANCHORS`] + [`SPREAD_ANCHORS`] of its distinctive shingles.
+pub fn keys(sig: &Signature) -> Vec<Key> {
+    let mut out = Vec::new();
+    if let Some(link) = &sig.link {
+        out.push(Key::new(KeyKind::Link, b'l', link.as_bytes(), 0));
+    }
+    for t in [&sig.title, &sig.core] {
+        if title_words(t) >= MIN_TITLE_WORDS {
+            let key = Key::new(KeyKind::Title, b't', t.as_bytes(), 0);
+            if !out.contains(&key) {
+                out.push(key);
+            }
+        }
+    }
+    let anchors: Vec<u32> = sig
+        .shingles
         .iter()
-        .zip(&b.minhash)
-        .filter(|(x, y)| x == y)
-        .count();
-    let j = equal as f64 / HASHES as f64;
-    // |A∩B| = J(|A|+|B|)/(1+J); containment = |A∩B| / min(|A|,|B|).
-    let (na, nb) = (a.shingles as f64, b.shingles as f64);
-    let inter = j * (na + nb) / (1.0 + j);
-    let c = (inter / na.min(nb).max(1.0)).min(1.0);
-    Some((j, c))
+        .filter(|s| *s & FLAG == 0 && *s % ANCHOR_EVERY == 0)
+        .copied()
+        .collect();
+    let (lead, rest) = anchors.split_at(anchors.len().min(LEAD_ANCHORS));
+    let mut rest = rest.to_vec();
+    rest.sort_unstable();
+    for s in lead.iter().chain(rest.iter().take(SPREAD_ANCHORS)) {
+        out.push(Key::new(KeyKind::Text, b'x', &s.to_le_bytes(), *s));
+    }
+    out
 }
 
-/// Whether `a` and `b` (from different sources) are one story, and why.
-pub fn same_story(a: &Signature, b: &Signature) -> Option<Reason> {
-    if let (Some(x), Some(y)) = (&a.link, &b.link)
-        && x == y
-    {
-        return Some(Reason::Link);
+/// The title identity used to tell boilerplate from a re-posted story: items that share a
+/// passage under many different title cores share boilerplate.
+pub fn title_id(sig: &Signature) -> i64 {
+    mix(fnv(sig.core.as_bytes())) as i64
+}
+
+/// Everything the judge saw when comparing two items (for `boletin items why`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Comparison {
+    /// Why they are one story; `None`: they are not.
+    pub reason: Option<Reason>,
+    /// How strongly: 1 for a link; else the larger of resemblance and containment.
+    pub score: f64,
+    /// Distinctive resemblance (Jaccard).
+    pub jaccard: f64,
+    /// Share of the smaller distinctive body found in the larger.
+    pub containment: f64,
+    /// Distinctive shingles both bodies carry.
+    pub shared: usize,
+    /// Distinctive shingles of each body.
+    pub distinct: (usize, usize),
+    /// Shingles discounted as either source's boilerplate.
+    pub source_boilerplate: usize,
+    /// Shared shingles discounted as overall boilerplate (passages that recur under many
+    /// titles).
+    pub overall_boilerplate: usize,
+    /// Days between the two dates.
+    pub days: i64,
+    /// A title or title core of [`MIN_TITLE_WORDS`] words is equal.
+    pub same_title: bool,
+}
+
+/// Whether `a` and `b`'s titles or cores agree (long enough to mean something).
+fn titles_agree(a: &Signature, b: &Signature) -> bool {
+    [&a.title, &a.core]
+        .iter()
+        .any(|x| title_words(x) >= MIN_TITLE_WORDS && (**x == b.title || **x == b.core))
+}
+
+/// Which of `x`'s shingles (flag cleared) count as shared distinctive text with `p`:
+/// neither source's boilerplate, carried by both, and not in a shared passage that holds an
+/// `overall` boilerplate shingle. Also returns the counts discounted.
+fn shared_with(
+    x: &Signature,
+    p: &Signature,
+    overall: &HashSet<u32>,
+) -> (Vec<u32>, usize, usize, usize, usize) {
+    // Sorted copies answer "does p carry it, flagged?" by binary search: cheaper than
+    // hashing for a few hundred shingles, and no table per comparison.
+    let mut p_sorted: Vec<u32> = p.shingles.clone();
+    p_sorted.sort_unstable_by_key(|s| s & !FLAG);
+    let p_get = |s: u32| {
+        p_sorted
+            .binary_search_by_key(&s, |v| v & !FLAG)
+            .ok()
+            .map(|i| p_sorted[i] & FLAG != 0)
+    };
+    let mut x_bp: Vec<u32> = x
+        .shingles
+        .iter()
+        .filter(|s| *s & FLAG != 0)
+        .map(|s| s & !FLAG)
+        .collect();
+    x_bp.sort_unstable();
+    // Either source's boilerplate is discounted from both bodies.
+    let boiler = |s: u32| x_bp.binary_search(&s).is_ok() || p_get(s).unwrap_or(false);
+    let mut shared = Vec::new();
+    let mut run: Vec<u32> = Vec::new();
+    let mut run_is_boiler = false;
+    let mut overall_n = 0;
+    let mut flush = |run: &mut Vec<u32>, is_boiler: &mut bool, shared: &mut Vec<u32>| {
+        if *is_boiler {
+            overall_n += run.len();
+        } else {
+            shared.append(run);
+        }
+        run.clear();
+        *is_boiler = false;
+    };
+    for s in &x.shingles {
+        let s = s & !FLAG;
+        if !boiler(s) && p_get(s).is_some() {
+            run_is_boiler |= overall.contains(&s);
+            run.push(s);
+        } else {
+            flush(&mut run, &mut run_is_boiler, &mut shared);
+        }
     }
-    let days = (a.date - b.date).abs() / 86_400;
-    let text = resemblance(a, b);
-    if !a.title.is_empty()
-        && a.title == b.title
-        && a.title.split(' ').count() >= MIN_TITLE_WORDS
+    flush(&mut run, &mut run_is_boiler, &mut shared);
+    let nx = x.shingles.iter().filter(|s| !boiler(*s & !FLAG)).count();
+    let np = p.shingles.iter().filter(|s| !boiler(*s & !FLAG)).count();
+    let source_n = x.shingles.len() - nx;
+    (shared, nx, np, source_n, overall_n)
+}
+
+/// The shingles (flag cleared) `x` shares with `p` beyond boilerplate: what `why` shows.
+pub fn shared_shingles(x: &Signature, p: &Signature, overall: &HashSet<u32>) -> HashSet<u32> {
+    shared_with(x, p, overall).0.into_iter().collect()
+}
+
+/// Compares `x` with `p` (from another source), discounting both sources' boilerplate and
+/// the `overall` boilerplate shingles.
+pub fn compare(x: &Signature, p: &Signature, overall: &HashSet<u32>) -> Comparison {
+    let days = (x.date - p.date).abs() / 86_400;
+    let same_title = titles_agree(x, p) || titles_agree(p, x);
+    let (shared, nx, np, source_n, overall_n) = shared_with(x, p, overall);
+    // Discounted shared passages leave both bodies.
+    let (nx, np) = (nx.saturating_sub(overall_n), np.saturating_sub(overall_n));
+    let shared_n = shared.len();
+    let union = (nx + np).saturating_sub(shared_n).max(1);
+    let jaccard = shared_n as f64 / union as f64;
+    let containment = shared_n as f64 / nx.min(np).max(1) as f64;
+    let mut c = Comparison {
+        reason: None,
+        score: jaccard.max(containment).min(1.0),
+        jaccard,
+        containment: containment.min(1.0),
+        shared: shared_n,
+        distinct: (nx, np),
+        source_boilerplate: source_n,
+        overall_boilerplate: overall_n,
+        days,
+        same_title,
+    };
+    if let (Some(a), Some(b)) = (&x.link, &p.link)
+        && a == b
+    {
+        c.reason = Some(Reason::Link);
+        c.score = 1.0;
+        return c;
+    }
+    let judged = nx.min(np) >= MIN_DISTINCT;
+    if same_title
         && days <= TITLE_DAYS
-        && text.is_none_or(|(j, _)| j >= TITLE_BODY_FLOOR)
+        && (!judged || jaccard >= TITLE_BODY_JACCARD || containment >= TITLE_BODY_CONTAINMENT)
     {
-        return Some(Reason::Title);
+        c.reason = Some(Reason::Title);
+        if !judged {
+            c.score = 1.0;
+        }
+        return c;
     }
-    if days <= TEXT_DAYS
-        && let Some((j, c)) = text
-        && (j >= MIN_JACCARD || c >= MIN_CONTAINMENT)
+    if judged
+        && days <= TEXT_DAYS
+        && shared_n >= MIN_SHARED
+        && (jaccard >= MIN_JACCARD || containment >= MIN_CONTAINMENT)
     {
-        return Some(Reason::Text);
+        c.reason = Some(Reason::Text);
     }
-    None
+    c
 }
 
-/// A signature's MinHash as stored (little-endian bytes).
-pub fn minhash_bytes(sig: &Signature) -> Vec<u8> {
-    sig.minhash.iter().flat_map(|h| h.to_le_bytes()).collect()
+/// Whether `x` and `p` are one story, and why (no boilerplate known beyond the flags).
+pub fn same_story(x: &Signature, p: &Signature) -> Option<Reason> {
+    compare(x, p, &HashSet::new()).reason
 }
 
-/// A MinHash read back from the store; anything malformed reads as "no body".
-pub fn minhash_from_bytes(bytes: &[u8]) -> Vec<u64> {
-    if bytes.len() != HASHES * 8 {
-        return Vec::new();
+/// Whether the candidate index brings `a` and `b` together: they share a key.
+pub fn is_candidate(a: &Signature, b: &Signature) -> bool {
+    let ka: HashSet<i64> = keys(a).iter().map(|k| k.value).collect();
+    keys(b).iter().any(|k| ka.contains(&k.value))
+}
+
+/// The better of two verdicts for the same item: stronger reason, then higher score.
+pub fn better(a: &Comparison, b: &Comparison) -> bool {
+    match (a.reason, b.reason) {
+        (Some(x), Some(y)) => (x.rank(), a.score) > (y.rank(), b.score),
+        (Some(_), None) => true,
+        _ => false,
     }
+}
+
+/// A signature's shingles as stored (little-endian `u32`s, flags included).
+pub fn shingles_bytes(sig: &Signature) -> Vec<u8> {
+    sig.shingles.iter().flat_map(|h| h.to_le_bytes()).collect()
+}
+
+/// Shingles read back from the store; a malformed tail is dropped.
+pub fn shingles_from_bytes(bytes: &[u8]) -> Vec<u32> {
     bytes
-        .chunks_exact(8)
-        .map(|c| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(c);
-            u64::from_le_bytes(b)
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Candidate keys as stored with an item (little-endian `i64` value, kind byte, shingle),
+/// so they can be removed when the item is annotated again or deleted.
+pub fn keys_bytes(keys: &[Key]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(keys.len() * 13);
+    for k in keys {
+        out.extend_from_slice(&k.value.to_le_bytes());
+        out.push(match k.kind {
+            KeyKind::Link => b'l',
+            KeyKind::Title => b't',
+            KeyKind::Text => b'x',
+        });
+        out.extend_from_slice(&k.shingle.to_le_bytes());
+    }
+    out
+}
+
+/// Keys read back from the store; anything malformed is dropped.
+pub fn keys_from_bytes(bytes: &[u8]) -> Vec<Key> {
+    bytes
+        .chunks_exact(13)
+        .filter_map(|c| {
+            let mut v = [0u8; 8];
+            v.copy_from_slice(&c[..8]);
+            let kind = match c[8] {
+                b'l' => KeyKind::Link,
+                b't' => KeyKind::Title,
+                b'x' => KeyKind::Text,
+                _ => return None,
+            };
+            Some(Key {
+                value: i64::from_le_bytes(v),
+                kind,
+                shingle: u32::from_le_bytes([c[9], c[10], c[11], c[12]]),
+            })
         })
         .collect()
 }
@@ -237,22 +569,45 @@ mod tests {
         exige que se active el protocolo de búsqueda inmediata. Organizaciones de la Montaña \
         señalan que había recibido amenazas por su trabajo contra la minería.";
 
+    const CALL: &str = "Las organizaciones firmantes exigimos garantías para la vida, la integridad \
+        y la libertad de las personas defensoras. Invitamos a difundir esta acción urgente y a \
+        enviar cartas a las autoridades señaladas. Se convoca a una jornada de solidaridad el \
+        próximo viernes frente a la Secretaría de Gobernación. Firma la petición, comparte en \
+        tus redes sociales. Leer más.";
+
     #[test]
     fn a_repost_with_an_intro_is_one_story() {
         let a = signature(None, "Acción urgente", BODY, 0);
         let repost = format!("Compartimos la acción urgente de Tlachinollan. {BODY} Difunde.");
         let b = signature(None, "AU: María López", &repost, 86_400);
-        assert_eq!(same_story(&a, &b), Some(Reason::Text));
+        assert_eq!(same_story(&b, &a), Some(Reason::Text));
+        assert!(is_candidate(&a, &b));
     }
 
     #[test]
-    fn equal_titles_fold_accents_but_short_titles_do_not_count() {
-        let a = signature(None, "Acción urgente: María López", "", 0);
-        let b = signature(None, "ACCION URGENTE — maria lopez", "", 3600);
+    fn equal_titles_fold_accents_wrappers_but_short_titles_do_not_count() {
+        let a = signature(
+            None,
+            "Acción urgente: desaparición de María López en Tlapa",
+            "",
+            0,
+        );
+        let b = signature(
+            None,
+            "AU | ACCION URGENTE — desaparicion de maria lopez en tlapa",
+            "",
+            3600,
+        );
         assert_eq!(same_story(&a, &b), Some(Reason::Title));
+        assert!(is_candidate(&a, &b));
         let c = signature(None, "Comunicado", "", 0);
         assert_eq!(same_story(&c, &c.clone()), None);
-        let far = signature(None, "Acción urgente: María López", "", 30 * 86_400);
+        let far = signature(
+            None,
+            "Acción urgente: desaparición de María López en Tlapa",
+            "",
+            30 * 86_400,
+        );
         assert_eq!(same_story(&a, &far), None);
     }
 
@@ -285,47 +640,92 @@ mod tests {
     }
 
     #[test]
-    fn a_shared_footer_does_not_make_candidates_but_a_repost_does() {
-        let footer = "Firma la petición y difunde esta acción urgente entre tus redes. \
-            Leer más / Read more. Síguenos en nuestras redes sociales. La entrada apareció \
-            primero en Red Nacional de Defensoras. Dona para sostener nuestro trabajo.";
-        let stories: Vec<String> = (0..200)
-            .map(|n| format!("{} {footer}", prose(n, 100)))
-            .collect();
-        let sigs: Vec<Signature> = stories.iter().map(|b| signature(None, "", b, 0)).collect();
-        // Different stories with the same footer (resemblance ~0.1): about half of the pairs
-        // share one band; requiring two makes candidates of a small fraction, for the store to
-        // fetch and judge.
-        let one_band = sigs
-            .windows(2)
-            .filter(|w| bands(&w[0]).iter().any(|k| bands(&w[1]).contains(k)))
-            .count();
-        let candidates = sigs
-            .windows(2)
-            .filter(|w| is_candidate(&w[0], &w[1]))
-            .count();
-        assert!(
-            candidates * 5 <= one_band && candidates <= 20,
-            "{candidates} candidates, {one_band} pairs sharing a band, of 199"
-        );
-        assert!(sigs.windows(2).all(|w| same_story(&w[0], &w[1]).is_none()));
-        // Every re-post with an intro of its own is still a candidate.
-        let reposts = stories
-            .iter()
-            .zip(&sigs)
-            .filter(|(body, sig)| {
-                let repost =
-                    format!("Compartimos esta acción urgente de nuestras compañeras. {body}");
-                is_candidate(sig, &signature(None, "", &repost, 0))
+    fn a_shared_call_folds_nothing_once_the_source_boilerplate_is_known() {
+        // One network, six posts about different cases: 40 words of facts each, then the
+        // same 60-word call. Unflagged, the call makes them look alike.
+        let mut sigs: Vec<Signature> = (0..6)
+            .map(|n| {
+                signature(
+                    None,
+                    &format!("Caso {n}"),
+                    &format!("{} {CALL}", prose(n, 40)),
+                    0,
+                )
             })
-            .count();
-        assert_eq!(reposts, 200);
+            .collect();
+        let raw = compare(&sigs[0], &sigs[1], &HashSet::new());
+        assert!(raw.containment > 0.5, "{raw:?}");
+        let lists: Vec<&[u32]> = sigs.iter().map(|s| s.shingles.as_slice()).collect();
+        let bp = source_boilerplate(&lists, &[]);
+        for s in &mut sigs {
+            assert!(flag(s, &bp) >= 50);
+        }
+        for a in &sigs {
+            for b in &sigs {
+                if a != b {
+                    assert_eq!(compare(a, b, &HashSet::new()).reason, None);
+                }
+            }
+        }
+        // A partner's re-post of case 2 with the call and its own intro is still case 2.
+        let repost = signature(
+            None,
+            "Difundimos",
+            &format!("Desde la Red compartimos: {} {CALL}", prose(2, 40)),
+            86_400,
+        );
+        let c = compare(&repost, &sigs[2], &HashSet::new());
+        assert_eq!(c.reason, Some(Reason::Text), "{c:?}");
+        assert_eq!(compare(&repost, &sigs[3], &HashSet::new()).reason, None);
+        // The call's text keys are not the items' keys: they meet only through their facts.
+        assert!(!is_candidate(&sigs[0], &sigs[1]));
     }
 
     #[test]
-    fn minhash_round_trips() {
-        let a = signature(None, "t", BODY, 0);
-        assert_eq!(minhash_from_bytes(&minhash_bytes(&a)), a.minhash);
-        assert!(minhash_from_bytes(&[1, 2, 3]).is_empty());
+    fn an_overall_boilerplate_passage_is_discounted_whole() {
+        let a = signature(None, "Uno", &format!("{} {CALL}", prose(7, 20)), 0);
+        let b = signature(None, "Dos", &format!("{} {CALL}", prose(8, 20)), 0);
+        assert_eq!(compare(&a, &b, &HashSet::new()).reason, Some(Reason::Text));
+        // One shingle of the call known as overall boilerplate discounts the passage.
+        let overall: HashSet<u32> = keys(&a)
+            .iter()
+            .filter(|k| k.kind == KeyKind::Text && keys(&b).contains(k))
+            .map(|k| k.shingle)
+            .take(1)
+            .collect();
+        assert_eq!(overall.len(), 1);
+        let c = compare(&a, &b, &overall);
+        assert_eq!(c.reason, None, "{c:?}");
+        assert!(c.overall_boilerplate >= 50, "{c:?}");
+    }
+
+    #[test]
+    fn short_excerpts_are_judged_on_what_is_distinctive() {
+        let full = signature(None, "Una", BODY, 0);
+        let words: Vec<&str> = BODY.split_whitespace().collect();
+        let teaser = signature(None, "Otra", &format!("{} […]", words[..30].join(" ")), 0);
+        assert_eq!(
+            compare(&teaser, &full, &HashSet::new()).reason,
+            Some(Reason::Text)
+        );
+        assert!(is_candidate(&teaser, &full));
+        let tiny = signature(None, "Otra", &words[..12].join(" "), 0);
+        assert_eq!(compare(&tiny, &full, &HashSet::new()).reason, None);
+    }
+
+    #[test]
+    fn stored_forms_round_trip() {
+        let mut a = signature(
+            Some("x.org/a".into()),
+            "Acción urgente en Tlapa de Comonfort",
+            BODY,
+            0,
+        );
+        a.shingles[0] |= FLAG;
+        assert_eq!(shingles_from_bytes(&shingles_bytes(&a)), a.shingles);
+        let k = keys(&a);
+        assert!(k.len() >= 3);
+        assert_eq!(keys_from_bytes(&keys_bytes(&k)), k);
+        assert!(keys_from_bytes(&[1, 2, 3]).is_empty());
     }
 }

@@ -4,6 +4,8 @@
 //!
 //! Runs after the fetch commits (so it never slows or blocks the concurrent fetch) and
 //! works on whatever is pending, so an interrupted run is finished by the next one.
+//! Stories are decided in a second pass over everything annotated (see
+//! [`Annotator::run_with`]).
 //! Editing the gazetteer, a source's tags or language, or `excerpt_words` re-annotates
 //! every item on the next run.
 
@@ -39,8 +41,10 @@ const MAX_HOLD: std::time::Duration =
 /// Why annotation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum AnnotateError {
+    /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The gazetteer could not be read.
     #[error(transparent)]
     Gazetteer(#[from] TagError),
 }
@@ -48,9 +52,12 @@ pub enum AnnotateError {
 /// What one annotation pass did.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct AnnotateReport {
+    /// Items annotated in this pass.
     pub annotated: usize,
     /// Items found to repeat another partner's story in this pass.
     pub duplicates: usize,
+    /// The most candidates judged for one item (bounded by `dedup::CANDIDATES`).
+    pub max_candidates: usize,
     /// Cancelled before every pending item was annotated.
     pub stopped: bool,
 }
@@ -81,6 +88,7 @@ impl Annotator {
         ))
     }
 
+    /// The annotator for a gazetteer, an excerpt length and the configured sources.
     pub fn new(gazetteer: Gazetteer, excerpt_words: usize, sources: &[Source]) -> Annotator {
         let mut h = Sha256::new();
         h.update(gazetteer.digest());
@@ -150,16 +158,45 @@ impl Annotator {
         }
     }
 
-    /// Annotates every pending item in `store` and links cross-partner duplicates.
+    /// Annotates every pending item in `store` and places it in its story.
     pub fn run(&self, store: &mut Store) -> Result<AnnotateReport, StoreError> {
         self.run_with(store, &AtomicBool::new(false), &mut |_| {})
     }
 
-    /// [`Annotator::run`], a page at a time: each page is computed on the other cores while
-    /// the previous one is written. `on_page` gets the number of items annotated so far.
-    /// When `cancel` is set it stops after the page in hand and commits; the next run
-    /// annotates the rest.
+    /// [`Annotator::run`] in two passes. First every pending item is annotated, a page at a
+    /// time (each page computed on the other cores while the previous one is written),
+    /// its source's boilerplate flagged and its candidate keys stored; then every item not
+    /// yet placed is judged against its candidates' primaries, in id order. Judging after
+    /// the whole first pass means a first fetch knows all of its own boilerplate before it
+    /// decides any story. `on_page` gets the number of items annotated so far. When `cancel`
+    /// is set it stops after the page in hand and commits; the next run does the rest.
     pub fn run_with(
+        &self,
+        store: &mut Store,
+        cancel: &AtomicBool,
+        on_page: &mut dyn FnMut(usize),
+    ) -> Result<AnnotateReport, StoreError> {
+        let mut report = self.annotate_pending(store, cancel, on_page)?;
+        if report.stopped {
+            return Ok(report);
+        }
+        let batch = store.annotation_batch()?;
+        let mut stopped = false;
+        // Linking is cheap per item; it is committed with the batch at the end (a crash
+        // leaves items unplaced, and the next run places them).
+        let linked = batch.link_unlinked(self.page, &mut || {
+            stopped = cancel.load(Ordering::Relaxed);
+            !stopped
+        })?;
+        batch.commit()?;
+        report.duplicates = linked.copies;
+        report.max_candidates = linked.max_candidates;
+        report.stopped = stopped;
+        Ok(report)
+    }
+
+    /// The first pass of [`Annotator::run_with`]: annotations, flags and keys.
+    fn annotate_pending(
         &self,
         store: &mut Store,
         cancel: &AtomicBool,
@@ -175,16 +212,15 @@ impl Annotator {
             let next = batch.pending(&self.stamp, last.id, self.page)?;
             let (stored, next_annotations) = std::thread::scope(|scope| {
                 let computing = scope.spawn(|| self.annotate_all(&next));
-                let stored = self.store_page(&batch, &page, &annotations);
+                let stored = self.store_page(&batch, &page, &mut annotations);
                 // A computation that died is redone here, so every item keeps its annotation.
                 let next_annotations = computing
                     .join()
                     .unwrap_or_else(|_| self.annotate_all(&next));
                 (stored, next_annotations)
             });
-            let duplicates = stored?;
+            stored?;
             report.annotated += page.len();
-            report.duplicates += duplicates;
             on_page(report.annotated);
             if cancel.load(Ordering::Relaxed) {
                 report.stopped = true;
@@ -206,7 +242,7 @@ impl Annotator {
     }
 
     /// Annotations of a page, computed on every core: this part is pure CPU (text, language,
-    /// tags, MinHash); storing them stays sequential.
+    /// tags, shingles); storing them stays sequential.
     fn annotate_all(&self, page: &[PendingItem]) -> Vec<Annotation> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let chunk = page.len().div_ceil(threads).max(1);
@@ -214,52 +250,38 @@ impl Annotator {
             let handles: Vec<_> = page
                 .chunks(chunk)
                 .map(|c| {
-                    (
-                        c,
-                        scope.spawn(move || c.iter().map(|i| self.annotate(i)).collect::<Vec<_>>()),
-                    )
+                    // Named, so a profile (and the fetch bench) can tell annotation's CPU.
+                    let worker = std::thread::Builder::new()
+                        .name("annotate".into())
+                        .spawn_scoped(scope, move || {
+                            c.iter().map(|i| self.annotate(i)).collect::<Vec<_>>()
+                        });
+                    (c, worker)
                 })
                 .collect();
             handles
                 .into_iter()
-                // A worker that died is redone here, so every item keeps its annotation.
+                // A worker that died (or never started) is redone here, so every item keeps
+                // its annotation.
                 .flat_map(|(c, h)| {
-                    h.join()
-                        .unwrap_or_else(|_| c.iter().map(|i| self.annotate(i)).collect())
+                    h.ok()
+                        .and_then(|h| h.join().ok())
+                        .unwrap_or_else(|| c.iter().map(|i| self.annotate(i)).collect())
                 })
                 .collect()
         })
     }
 
-    /// Writes a page's annotations and links each item to earlier copies of its story.
-    /// Returns how many items were found to be copies.
+    /// Flags each source's boilerplate in a page's signatures, then writes the page.
     fn store_page(
         &self,
         batch: &AnnotationBatch<'_>,
         page: &[PendingItem],
-        annotations: &[Annotation],
-    ) -> Result<usize, StoreError> {
-        let pairs: Vec<(&PendingItem, &Annotation)> = page.iter().zip(annotations).collect();
-        batch.save(&pairs, &self.stamp)?;
-        // Every item of the page is saved before any is linked: an item is judged against the
-        // store and the page items before it, as if they had been saved one by one.
-        let position: HashMap<i64, usize> =
-            page.iter().enumerate().map(|(n, i)| (i.id, n)).collect();
-        let mut duplicates = 0;
-        for (n, (item, a)) in pairs.iter().enumerate() {
-            let mut linked = false;
-            for other in batch.story_candidates(item.id, &item.source_id, &a.signature)? {
-                if position.get(&other.id).is_some_and(|&m| m > n) {
-                    continue;
-                }
-                if let Some(reason) = dedup::same_story(&a.signature, &other.signature) {
-                    batch.link_story(item.id, other.id, reason)?;
-                    linked = true;
-                }
-            }
-            duplicates += usize::from(linked);
-        }
-        Ok(duplicates)
+        annotations: &mut [Annotation],
+    ) -> Result<(), StoreError> {
+        batch.flag_boilerplate(page, annotations)?;
+        let pairs: Vec<(&PendingItem, &Annotation)> = page.iter().zip(annotations.iter()).collect();
+        batch.save(&pairs, &self.stamp)
     }
 }
 

@@ -153,6 +153,8 @@ mod tests {
             excerpt_html: None,
             duplicate_of: None,
             also_by: vec![],
+            duplicate_reason: None,
+            kept_apart: vec![],
         }
     }
 

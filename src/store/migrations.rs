@@ -174,6 +174,60 @@ DELETE FROM suppressions WHERE rowid NOT IN (
 CREATE UNIQUE INDEX subscribers_key ON subscribers (key);
 CREATE UNIQUE INDEX suppressions_key ON suppressions (key);
 "#,
+    // Stories judged on distinctive text. Each item's shingles (its source's boilerplate
+    // flagged) and candidate keys live in narrow tables the judge reads without touching
+    // the items' HTML; `story_keys` replaces the MinHash bands; `story_overrides` keeps the
+    // editor's merges and splits across re-annotation. Annotated again to fill them.
+    r#"
+DROP TRIGGER items_bands_delete;
+DROP TABLE story_bands;
+DROP INDEX items_link_key;
+DROP INDEX items_title_key;
+CREATE TABLE story_items (
+    item_id    INTEGER PRIMARY KEY REFERENCES items (id) ON DELETE CASCADE,
+    source_id  TEXT NOT NULL,
+    sort_at    INTEGER NOT NULL,
+    first_seen INTEGER NOT NULL,
+    link_key   TEXT,
+    title      TEXT NOT NULL,
+    core       TEXT NOT NULL,
+    words      INTEGER NOT NULL,
+    -- The story's primary (NULL: this item leads its story or stands alone).
+    primary_id INTEGER,
+    reason     TEXT,
+    score      REAL,
+    -- Its place in a story is decided (0: the linking pass judges it).
+    linked     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX story_items_source ON story_items (source_id, sort_at);
+CREATE INDEX story_items_primary ON story_items (primary_id);
+CREATE INDEX story_items_unlinked ON story_items (item_id) WHERE linked = 0;
+CREATE TABLE story_text (
+    item_id  INTEGER PRIMARY KEY REFERENCES items (id) ON DELETE CASCADE,
+    shingles BLOB NOT NULL,
+    keys     BLOB NOT NULL
+);
+CREATE TABLE story_keys (
+    key     INTEGER NOT NULL,
+    item_id INTEGER NOT NULL,
+    -- The item's title core, to tell a re-posted story from a passage that recurs under
+    -- many titles, and its source: the key index alone answers a lookup.
+    title   INTEGER NOT NULL,
+    source  INTEGER NOT NULL,
+    PRIMARY KEY (key, item_id)
+) WITHOUT ROWID;
+-- The editor's corrections between two items (a < b): 1 merged, 0 kept apart.
+CREATE TABLE story_overrides (
+    a        INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    b        INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+    together INTEGER NOT NULL,
+    at       INTEGER NOT NULL,
+    PRIMARY KEY (a, b)
+) WITHOUT ROWID;
+CREATE INDEX story_overrides_b ON story_overrides (b);
+UPDATE items SET annotated = NULL, duplicate_of = NULL, duplicate_reason = NULL,
+    link_key = NULL, title_key = '', words = 0, shingles = 0, minhash = NULL;
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {

@@ -1,59 +1,171 @@
-//! Item annotations and stories: language, tags, HTML excerpts, the search index, the
-//! links between an item and the other partners' copies of its story, tombstones and
-//! retention. The rules (what is a duplicate, which tags) live in `dedup` and `tag`; this
-//! file only stores their verdicts.
+//! Item annotations and stories: language, tags, HTML excerpts, the search index, each
+//! item's place in a story (primary, or a copy of another partner's item), the editor's
+//! corrections (merged, kept apart), tombstones and retention.
+//!
+//! The rules (what is boilerplate, what is one story, which tags) live in `dedup` and `tag`;
+//! this file keeps their inputs and verdicts, and finds each item's candidates through the
+//! key index (`story_keys`): at most [`dedup::CANDIDATES`] per item, ranked by the evidence
+//! they share, reading at most [`dedup::POSTINGS`] postings per key, whatever the store
+//! holds. An item joins a story only by matching its primary.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
 use super::{ItemQuery, Store, StoreError, StoredItem};
-use crate::annotate::dedup::{self, Reason, Signature};
+use crate::annotate::dedup::{self, Comparison, Key, KeyKind, Reason, Signature};
 use crate::html::sanitize::SafeHtml;
 
 /// An item whose annotation is missing or out of date.
 #[derive(Debug, Clone)]
 pub struct PendingItem {
+    /// The item's row id.
     pub id: i64,
+    /// The source it came from.
     pub source_id: String,
+    /// Its plain-text title.
     pub title: String,
+    /// Its canonical link, as stored.
     pub link: Option<String>,
+    /// The feed's summary (sanitized).
     pub summary: SafeHtml,
+    /// The full content, when the feed or page gave one (sanitized).
     pub content: Option<SafeHtml>,
     /// Seconds: published, else first seen.
     pub sort_at: i64,
+    /// Seconds: when a fetch first stored it.
+    pub first_seen: i64,
+    /// What a reader sees, hashed: annotated again when it changes.
     pub fingerprint: String,
 }
 
 /// What annotating one item found.
 #[derive(Debug, Clone)]
 pub struct Annotation {
+    /// `es`, `en` or `other`; `None` when too short to tell.
     pub language: Option<String>,
+    /// Region, topic and source tags (slugs).
     pub tags: Vec<String>,
+    /// The first `excerpt_words` words as plain text.
     pub excerpt: String,
+    /// The same words as safe HTML.
     pub excerpt_html: SafeHtml,
+    /// Its source's boilerplate is flagged by [`AnnotationBatch::flag_boilerplate`].
     pub signature: Signature,
     /// Plain text indexed for search.
     pub body: String,
 }
 
-/// Another source's item that might be the same story.
+/// An item as the story judge sees it.
 #[derive(Debug, Clone)]
-pub struct StoryMember {
+pub struct StoryItem {
+    /// The item's row id.
     pub id: i64,
+    /// The source it came from.
     pub source_id: String,
+    /// Seconds: published, else first seen.
+    pub sort_at: i64,
+    /// Seconds: when a fetch first stored it.
+    pub first_seen: i64,
+    /// The story's primary when this item is a copy.
+    pub primary: Option<i64>,
+    /// Why it was folded into its primary.
+    pub reason: Option<Reason>,
+    /// How strongly ([`Comparison::score`]).
+    pub score: Option<f64>,
+    /// Its place in a story is decided.
+    pub linked: bool,
+    /// What the judge compares.
     pub signature: Signature,
+    /// Its entries in the candidate index.
+    pub keys: Vec<Key>,
 }
+
+impl StoryItem {
+    /// Earlier items lead their story: by date, then first seen, then id.
+    fn order(&self) -> (i64, i64, i64) {
+        (self.sort_at, self.first_seen, self.id)
+    }
+
+    fn root(&self) -> i64 {
+        self.primary.unwrap_or(self.id)
+    }
+}
+
+/// One item carrying a key.
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    item_id: i64,
+    /// Its title core ([`dedup::title_id`]).
+    title: i64,
+    /// Its source ([`source_id`]).
+    source: i64,
+}
+
+/// A source as stored beside its keys: enough to leave an item's own source out.
+fn source_id(source: &str) -> i64 {
+    dedup::title_id(&Signature {
+        core: source.to_string(),
+        ..Signature::default()
+    })
+}
+
+/// Postings read ahead for a page of items, every key in one statement (a statement per
+/// key cost more than the lookups themselves).
+#[derive(Default)]
+struct PostingCache {
+    postings: HashMap<i64, Vec<Posting>>,
+}
+
+/// What the key index says about an item.
+struct Lookup {
+    /// Candidates (item ids), most evidence first, at most [`dedup::CANDIDATES`].
+    candidates: Vec<i64>,
+    /// Each text key's shingle and postings (item, title).
+    text: Vec<(u32, Vec<(i64, i64)>)>,
+}
+
+/// The editor's corrections, read once per linking pass (there are few).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Items the editor joined, both ways.
+    pub together: HashMap<i64, Vec<i64>>,
+    /// Pairs (smaller id first) the editor kept apart.
+    pub apart: HashSet<(i64, i64)>,
+}
+
+impl Overrides {
+    fn apart(&self, a: i64, b: i64) -> bool {
+        self.apart.contains(&(a.min(b), a.max(b)))
+    }
+}
+
+/// What linking did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkReport {
+    /// Items placed (copies, primaries and items on their own).
+    pub linked: usize,
+    /// Items that joined another partner's story.
+    pub copies: usize,
+    /// The most candidates judged for one item (at most [`dedup::CANDIDATES`]).
+    pub max_candidates: usize,
+}
+
+/// Re-placements one placement may set off (an earlier item taking over a story re-judges
+/// its members); the rest waits for the next run.
+const MAX_RELINKS: usize = 256;
 
 /// What `prune` did.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct PruneCounts {
+    /// Items deleted by this prune.
     pub removed: usize,
+    /// Tombstones in the store afterwards.
     pub tombstones: usize,
 }
 
-/// Appends the annotation filters (tags, language, search, folding) to an items query.
+/// Appends the filters (tags, language, search, folding) to an items query.
 pub(super) fn filter_sql(q: &ItemQuery, sql: &mut String, args: &mut Vec<rusqlite::types::Value>) {
     for tag in &q.tags {
         sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(items.tags) WHERE json_each.value = ?)");
@@ -94,21 +206,51 @@ fn fts_query(text: &str) -> String {
     }
 }
 
-/// A transaction in which pages of items are annotated: each page saved together, then
-/// linked to its stories. Dropped without [`AnnotationBatch::commit`], it rolls back, so an
-/// item is never marked annotated without its story links.
+/// A transaction in which items are annotated and placed in stories. Dropped without
+/// [`AnnotationBatch::commit`], it rolls back.
 pub struct AnnotationBatch<'a> {
     tx: rusqlite::Transaction<'a>,
 }
 
 impl Store {
-    /// Starts a transaction for annotating pages of items.
+    /// Starts a transaction for annotating items or changing stories.
     pub fn annotation_batch(&mut self) -> Result<AnnotationBatch<'_>, StoreError> {
         Ok(AnnotationBatch {
             tx: self.write_tx()?,
         })
     }
 }
+
+fn read_story_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoryItem> {
+    let shingles: Vec<u8> = r.get(12)?;
+    let keys: Vec<u8> = r.get(13)?;
+    Ok(StoryItem {
+        id: r.get(0)?,
+        source_id: r.get(1)?,
+        sort_at: r.get(2)?,
+        first_seen: r.get(3)?,
+        primary: r.get(7)?,
+        reason: r
+            .get::<_, Option<String>>(8)?
+            .as_deref()
+            .and_then(Reason::parse),
+        score: r.get(9)?,
+        linked: r.get(10)?,
+        signature: Signature {
+            link: r.get(4)?,
+            title: r.get(5)?,
+            core: r.get(6)?,
+            date: r.get(2)?,
+            words: r.get::<_, i64>(11)?.max(0) as usize,
+            shingles: dedup::shingles_from_bytes(&shingles),
+        },
+        keys: dedup::keys_from_bytes(&keys),
+    })
+}
+
+const STORY_COLUMNS: &str = "s.item_id, s.source_id, s.sort_at, s.first_seen, s.link_key, s.title,
+    s.core, s.primary_id, s.reason, s.score, s.linked, s.words, t.shingles, t.keys
+    FROM story_items s JOIN story_text t ON t.item_id = s.item_id";
 
 impl AnnotationBatch<'_> {
     /// Up to `limit` items never annotated, changed since, or annotated under another
@@ -122,7 +264,8 @@ impl AnnotationBatch<'_> {
         limit: usize,
     ) -> Result<Vec<PendingItem>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT id, source_id, title, link, summary_html, content_html, sort_at, fingerprint FROM items
+            "SELECT id, source_id, title, link, summary_html, content_html, sort_at, first_seen,
+                    fingerprint FROM items
              WHERE (annotated IS NULL OR annotated != fingerprint || '|' || ?1) AND id > ?2
              ORDER BY id LIMIT ?3",
         )?;
@@ -135,31 +278,94 @@ impl AnnotationBatch<'_> {
                 summary: SafeHtml::from_store(r.get(4)?),
                 content: r.get::<_, Option<String>>(5)?.map(SafeHtml::from_store),
                 sort_at: r.get(6)?,
-                fingerprint: r.get(7)?,
+                first_seen: r.get(7)?,
+                fingerprint: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Stores the annotations of a page (search entries and LSH bands included) and detaches
-    /// each item from its story, so the caller links them again with what they are now.
+    /// Flags each source's boilerplate in a page's signatures: shingles carried by
+    /// [`dedup::SOURCE_REPEATS`] of the source's items among the page's and its
+    /// [`dedup::SOURCE_WINDOW`] most recent stored ones. Returns the shingles flagged.
+    pub fn flag_boilerplate(
+        &self,
+        page: &[PendingItem],
+        annotations: &mut [Annotation],
+    ) -> Result<usize, StoreError> {
+        let mut by_source: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (n, item) in page.iter().enumerate() {
+            by_source
+                .entry(item.source_id.as_str())
+                .or_default()
+                .push(n);
+        }
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT s.item_id, t.shingles FROM story_items s JOIN story_text t ON t.item_id = s.item_id
+             WHERE s.source_id = ?1 ORDER BY s.sort_at DESC LIMIT ?2",
+        )?;
+        let mut flagged = 0;
+        for (source, members) in by_source {
+            let ids: HashSet<i64> = members.iter().map(|&n| page[n].id).collect();
+            let limit = (dedup::SOURCE_WINDOW + ids.len()) as i64;
+            let mut recent: Vec<Vec<u32>> = Vec::new();
+            for row in stmt.query_map(params![source, limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })? {
+                let (id, bytes) = row?;
+                if !ids.contains(&id) && recent.len() < dedup::SOURCE_WINDOW {
+                    recent.push(dedup::shingles_from_bytes(&bytes));
+                }
+            }
+            let new: Vec<&[u32]> = members
+                .iter()
+                .filter_map(|&n| annotations.get(n))
+                .map(|a| a.signature.shingles.as_slice())
+                .collect();
+            let recent: Vec<&[u32]> = recent.iter().map(Vec::as_slice).collect();
+            let boilerplate = dedup::source_boilerplate(&new, &recent);
+            if boilerplate.is_empty() {
+                continue;
+            }
+            for &n in &members {
+                if let Some(a) = annotations.get_mut(n) {
+                    flagged += dedup::flag(&mut a.signature, &boilerplate);
+                }
+            }
+        }
+        Ok(flagged)
+    }
+
+    /// Stores the annotations of a page (search entries, shingles and candidate keys
+    /// included) and takes each item out of its story, with the copies it led: the linking
+    /// pass ([`AnnotationBatch::link_unlinked`]) places them again with what they are now.
     pub fn save(
         &self,
         page: &[(&PendingItem, &Annotation)],
         stamp: &str,
     ) -> Result<(), StoreError> {
         let tx = &self.tx;
+        let mut keys: Vec<(i64, i64, i64, i64)> = Vec::new();
         {
             let mut update = tx.prepare_cached(
                 "UPDATE items SET language = ?2, tags = ?3, excerpt = ?4, excerpt_html = ?5,
-                        link_key = ?6, title_key = ?7, words = ?8, shingles = ?9, minhash = ?10,
-                        annotated = ?11, duplicate_of = NULL, duplicate_reason = NULL
+                        annotated = ?6, duplicate_of = NULL, duplicate_reason = NULL
                  WHERE id = ?1",
             )?;
-            let mut unband = tx.prepare_cached("DELETE FROM story_bands WHERE item_id = ?1")?;
             let mut unindex = tx.prepare_cached("DELETE FROM items_fts WHERE rowid = ?1")?;
             let mut index = tx.prepare_cached(
                 "INSERT INTO items_fts (rowid, title, body, tags) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut old = tx.prepare_cached("SELECT keys FROM story_text WHERE item_id = ?1")?;
+            let mut unkey =
+                tx.prepare_cached("DELETE FROM story_keys WHERE key = ?1 AND item_id = ?2")?;
+            let mut story = tx.prepare_cached(
+                "INSERT OR REPLACE INTO story_items (item_id, source_id, sort_at, first_seen,
+                        link_key, title, core, words, primary_id, reason, score, linked)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, NULL, 0)",
+            )?;
+            let mut text = tx.prepare_cached(
+                "INSERT OR REPLACE INTO story_text (item_id, shingles, keys) VALUES (?1, ?2, ?3)",
             )?;
             for (item, a) in page {
                 let tags = serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into());
@@ -169,155 +375,647 @@ impl AnnotationBatch<'_> {
                     tags,
                     a.excerpt,
                     a.excerpt_html.as_str(),
-                    a.signature.link,
-                    a.signature.title,
-                    a.signature.words as i64,
-                    a.signature.shingles as i64,
-                    dedup::minhash_bytes(&a.signature),
                     format!("{}|{stamp}", item.fingerprint),
                 ])?;
-                unband.execute([item.id])?;
                 unindex.execute([item.id])?;
                 index.execute(params![item.id, item.title, a.body, a.tags.join(" ")])?;
+                let before: Option<Vec<u8>> = old.query_row([item.id], |r| r.get(0)).optional()?;
+                if let Some(before) = before {
+                    for k in dedup::keys_from_bytes(&before) {
+                        unkey.execute(params![k.value, item.id])?;
+                    }
+                    self.release_copies(item.id)?;
+                }
+                let sig = &a.signature;
+                story.execute(params![
+                    item.id,
+                    item.source_id,
+                    item.sort_at,
+                    item.first_seen,
+                    sig.link,
+                    sig.title,
+                    sig.core,
+                    sig.words as i64,
+                ])?;
+                let item_keys = dedup::keys(sig);
+                let (title, source) = (dedup::title_id(sig), source_id(&item.source_id));
+                keys.extend(item_keys.iter().map(|k| (k.value, item.id, title, source)));
+                text.execute(params![
+                    item.id,
+                    dedup::shingles_bytes(sig),
+                    dedup::keys_bytes(&item_keys)
+                ])?;
             }
         }
-        // In key order: the page's thousands of band keys go into the index in one sweep
-        // instead of as many random seeks (a third of the cost of annotating, measured).
-        let mut bands: Vec<(i64, i64)> = page
-            .iter()
-            .flat_map(|(item, a)| dedup::bands(&a.signature).into_iter().map(|k| (k, item.id)))
-            .collect();
-        bands.sort_unstable();
-        let mut band =
-            tx.prepare_cached("INSERT OR IGNORE INTO story_bands (band, item_id) VALUES (?1, ?2)")?;
-        for (key, id) in bands {
-            band.execute(params![key, id])?;
+        // In key order: the page's keys go into the index in one sweep instead of as many
+        // random seeks.
+        keys.sort_unstable();
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO story_keys (key, item_id, title, source) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (key, id, title, source) in keys {
+            insert.execute(params![key, id, title, source])?;
         }
         Ok(())
     }
 
-    /// Items of other sources that could be the same story as `item`: the same link, or
-    /// dated within [`dedup::TEXT_DAYS`] of it with the same folded title or
-    /// [`dedup::MIN_SHARED_BANDS`] shared LSH bands of the body ([`dedup::bands`]). Every
-    /// lookup goes through an index.
-    pub fn story_candidates(
+    /// The copies `primary` led become unplaced (the linking pass judges them again).
+    fn release_copies(&self, primary: i64) -> Result<(), StoreError> {
+        let mut story = self.tx.prepare_cached(
+            "UPDATE story_items SET primary_id = NULL, reason = NULL, score = NULL, linked = 0
+             WHERE primary_id = ?1",
+        )?;
+        story.execute([primary])?;
+        let mut items = self.tx.prepare_cached(
+            "UPDATE items SET duplicate_of = NULL, duplicate_reason = NULL WHERE duplicate_of = ?1",
+        )?;
+        items.execute([primary])?;
+        Ok(())
+    }
+
+    /// One item as the judge sees it.
+    pub fn story_item(&self, id: i64) -> Result<Option<StoryItem>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(&format!("SELECT {STORY_COLUMNS} WHERE s.item_id = ?1"))?;
+        Ok(stmt.query_row([id], read_story_item).optional()?)
+    }
+
+    /// Up to `limit` items not placed in a story yet, with ids after `after`, in id order.
+    fn unlinked(&self, after: i64, limit: usize) -> Result<Vec<StoryItem>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {STORY_COLUMNS} WHERE s.linked = 0 AND s.item_id > ?1 ORDER BY s.item_id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![after, limit as i64], read_story_item)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The copies of `primary`, oldest first.
+    pub fn members(&self, primary: i64) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT item_id FROM story_items WHERE primary_id = ?1 ORDER BY sort_at, first_seen, item_id",
+        )?;
+        let rows = stmt.query_map([primary], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The newest [`dedup::POSTINGS`] items other than `id` carrying `key` (read from the
+    /// key index alone).
+    fn postings(&self, key: i64, id: i64) -> Result<Vec<Posting>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT item_id, title, source FROM story_keys
+             WHERE key = ?1 AND item_id != ?2 ORDER BY item_id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![key, id, dedup::POSTINGS as i64], |r| {
+            Ok(Posting {
+                item_id: r.get(0)?,
+                title: r.get(1)?,
+                source: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The postings of every key of `items` (the newest [`dedup::POSTINGS`] + 1 of each, so
+    /// that leaving the item itself out still leaves enough), in one statement.
+    fn prefetch(&self, items: &[StoryItem]) -> Result<PostingCache, StoreError> {
+        let mut keys: Vec<i64> = items
+            .iter()
+            .flat_map(|i| i.keys.iter().map(|k| k.value))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut cache = PostingCache::default();
+        if keys.is_empty() {
+            return Ok(cache);
+        }
+        let json = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT j.value, k.item_id, k.title, k.source
+             FROM json_each(?1) j JOIN story_keys k ON k.key = j.value
+             WHERE k.item_id >= COALESCE((SELECT item_id FROM story_keys WHERE key = j.value
+                                          ORDER BY item_id DESC LIMIT 1 OFFSET {}), -9223372036854775808)",
+            dedup::POSTINGS
+        ))?;
+        let rows = stmt.query_map([json], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Posting {
+                    item_id: r.get(1)?,
+                    title: r.get(2)?,
+                    source: r.get(3)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (key, posting) = row?;
+            cache.postings.entry(key).or_default().push(posting);
+        }
+        for list in cache.postings.values_mut() {
+            list.sort_unstable_by(|a, b| b.item_id.cmp(&a.item_id));
+        }
+        // Keys nobody else carries: known empty, no lookup later.
+        for k in keys {
+            cache.postings.entry(k).or_default();
+        }
+        Ok(cache)
+    }
+
+    /// The primary of `id`'s story (itself when it leads or stands alone).
+    fn root_of(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT COALESCE(primary_id, item_id) FROM story_items WHERE item_id = ?1",
+        )?;
+        Ok(stmt.query_row([id], |r| r.get(0)).optional()?)
+    }
+
+    /// Ids of the items not placed yet, in order: the linking pass has not reached them, so
+    /// they are nobody's candidates yet.
+    fn unlinked_ids(&self) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT item_id FROM story_items WHERE linked = 0 ORDER BY item_id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Places `id` in the story `primary` leads (`None`: its own), in both tables.
+    fn set_story(
         &self,
         id: i64,
-        source_id: &str,
-        sig: &Signature,
-    ) -> Result<Vec<StoryMember>, StoreError> {
-        let window = dedup::TEXT_DAYS.max(dedup::TITLE_DAYS) * 86_400 + 86_400;
-        let (from, to) = (sig.date - window, sig.date + window);
-        let mut ids: Vec<i64> = Vec::new();
-        if let Some(link) = &sig.link {
-            let mut stmt = self
-                .tx
-                .prepare_cached("SELECT id FROM items WHERE link_key = ?1")?;
-            for row in stmt.query_map([link], |r| r.get(0))? {
-                ids.push(row?);
-            }
-        }
-        if !sig.title.is_empty() {
-            let mut stmt = self.tx.prepare_cached(
-                "SELECT id FROM items WHERE title_key = ?1 AND sort_at BETWEEN ?2 AND ?3",
-            )?;
-            for row in stmt.query_map(params![sig.title, from, to], |r| r.get(0))? {
-                ids.push(row?);
-            }
-        }
-        let bands = dedup::bands(sig);
-        if !bands.is_empty() {
-            let mut stmt = self.tx.prepare_cached(
-                "SELECT item_id FROM story_bands WHERE band IN (SELECT value FROM json_each(?1))
-                 GROUP BY item_id HAVING COUNT(*) >= ?2",
-            )?;
-            let keys = serde_json::to_string(&bands).unwrap_or_else(|_| "[]".into());
-            let rows =
-                stmt.query_map(params![keys, dedup::MIN_SHARED_BANDS as i64], |r| r.get(0))?;
-            for row in rows {
-                ids.push(row?);
-            }
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        let mut stmt = self.tx.prepare_cached(
-            "SELECT id, source_id, link_key, title_key, sort_at, words, shingles, minhash FROM items
-             WHERE id = ?1 AND id != ?2 AND source_id != ?3 AND annotated IS NOT NULL
-               AND ((?4 IS NOT NULL AND link_key = ?4) OR sort_at BETWEEN ?5 AND ?6)",
+        primary: Option<i64>,
+        reason: Option<Reason>,
+        score: Option<f64>,
+        was: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut story = self.tx.prepare_cached(
+            "UPDATE story_items SET primary_id = ?2, reason = ?3, score = ?4, linked = 1
+             WHERE item_id = ?1",
         )?;
-        let mut out = Vec::new();
-        for candidate in ids {
-            let found = stmt
-                .query_row(params![candidate, id, source_id, sig.link, from, to], |r| {
-                    let minhash: Option<Vec<u8>> = r.get(7)?;
-                    Ok(StoryMember {
-                        id: r.get(0)?,
-                        source_id: r.get(1)?,
-                        signature: Signature {
-                            link: r.get(2)?,
-                            title: r.get(3)?,
-                            date: r.get(4)?,
-                            words: r.get::<_, i64>(5)?.max(0) as usize,
-                            shingles: r.get::<_, i64>(6)?.max(0) as usize,
-                            minhash: minhash
-                                .as_deref()
-                                .map(dedup::minhash_from_bytes)
-                                .unwrap_or_default(),
-                        },
-                    })
-                })
-                .optional()?;
-            out.extend(found);
+        let reason = reason.map(Reason::as_str);
+        story.execute(params![id, primary, reason, score])?;
+        // Only a change touches the item's (wide) row.
+        if primary.is_some() || was.is_some() {
+            let mut item = self.tx.prepare_cached(
+                "UPDATE items SET duplicate_of = ?2, duplicate_reason = ?3 WHERE id = ?1",
+            )?;
+            item.execute(params![id, primary, reason])?;
+        }
+        Ok(())
+    }
+
+    /// Leaves `id` out of every story until the linking pass judges it again.
+    fn unplace(&self, id: i64) -> Result<(), StoreError> {
+        let mut story = self.tx.prepare_cached(
+            "UPDATE story_items SET primary_id = NULL, reason = NULL, score = NULL, linked = 0
+             WHERE item_id = ?1",
+        )?;
+        story.execute([id])?;
+        let mut item = self.tx.prepare_cached(
+            "UPDATE items SET duplicate_of = NULL, duplicate_reason = NULL WHERE id = ?1",
+        )?;
+        item.execute([id])?;
+        Ok(())
+    }
+
+    /// The editor's corrections.
+    pub fn overrides(&self) -> Result<Overrides, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT a, b, together FROM story_overrides")?;
+        let mut out = Overrides::default();
+        for row in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, bool>(2)?,
+            ))
+        })? {
+            let (a, b, together) = row?;
+            if together {
+                out.together.entry(a).or_default().push(b);
+                out.together.entry(b).or_default().push(a);
+            } else {
+                out.apart.insert((a.min(b), a.max(b)));
+            }
         }
         Ok(out)
     }
 
-    /// Makes `a` and `b` (and the stories they belong to) one story whose primary is the
-    /// earliest member (by date, then first seen, then id).
-    pub fn link_story(&self, a: i64, b: i64, reason: Reason) -> Result<(), StoreError> {
-        let tx = &self.tx;
-        let root = |id: i64| -> Result<i64, rusqlite::Error> {
-            let dup: Option<Option<i64>> = tx
-                .query_row("SELECT duplicate_of FROM items WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            Ok(dup.flatten().unwrap_or(id))
-        };
-        let (ra, rb) = (root(a)?, root(b)?);
-        if ra == rb {
-            return Ok(());
+    /// Places every item not placed yet, in id order (as if they had arrived one by one),
+    /// [`dedup::CANDIDATES`] candidates at most each. `page` items are read at a time;
+    /// `on_item` is called after each and stops the pass when it returns false.
+    pub fn link_unlinked(
+        &self,
+        page: usize,
+        on_item: &mut dyn FnMut() -> bool,
+    ) -> Result<LinkReport, StoreError> {
+        let overrides = self.overrides()?;
+        let pending = self.unlinked_ids()?;
+        let mut report = LinkReport::default();
+        let mut after = i64::MIN;
+        loop {
+            let items = self.unlinked(after, page.max(1))?;
+            let Some(last) = items.last().map(|i| i.id) else {
+                break;
+            };
+            let cache = self.prefetch(&items)?;
+            for item in items {
+                self.link(item, &overrides, &pending, &cache, &mut report)?;
+                if !on_item() {
+                    return Ok(report);
+                }
+            }
+            after = last;
         }
-        let members: Vec<(i64, i64, i64)> = {
-            let mut stmt = tx.prepare_cached(
-                "SELECT id, sort_at, first_seen FROM items
-                 WHERE id IN (?1, ?2) OR duplicate_of IN (?1, ?2)",
-            )?;
-            let rows = stmt.query_map([ra, rb], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        let Some(&(primary, _, _)) = members
-            .iter()
-            .min_by_key(|(id, sort, seen)| (*sort, *seen, *id))
-        else {
-            return Ok(());
-        };
-        for (id, _, _) in &members {
-            if *id == primary {
-                tx.execute(
-                    "UPDATE items SET duplicate_of = NULL, duplicate_reason = NULL WHERE id = ?1",
-                    [id],
-                )?;
-            } else {
-                tx.execute(
-                    "UPDATE items SET duplicate_of = ?2,
-                            duplicate_reason = COALESCE(duplicate_reason, ?3)
-                     WHERE id = ?1",
-                    params![id, primary, reason.as_str()],
-                )?;
+        Ok(report)
+    }
+
+    /// Places `first`, and the items a placement sets loose, at most [`MAX_RELINKS`].
+    fn link(
+        &self,
+        first: StoryItem,
+        overrides: &Overrides,
+        pending: &[i64],
+        cache: &PostingCache,
+        report: &mut LinkReport,
+    ) -> Result<(), StoreError> {
+        let mut queue = VecDeque::from([first]);
+        let mut steps = 0;
+        while let Some(item) = queue.pop_front() {
+            steps += 1;
+            if steps > MAX_RELINKS {
+                // Left unplaced: the next run's linking pass picks them up.
+                break;
+            }
+            let (copy, judged, loose) = self.place(&item, overrides, pending, cache)?;
+            report.linked += 1;
+            report.copies += usize::from(copy);
+            report.max_candidates = report.max_candidates.max(judged);
+            for id in loose {
+                if let Some(m) = self.story_item(id)? {
+                    queue.push_back(m);
+                }
             }
         }
         Ok(())
+    }
+
+    /// Decides `x`'s story: the editor's joins first, else the best of its candidates'
+    /// primaries that `x` itself matches. Returns whether it became a copy, how many
+    /// candidates the index returned, and the items set loose when `x` took over an older
+    /// story.
+    fn place(
+        &self,
+        x: &StoryItem,
+        overrides: &Overrides,
+        pending: &[i64],
+        cache: &PostingCache,
+    ) -> Result<(bool, usize, Vec<i64>), StoreError> {
+        if let Some(partners) = overrides.together.get(&x.id) {
+            for &y in partners {
+                let Some(partner) = self.story_item(y)?.filter(|p| p.linked) else {
+                    continue;
+                };
+                let root = partner.root();
+                if root == x.id {
+                    continue;
+                }
+                let verdict = Comparison {
+                    reason: Some(Reason::Editor),
+                    score: 1.0,
+                    ..Comparison::default()
+                };
+                let loose = self.attach(x, root, &verdict)?;
+                return Ok((true, 0, loose));
+            }
+        }
+        let lookup = self.lookup(x, pending, cache)?;
+        let mut best: Option<(i64, Comparison)> = None;
+        for (root, primary, overall) in self.judged_roots(x, &lookup)? {
+            if overrides.apart(x.id, root) || primary.source_id == x.source_id {
+                continue;
+            }
+            let c = dedup::compare(&x.signature, &primary.signature, &overall);
+            if c.reason.is_some() && best.as_ref().is_none_or(|(_, b)| dedup::better(&c, b)) {
+                best = Some((root, c));
+            }
+        }
+        let judged = lookup.candidates.len();
+        match best {
+            Some((root, verdict)) => {
+                let loose = self.attach(x, root, &verdict)?;
+                Ok((true, judged, loose))
+            }
+            None => {
+                self.set_story(x.id, None, None, None, x.primary)?;
+                Ok((false, judged, Vec::new()))
+            }
+        }
+    }
+
+    /// `x`'s candidates from the key index, at most [`dedup::CANDIDATES`], ranked by the
+    /// evidence they share with it: a link outweighs a title, a title outweighs text keys.
+    /// A text key counts for a candidate only when it is not boilerplate leaving the
+    /// candidate's title out, and text alone needs two keys (one shared trigram is chance).
+    /// Items the pass has not reached (`pending`, after `x`) and `x`'s own source are left
+    /// out.
+    fn lookup(
+        &self,
+        x: &StoryItem,
+        pending: &[i64],
+        cache: &PostingCache,
+    ) -> Result<Lookup, StoreError> {
+        let x_title = dedup::title_id(&x.signature);
+        let x_source = source_id(&x.source_id);
+        let reached = |id: i64| id < x.id || pending.binary_search(&id).is_err();
+        // item -> (strong evidence, text keys)
+        let mut evidence: HashMap<i64, (u32, u32)> = HashMap::new();
+        let mut text = Vec::new();
+        for key in &x.keys {
+            let posts = match cache.postings.get(&key.value) {
+                Some(list) => list
+                    .iter()
+                    .filter(|p| p.item_id != x.id)
+                    .take(dedup::POSTINGS)
+                    .copied()
+                    .collect(),
+                None => self.postings(key.value, x.id)?,
+            };
+            let titles: HashSet<i64> = posts
+                .iter()
+                .filter(|p| p.title != x_title)
+                .map(|p| p.title)
+                .collect();
+            for p in &posts {
+                if p.source == x_source || !reached(p.item_id) {
+                    continue;
+                }
+                let e = evidence.entry(p.item_id).or_insert((0, 0));
+                match key.kind {
+                    KeyKind::Text => {
+                        let others = titles.len() - usize::from(titles.contains(&p.title));
+                        if others < dedup::OTHER_TITLES {
+                            e.1 += 1;
+                        }
+                    }
+                    _ => e.0 += key.weight(),
+                }
+            }
+            if key.kind == KeyKind::Text {
+                text.push((
+                    key.shingle,
+                    posts.iter().map(|p| (p.item_id, p.title)).collect(),
+                ));
+            }
+        }
+        let mut ranked: Vec<(i64, u32)> = evidence
+            .into_iter()
+            .filter(|(_, (strong, texts))| *strong > 0 || *texts >= 2)
+            .map(|(id, (strong, texts))| (id, strong + texts))
+            .collect();
+        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+        ranked.truncate(dedup::CANDIDATES);
+        Ok(Lookup {
+            candidates: ranked.into_iter().map(|(id, _)| id).collect(),
+            text,
+        })
+    }
+
+    /// The primaries of `x`'s candidates, each with the text keys that are boilerplate when
+    /// judging `x` against its story: keys carried under [`dedup::OTHER_TITLES`] titles
+    /// outside that story.
+    fn judged_roots(
+        &self,
+        x: &StoryItem,
+        lookup: &Lookup,
+    ) -> Result<Vec<(i64, StoryItem, HashSet<u32>)>, StoreError> {
+        let x_title = dedup::title_id(&x.signature);
+        let mut roots: Vec<i64> = Vec::new();
+        for &c in &lookup.candidates {
+            if let Some(root) = self.root_of(c)?
+                && root != x.id
+                && !roots.contains(&root)
+            {
+                roots.push(root);
+            }
+        }
+        let mut out = Vec::with_capacity(roots.len());
+        for root in roots {
+            let Some(primary) = self.story_item(root)? else {
+                continue;
+            };
+            let mut story: HashSet<i64> = self.members(root)?.into_iter().collect();
+            story.insert(root);
+            let overall = lookup
+                .text
+                .iter()
+                .filter(|(_, posts)| {
+                    let titles: HashSet<i64> = posts
+                        .iter()
+                        .filter(|(id, t)| !story.contains(id) && *t != x_title)
+                        .map(|(_, t)| *t)
+                        .collect();
+                    titles.len() >= dedup::OTHER_TITLES
+                })
+                .map(|(s, _)| *s)
+                .collect();
+            out.push((root, primary, overall));
+        }
+        Ok(out)
+    }
+
+    /// Puts `x` in the story `root` leads, by `verdict`. When `x` is earlier it becomes the
+    /// primary: the old primary is its copy (it matched it), the old copies are set loose to
+    /// be judged against `x` (none joins through a chain), unless the editor joined them.
+    fn attach(
+        &self,
+        x: &StoryItem,
+        root: i64,
+        verdict: &Comparison,
+    ) -> Result<Vec<i64>, StoreError> {
+        let Some(primary) = self.story_item(root)? else {
+            self.set_story(x.id, None, None, None, x.primary)?;
+            return Ok(Vec::new());
+        };
+        if x.order() > primary.order() {
+            self.set_story(
+                x.id,
+                Some(root),
+                verdict.reason,
+                Some(verdict.score),
+                x.primary,
+            )?;
+            return Ok(Vec::new());
+        }
+        let members = self.members(root)?;
+        self.set_story(x.id, None, None, None, x.primary)?;
+        self.set_story(
+            root,
+            Some(x.id),
+            verdict.reason,
+            Some(verdict.score),
+            primary.primary,
+        )?;
+        let mut loose = Vec::new();
+        for id in members {
+            if id == x.id {
+                continue;
+            }
+            let Some(m) = self.story_item(id)? else {
+                continue;
+            };
+            if m.reason == Some(Reason::Editor) || verdict.reason == Some(Reason::Editor) {
+                self.set_story(id, Some(x.id), m.reason, m.score, m.primary)?;
+            } else {
+                self.unplace(id)?;
+                loose.push(id);
+            }
+        }
+        Ok(loose)
+    }
+
+    /// Why `id` is where it is: its comparison with its primary (for a copy) and with its
+    /// candidates' primaries, with the shingles they share beyond boilerplate.
+    pub fn explain(&self, id: i64) -> Result<Option<Explanation>, StoreError> {
+        let Some(x) = self.story_item(id)? else {
+            return Ok(None);
+        };
+        let lookup = self.lookup(&x, &[], &PostingCache::default())?;
+        let mut roots = self.judged_roots(&x, &lookup)?;
+        if let Some(p) = x.primary
+            && !roots.iter().any(|(r, _, _)| *r == p)
+            && let Some(primary) = self.story_item(p)?
+        {
+            roots.insert(0, (p, primary, HashSet::new()));
+        }
+        roots.sort_by_key(|(r, _, _)| Some(*r) != x.primary);
+        let compared = roots
+            .into_iter()
+            .map(|(root, other, overall)| Compared {
+                id: root,
+                source_id: other.source_id.clone(),
+                same_source: other.source_id == x.source_id,
+                comparison: dedup::compare(&x.signature, &other.signature, &overall),
+                shared: dedup::shared_shingles(&x.signature, &other.signature, &overall),
+            })
+            .collect();
+        let copies = self.members(id)?;
+        Ok(Some(Explanation {
+            item: x,
+            compared,
+            copies,
+            candidates: lookup.candidates.len(),
+        }))
+    }
+
+    /// Records an editor's correction between `a` and `b` (`together`: merged, else kept
+    /// apart), replacing any earlier one between them.
+    pub fn set_override(
+        &self,
+        a: i64,
+        b: i64,
+        together: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR REPLACE INTO story_overrides (a, b, together, at) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        stmt.execute(params![a.min(b), a.max(b), together, now.timestamp()])?;
+        Ok(())
+    }
+
+    /// Drops the editor's joins between `id` and any of `others`.
+    fn forget_joins(&self, id: i64, others: &[i64]) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "DELETE FROM story_overrides WHERE a = ?1 AND b = ?2 AND together = 1",
+        )?;
+        for &o in others {
+            stmt.execute(params![id.min(o), id.max(o)])?;
+        }
+        Ok(())
+    }
+
+    /// `boletin items split ID`: takes `id` out of its story for good (kept apart from every
+    /// member, now and after any re-annotation); when it led the story, the copies are
+    /// judged again among themselves. Returns the ids it was taken from (empty: it was in
+    /// no story).
+    pub fn split(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Vec<i64>>, StoreError> {
+        let Some(x) = self.story_item(id)? else {
+            return Ok(None);
+        };
+        let root = x.root();
+        let mut story = vec![root];
+        story.extend(self.members(root)?);
+        story.retain(|&m| m != id);
+        if story.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        for &m in &story {
+            self.set_override(id, m, false, now)?;
+        }
+        self.forget_joins(id, &story)?;
+        self.set_story(id, None, None, None, x.primary)?;
+        if root == id {
+            // Its copies lose their primary: each is judged again, earliest first.
+            for &m in &story {
+                self.unplace(m)?;
+            }
+            self.link_unlinked(story.len(), &mut || true)?;
+        }
+        Ok(Some(story))
+    }
+
+    /// `boletin items merge A B`: one story from `a`'s and `b`'s, led by the earliest
+    /// primary, kept through re-annotation. `None` when either id is unknown.
+    pub fn merge(&self, a: i64, b: i64, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
+        let (Some(x), Some(y)) = (self.story_item(a)?, self.story_item(b)?) else {
+            return Ok(None);
+        };
+        let (rx, ry) = (x.root(), y.root());
+        // Any earlier "kept apart" between the two stories gives way to this merge.
+        let mut stmt = self.tx.prepare_cached(
+            "DELETE FROM story_overrides WHERE a = ?1 AND b = ?2 AND together = 0",
+        )?;
+        let mut left = vec![rx];
+        left.extend(self.members(rx)?);
+        let mut right = vec![ry];
+        right.extend(self.members(ry)?);
+        for &l in &left {
+            for &r in &right {
+                stmt.execute(params![l.min(r), l.max(r)])?;
+            }
+        }
+        self.set_override(a, b, true, now)?;
+        if rx == ry {
+            return Ok(Some(rx));
+        }
+        let (Some(px), Some(py)) = (self.story_item(rx)?, self.story_item(ry)?) else {
+            return Ok(None);
+        };
+        let (lead, other) = if px.order() <= py.order() {
+            (px, py)
+        } else {
+            (py, px)
+        };
+        for m in self.members(other.id)? {
+            if let Some(mi) = self.story_item(m)? {
+                let reason = if m == a || m == b {
+                    Some(Reason::Editor)
+                } else {
+                    mi.reason
+                };
+                self.set_story(m, Some(lead.id), reason, mi.score, mi.primary)?;
+            }
+        }
+        self.set_story(
+            other.id,
+            Some(lead.id),
+            Some(Reason::Editor),
+            Some(1.0),
+            other.primary,
+        )?;
+        Ok(Some(lead.id))
     }
 
     /// Makes the page's annotations and links permanent.
@@ -327,8 +1025,37 @@ impl AnnotationBatch<'_> {
     }
 }
 
+/// One comparison `boletin items why` shows.
+#[derive(Debug, Clone)]
+pub struct Compared {
+    /// The primary compared with.
+    pub id: i64,
+    /// Its source.
+    pub source_id: String,
+    /// From the item's own source (never one story).
+    pub same_source: bool,
+    /// What the judge saw.
+    pub comparison: Comparison,
+    /// Shingles shared beyond boilerplate.
+    pub shared: HashSet<u32>,
+}
+
+/// Why an item is where it is.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// The item explained.
+    pub item: StoryItem,
+    /// Its primary first (for a copy), then its candidates' primaries.
+    pub compared: Vec<Compared>,
+    /// Its copies (for a primary).
+    pub copies: Vec<i64>,
+    /// Candidates the key index returned for it.
+    pub candidates: usize,
+}
+
 impl Store {
-    /// Fills `also_by` of each primary with the sources of its duplicates.
+    /// Fills each listed item's story details: `also_by` of a primary (its copies'
+    /// sources), and the editor's "kept apart" ids.
     pub(super) fn fill_also_by(&self, items: &mut [StoredItem]) -> Result<(), StoreError> {
         if items.is_empty() {
             return Ok(());
@@ -342,7 +1069,9 @@ impl Store {
         let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
         let ids = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into());
         let mut by: HashMap<i64, Vec<String>> = HashMap::new();
-        let rows = stmt.query_map([ids], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = stmt.query_map([&ids], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
         for row in rows {
             let (primary, source) = row?;
             let list = by.entry(primary).or_default();
@@ -350,10 +1079,22 @@ impl Store {
                 list.push(source);
             }
         }
+        let mut apart: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT a, b FROM story_overrides WHERE together = 0
+               AND (a IN (SELECT value FROM json_each(?1)) OR b IN (SELECT value FROM json_each(?1)))
+             ORDER BY a, b",
+        )?;
+        for row in stmt.query_map([&ids], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))? {
+            let (a, b) = row?;
+            apart.entry(a).or_default().push(b);
+            apart.entry(b).or_default().push(a);
+        }
         for item in items {
             if let Some(list) = by.remove(&item.id) {
                 item.also_by = list.into_iter().filter(|s| *s != item.source_id).collect();
             }
+            item.kept_apart = apart.get(&item.id).cloned().unwrap_or_default();
         }
         Ok(())
     }
@@ -366,11 +1107,12 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError> {
-        let tx = self.write_tx()?;
+        let batch = self.annotation_batch()?;
         let mut removed = BTreeSet::new();
         {
-            let mut story =
-                tx.prepare("SELECT id FROM items WHERE id = ?1 OR duplicate_of = ?1")?;
+            let mut story = batch
+                .tx
+                .prepare("SELECT id FROM items WHERE id = ?1 OR duplicate_of = ?1")?;
             for id in ids {
                 let rows = story.query_map([id], |r| r.get::<_, i64>(0))?;
                 for row in rows {
@@ -378,27 +1120,31 @@ impl Store {
                 }
             }
         }
-        bury(&tx, &removed, reason, now)?;
-        tx.commit()?;
+        batch.bury(&removed, reason, now)?;
+        batch.commit()?;
         Ok(removed.into_iter().collect())
     }
 
-    /// Deletes items dated before `before` (tombstones keep them from coming back) and
-    /// gives the stories that lost their primary a new one.
+    /// Deletes items dated before `before` (tombstones keep them from coming back); the
+    /// copies of a story whose primary went are judged again.
     pub fn prune(
         &mut self,
         before: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<PruneCounts, StoreError> {
-        let tx = self.write_tx()?;
+        let batch = self.annotation_batch()?;
         let old: BTreeSet<i64> = {
-            let mut stmt = tx.prepare("SELECT id FROM items WHERE sort_at < ?1")?;
+            let mut stmt = batch
+                .tx
+                .prepare("SELECT id FROM items WHERE sort_at < ?1")?;
             let rows = stmt.query_map([before.timestamp()], |r| r.get::<_, i64>(0))?;
             rows.collect::<Result<_, _>>()?
         };
-        bury(&tx, &old, "retention", now)?;
-        let tombstones: i64 = tx.query_row("SELECT COUNT(*) FROM tombstones", [], |r| r.get(0))?;
-        tx.commit()?;
+        batch.bury(&old, "retention", now)?;
+        let tombstones: i64 = batch
+            .tx
+            .query_row("SELECT COUNT(*) FROM tombstones", [], |r| r.get(0))?;
+        batch.commit()?;
         Ok(PruneCounts {
             removed: old.len(),
             tombstones: tombstones.max(0) as usize,
@@ -414,53 +1160,50 @@ impl Store {
     }
 }
 
-/// Tombstones and deletes `ids`, then re-heads stories whose primary went.
-fn bury(
-    tx: &rusqlite::Transaction<'_>,
-    ids: &BTreeSet<i64>,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    {
-        let mut stone = tx.prepare_cached(
-            "INSERT OR REPLACE INTO tombstones (source_id, key, link, title, removed_at, reason)
-             SELECT source_id, key, link, title, ?2, ?3 FROM items WHERE id = ?1",
-        )?;
-        let mut delete = tx.prepare_cached("DELETE FROM items WHERE id = ?1")?;
-        for id in ids {
-            stone.execute(params![id, now.timestamp(), reason])?;
-            delete.execute([id])?;
-        }
-    }
-    // Copies whose primary was removed: the earliest of each group becomes the primary.
-    let orphans: Vec<(i64, i64)> = {
-        let mut stmt = tx.prepare(
-            "SELECT duplicate_of, id FROM items
-             WHERE duplicate_of IS NOT NULL AND duplicate_of NOT IN (SELECT id FROM items)
-             ORDER BY duplicate_of, sort_at, first_seen, id",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    let mut head: HashMap<i64, i64> = HashMap::new();
-    for (old, id) in orphans {
-        match head.get(&old) {
-            None => {
-                head.insert(old, id);
-                tx.execute(
-                    "UPDATE items SET duplicate_of = NULL, duplicate_reason = NULL WHERE id = ?1",
-                    [id],
-                )?;
-            }
-            Some(&primary) => {
-                tx.execute(
-                    "UPDATE items SET duplicate_of = ?2 WHERE id = ?1",
-                    params![id, primary],
-                )?;
+impl AnnotationBatch<'_> {
+    /// Tombstones and deletes `ids` (their story rows and the editor's corrections go with
+    /// them), then judges again the copies whose primary went.
+    fn bury(
+        &self,
+        ids: &BTreeSet<i64>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = &self.tx;
+        {
+            let mut stone = tx.prepare_cached(
+                "INSERT OR REPLACE INTO tombstones (source_id, key, link, title, removed_at, reason)
+                 SELECT source_id, key, link, title, ?2, ?3 FROM items WHERE id = ?1",
+            )?;
+            let mut keys = tx.prepare_cached("SELECT keys FROM story_text WHERE item_id = ?1")?;
+            let mut unkey =
+                tx.prepare_cached("DELETE FROM story_keys WHERE key = ?1 AND item_id = ?2")?;
+            let mut delete = tx.prepare_cached("DELETE FROM items WHERE id = ?1")?;
+            for id in ids {
+                stone.execute(params![id, now.timestamp(), reason])?;
+                let stored: Option<Vec<u8>> = keys.query_row([id], |r| r.get(0)).optional()?;
+                for k in dedup::keys_from_bytes(&stored.unwrap_or_default()) {
+                    unkey.execute(params![k.value, id])?;
+                }
+                delete.execute([id])?;
             }
         }
+        let orphans: Vec<i64> = {
+            let mut stmt = tx.prepare(
+                "SELECT item_id FROM story_items
+                 WHERE primary_id IS NOT NULL AND primary_id NOT IN (SELECT item_id FROM story_items)",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for &id in &orphans {
+            self.unplace(id)?;
+        }
+        if !orphans.is_empty() {
+            self.link_unlinked(orphans.len(), &mut || true)?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -36,8 +36,9 @@ fn labelled_cross_posts_precision_and_recall() {
         // or shared LSH bands): a pair counts as found only if it is a candidate too.
         let verdict = dedup::same_story(&a, &b).filter(|_| dedup::is_candidate(&a, &b));
         let truth = p["same"].as_bool().unwrap();
-        if !truth && let Some((j, c)) = dedup::resemblance(&a, &b) {
-            closest = (closest.0.max(j), closest.1.max(c));
+        if !truth {
+            let c = dedup::compare(&a, &b, &Default::default());
+            closest = (closest.0.max(c.jaccard), closest.1.max(c.containment));
         }
         match (verdict.is_some(), truth) {
             (true, true) => tp += 1,
