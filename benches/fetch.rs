@@ -26,6 +26,11 @@
 //! In both, about one item in 33 re-posts another organization's item (a real cross-post).
 
 #![allow(
+    clippy::write_with_newline,
+    clippy::print_literal,
+    reason = "feed documents are written as the multi-line text a partner serves, and the table header lines up with its rows"
+)]
+#![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "a benchmark should stop loudly at the first surprise"

@@ -512,7 +512,7 @@ impl AnnotationBatch<'_> {
             cache.postings.entry(key).or_default().push(posting);
         }
         for list in cache.postings.values_mut() {
-            list.sort_unstable_by(|a, b| b.item_id.cmp(&a.item_id));
+            list.sort_unstable_by_key(|x| std::cmp::Reverse(x.item_id));
         }
         // Keys nobody else carries: known empty, no lookup later.
         for k in keys {
