@@ -556,7 +556,8 @@ fn a_hundred_thousand_nested_elements_are_fetched_annotated_and_composed() {
         assert!(kib < 300 * 1024, "fetch peaked at {kib} KiB");
     }
 
-    let items = s.items(&[]);
+    // The three items carry the same words, so they fold into one story: list them all.
+    let items = s.items(&["--all"]);
     assert_eq!(items.len(), tags.len(), "{items:?}");
     for item in &items {
         // Every word, the innermost ones too, in order.
@@ -603,9 +604,10 @@ fn a_hundred_thousand_nested_elements_are_fetched_annotated_and_composed() {
         took < std::time::Duration::from_secs(60),
         "compose took {took:?}"
     );
+    // The innermost words reach the newsletter (once per story: the items share them).
     let html = s.read("out/newsletter.html");
-    assert_eq!(
-        html.matches("Familias desplazadas en Chenalhó").count(),
-        tags.len()
+    assert!(
+        html.contains("Familias desplazadas en Chenalhó"),
+        "{html:.300}"
     );
 }
