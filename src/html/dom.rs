@@ -27,6 +27,47 @@ use scraper::{Html, HtmlTreeSink, Node};
 /// up), together with their end tags.
 pub const MAX_OPEN_ELEMENTS: usize = 256;
 
+/// Attributes one tag may carry. html5ever compares each new attribute with every earlier
+/// one of its tag, so a single tag with a million attributes costs about half an hour of
+/// CPU within the body cap; real markup stays far below this.
+pub const MAX_ATTRIBUTES: usize = 256;
+
+/// The start of `html` before the first tag that carries more than [`MAX_ATTRIBUTES`]
+/// attributes (all of `html` when none does). One pass, quotes respected; attributes are
+/// counted as the runs of non-space characters after a tag's name.
+pub fn before_crowded_tag(html: &str) -> &str {
+    let bytes = html.as_bytes();
+    let mut i = 0;
+    while let Some(offset) = bytes[i..].iter().position(|&b| b == b'<') {
+        let start = i + offset;
+        i = start + 1;
+        if !bytes.get(i).is_some_and(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        let (mut attributes, mut quote, mut after_space) = (0usize, None, false);
+        while let Some(&b) = bytes.get(i) {
+            i += 1;
+            match (quote, b) {
+                (Some(q), _) if b == q => quote = None,
+                (Some(_), _) => {}
+                (None, b'"' | b'\'') => quote = Some(b),
+                (None, b'>') => break,
+                (None, _) if b.is_ascii_whitespace() || b == b'/' => after_space = true,
+                (None, _) => {
+                    if after_space {
+                        attributes += 1;
+                        if attributes > MAX_ATTRIBUTES {
+                            return &html[..start];
+                        }
+                    }
+                    after_space = false;
+                }
+            }
+        }
+    }
+    html
+}
+
 /// Parses an HTML fragment as the body of a document would, the way scraper's
 /// `Html::parse_fragment` does, except that at most [`MAX_OPEN_ELEMENTS`] are open at once.
 pub fn fragment(html: &str) -> Html {
@@ -53,6 +94,7 @@ pub fn document(html: &str) -> Html {
 }
 
 fn parse(builder: Builder, initial_state: Option<State>, html: &str) -> Html {
+    let html = before_crowded_tag(html);
     let opts = TokenizerOpts {
         initial_state,
         ..TokenizerOpts::default()
@@ -249,6 +291,32 @@ mod tests {
             .map(|n| n.ancestors().count())
             .max()
             .unwrap_or(0)
+    }
+
+    #[test]
+    fn a_tag_with_too_many_attributes_ends_the_markup_before_it() {
+        let crowded: String = (0..=MAX_ATTRIBUTES)
+            .map(|i| format!(" a{i}=\"{i}\""))
+            .collect();
+        let html = format!("<p class=\"x\">Acción urgente</p><p{crowded}>relleno</p><p>fin</p>");
+        assert_eq!(
+            before_crowded_tag(&html),
+            "<p class=\"x\">Acción urgente</p>"
+        );
+        // Quoted `>` and spaces are part of a value, not new attributes.
+        let busy: String = (0..MAX_ATTRIBUTES)
+            .map(|i| format!(" a{i}=\"1 > 2\""))
+            .collect();
+        let fine = format!("<p{busy}>texto</p>");
+        assert_eq!(before_crowded_tag(&fine), fine);
+        // A million attributes are read in one pass and cut, not parsed.
+        let huge = format!("<p>a</p><b{}>x</b>", " z".repeat(1_000_000));
+        let started = std::time::Instant::now();
+        assert_eq!(
+            fragment(&huge).root_element().text().collect::<String>(),
+            "a"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

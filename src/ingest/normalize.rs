@@ -93,7 +93,7 @@ pub fn one_line(text: &str) -> String {
 }
 
 /// The start of `html` an HTML parser and the sanitizer can handle in bounded memory and
-/// time: cut before the first byte past one of three budgets.
+/// time: cut before the first byte past one of four budgets.
 /// - Tokens, at most `max`: every `<` (each starts a node, or a parse error the parser
 ///   handles as its own token) and NUL.
 /// - Re-opened formatting elements, at most [`MAX_REOPENED`]: for every other tag, the
@@ -101,9 +101,13 @@ pub fn one_line(text: &str) -> String {
 ///   all of them after each block they were closed in; a thousand unclosed `<b id=…>`
 ///   followed by `<p>x` repeated would make a thousand elements per four bytes. Legitimate
 ///   markup leaves few of them open.
+/// - Attributes, at most [`crate::html::dom::MAX_ATTRIBUTES`] per tag: the markup ends
+///   before a tag that carries more.
 /// - Rescanned bytes, at most [`MAX_RESCANNED`]: for every `&` or byte `0xC2` (the lead byte
 ///   of a no-break space), the distance to the next `<` or `>`.
 pub fn cap_markup(html: &str, max: usize) -> &str {
+    // A tag with too many attributes costs the parser the square of their number.
+    let html = crate::html::dom::before_crowded_tag(html);
     // Per formatting element: how many may still be open.
     let mut open = [0usize; FORMATTING.len()];
     let mut open_total = 0usize;

@@ -532,6 +532,36 @@ fn a_hundred_thousand_nested_elements_neither_crash_nor_hang() {
 }
 
 #[test]
+fn a_tag_with_two_hundred_thousand_attributes_costs_seconds_not_minutes() {
+    let w = World::new();
+    let name = "crowded-attributes.xml.gz";
+    w.serve("/feed.xml", name, "application/rss+xml; charset=utf-8");
+    let url = w.partner.url("/feed.xml");
+    w.config(&feed_source(&url));
+    // Compared pairwise, the attributes took minutes; read once and cut, well under a second.
+    let inspect = w.run(&["inspect", &url, "--source", "atacada", "--json"]);
+    assert!(inspect.secs < 30.0, "inspect took {:.1} s", inspect.secs);
+    let inspect = inspect.bounded(&format!("{name}: inspect"));
+    assert!(
+        inspect.stdout.contains("San Juan Copala"),
+        "{}",
+        inspect.stdout
+    );
+    w.fetch_twice(name);
+    let items = w.hostile_items();
+    assert_eq!(items.len(), 2, "both items stored");
+    let desalojo = items
+        .iter()
+        .find(|i| i["title"] == "Desalojo en San Juan Copala")
+        .expect("the crowded item");
+    let summary = desalojo["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("familias triquis"), "{summary:.300}");
+    assert!(!summary.contains("d199999"), "the crowded tag is left out");
+    let files = w.compose(name);
+    w.assert_nothing_leaked(name, &files, &[&inspect.stdout]);
+}
+
+#[test]
 fn deep_html_in_one_item_fails_no_run() {
     let (w, _, _) = feed_attack("deep-html.xml");
     let items = w.hostile_items();
