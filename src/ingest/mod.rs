@@ -12,12 +12,14 @@
 //! I/O lives in [`run`], [`fetch`], [`follow`], [`discover`] and [`lock`]; the other
 //! modules are pure.
 
+pub mod address;
 pub mod date;
 pub mod decode;
 pub mod discover;
 pub mod feed;
 pub mod fetch;
 pub mod follow;
+pub mod freshness;
 pub mod http_status;
 pub mod inspect;
 pub mod item;
