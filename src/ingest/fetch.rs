@@ -28,7 +28,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::config::Settings;
-use crate::ingest::address::{Route, inward_kind, refused_address, route, shown_url};
+use crate::ingest::egress::{Route, inward_kind, refused_address, route, shown_url};
 use crate::ingest::freshness::{freshness, header_str, parse_retry_after};
 use crate::ingest::http_status::HttpStatus;
 

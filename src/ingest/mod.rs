@@ -12,10 +12,10 @@
 //! I/O lives in [`run`], [`fetch`], [`follow`], [`discover`] and [`lock`]; the other
 //! modules are pure.
 
-pub mod address;
 pub mod date;
 pub mod decode;
 pub mod discover;
+pub mod egress;
 pub mod feed;
 pub mod fetch;
 pub mod follow;
