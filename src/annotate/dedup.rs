@@ -83,10 +83,10 @@ pub const TITLE_BODY_CONTAINMENT: f64 = 0.3;
 /// (a teaser of 30 words has about 5).
 pub const ANCHOR_EVERY: u32 = 6;
 /// Text keys taken in text order: the opening, where teasers and excerpts come from.
-pub const LEAD_ANCHORS: usize = 10;
+pub const LEAD_ANCHORS: usize = 6;
 /// Text keys taken by smallest hash from the rest of the body: re-posts that keep the body
 /// but not the opening still meet.
-pub const SPREAD_ANCHORS: usize = 4;
+pub const SPREAD_ANCHORS: usize = 2;
 /// Postings read per key, newest first. A key carried by more items than this is either
 /// boilerplate or a story already found through its newest copies.
 pub const POSTINGS: usize = 16;

@@ -38,6 +38,8 @@ pub struct PendingItem {
     pub first_seen: i64,
     /// What a reader sees, hashed: annotated again when it changes.
     pub fingerprint: String,
+    /// Annotated before (its search entry, keys and story are to be replaced).
+    pub annotated: bool,
 }
 
 /// What annotating one item found.
@@ -262,7 +264,7 @@ impl AnnotationBatch<'_> {
     ) -> Result<Vec<PendingItem>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT id, source_id, title, link, summary_html, content_html, sort_at, first_seen,
-                    fingerprint FROM items
+                    fingerprint, annotated IS NOT NULL FROM items
              WHERE (annotated IS NULL OR annotated != fingerprint || '|' || ?1) AND id > ?2
              ORDER BY id LIMIT ?3",
         )?;
@@ -277,6 +279,7 @@ impl AnnotationBatch<'_> {
                 sort_at: r.get(6)?,
                 first_seen: r.get(7)?,
                 fingerprint: r.get(8)?,
+                annotated: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -346,20 +349,18 @@ impl AnnotationBatch<'_> {
                         annotated = ?6, duplicate_of = NULL, duplicate_reason = NULL
                  WHERE id = ?1",
             )?;
-            let mut unindex = tx.prepare_cached("DELETE FROM items_fts WHERE rowid = ?1")?;
-            let mut index = tx.prepare_cached(
-                "INSERT INTO items_fts (rowid, title, body, tags) VALUES (?1, ?2, ?3, ?4)",
-            )?;
             let mut old = tx.prepare_cached("SELECT keys FROM story_text WHERE item_id = ?1")?;
             let mut unkey =
                 tx.prepare_cached("DELETE FROM story_keys WHERE key = ?1 AND item_id = ?2")?;
+            let mut unstory = tx.prepare_cached("DELETE FROM story_items WHERE item_id = ?1")?;
+            let mut untext = tx.prepare_cached("DELETE FROM story_text WHERE item_id = ?1")?;
             let mut story = tx.prepare_cached(
-                "INSERT OR REPLACE INTO story_items (item_id, source_id, sort_at, first_seen,
-                        link_key, title, core, words, primary_id, reason, score, linked)
+                "INSERT INTO story_items (item_id, source_id, sort_at, first_seen, link_key,
+                        title, core, words, primary_id, reason, score, linked)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, NULL, 0)",
             )?;
             let mut text = tx.prepare_cached(
-                "INSERT OR REPLACE INTO story_text (item_id, shingles, keys) VALUES (?1, ?2, ?3)",
+                "INSERT INTO story_text (item_id, shingles, keys) VALUES (?1, ?2, ?3)",
             )?;
             for (item, a) in page {
                 let tags = serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into());
@@ -371,14 +372,17 @@ impl AnnotationBatch<'_> {
                     a.excerpt_html.as_str(),
                     format!("{}|{stamp}", item.fingerprint),
                 ])?;
-                unindex.execute([item.id])?;
-                index.execute(params![item.id, item.title, a.body, a.tags.join(" ")])?;
-                let before: Option<Vec<u8>> = old.query_row([item.id], |r| r.get(0)).optional()?;
-                if let Some(before) = before {
-                    for k in dedup::keys_from_bytes(&before) {
+                // An item annotated for the first time has no keys, story rows or copies to
+                // undo (a first fetch's every item).
+                if item.annotated {
+                    let before: Option<Vec<u8>> =
+                        old.query_row([item.id], |r| r.get(0)).optional()?;
+                    for k in dedup::keys_from_bytes(&before.unwrap_or_default()) {
                         unkey.execute(params![k.value, item.id])?;
                     }
                     self.release_copies(item.id)?;
+                    unstory.execute([item.id])?;
+                    untext.execute([item.id])?;
                 }
                 let sig = &a.signature;
                 story.execute(params![
@@ -410,20 +414,29 @@ impl AnnotationBatch<'_> {
         for (key, id, title, source) in keys {
             insert.execute(params![key, id, title, source])?;
         }
+        // Search entries last and together. A statement that may abort (a foreign key
+        // check) opens a savepoint, and FTS5 writes its pending terms to disk at every
+        // savepoint: interleaved with the rows above, every item became a segment of its own
+        // to merge (the search index cost a sixth of a first fetch, measured). Together, a
+        // page is one segment.
+        let mut unindex = tx.prepare_cached("DELETE FROM items_fts WHERE rowid = ?1")?;
+        let mut index = tx.prepare_cached(
+            "INSERT INTO items_fts (rowid, title, body, tags) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (item, a) in page {
+            if item.annotated {
+                unindex.execute([item.id])?;
+            }
+            index.execute(params![item.id, item.title, a.body, a.tags.join(" ")])?;
+        }
         Ok(())
     }
 
     /// The copies `primary` led become unplaced (the linking pass judges them again).
     fn release_copies(&self, primary: i64) -> Result<(), StoreError> {
-        let mut story = self.tx.prepare_cached(
-            "UPDATE story_items SET primary_id = NULL, reason = NULL, score = NULL, linked = 0
-             WHERE primary_id = ?1",
-        )?;
-        story.execute([primary])?;
-        let mut items = self.tx.prepare_cached(
-            "UPDATE items SET duplicate_of = NULL, duplicate_reason = NULL WHERE duplicate_of = ?1",
-        )?;
-        items.execute([primary])?;
+        for id in self.members(primary)? {
+            self.unplace(id)?;
+        }
         Ok(())
     }
 
@@ -444,10 +457,10 @@ impl AnnotationBatch<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The copies of `primary`, oldest first.
+    /// The copies of `primary`, oldest first (through the `duplicate_of` index).
     pub fn members(&self, primary: i64) -> Result<Vec<i64>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT item_id FROM story_items WHERE primary_id = ?1 ORDER BY sort_at, first_seen, item_id",
+            "SELECT id FROM items WHERE duplicate_of = ?1 ORDER BY sort_at, first_seen, id",
         )?;
         let rows = stmt.query_map([primary], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
