@@ -122,7 +122,15 @@ fn main() {
 
     println!(
         "\n{:<9} {:>6}  {:<5} {:>7} {:>7} {:>9} {:>5}  {:<30} {}",
-        "text", "feeds", "run", "wall s", "CPU s", "peak MiB", "exit", "where the time went", "stories"
+        "text",
+        "feeds",
+        "run",
+        "wall s",
+        "CPU s",
+        "peak MiB",
+        "exit",
+        "where the time went",
+        "stories"
     );
     for &mode in &modes {
         templated.store(mode == Mode::Templated, Ordering::SeqCst);
@@ -297,7 +305,11 @@ fn sample_threads(pid: u32, seen: &mut HashMap<u32, (String, u64)>) -> usize {
     };
     let mut workers = 0;
     for task in tasks.flatten() {
-        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse::<u32>().ok()) else {
+        let Some(tid) = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
@@ -344,8 +356,10 @@ fn stories(db: &Path) -> (i64, i64, i64) {
     (
         one("SELECT COUNT(*) FROM items"),
         one("SELECT COUNT(*) FROM items WHERE duplicate_of IS NOT NULL"),
-        one("SELECT COALESCE(MAX(n), 1) FROM (SELECT COUNT(*) + 1 AS n FROM items
-             WHERE duplicate_of IS NOT NULL GROUP BY duplicate_of)"),
+        one(
+            "SELECT COALESCE(MAX(n), 1) FROM (SELECT COUNT(*) + 1 AS n FROM items
+             WHERE duplicate_of IS NOT NULL GROUP BY duplicate_of)",
+        ),
     )
 }
 

@@ -233,8 +233,11 @@ impl Store {
         // a parameter the planner looked at is bound again — any `LIMIT ?` — and parses it
         // anew on the next step: a tenth of a first fetch's time, measured with perf.
         conn.set_prepared_statement_cache_capacity(64);
-        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
-            .map_err(open_err)?;
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )
+        .map_err(open_err)?;
         // A first fetch of thousands of feeds writes tens of thousands of items and their
         // band keys. An 8 MiB page cache (SQLite's default is 2) and a checkpoint every 32 MiB
         // of WAL (not 4) took a cold fetch of 1,000 feeds from 8.1 s to 7.8 s; a bigger cache

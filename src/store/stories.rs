@@ -124,6 +124,8 @@ struct PostingCache {
 struct Lookup {
     /// Candidates (item ids), most evidence first, at most [`dedup::CANDIDATES`].
     candidates: Vec<i64>,
+    /// The item's titles some source gives more than one item: templates.
+    templates: HashSet<String>,
     /// Each text key's shingle and postings (item, title).
     text: Vec<(u32, Vec<(i64, i64)>)>,
 }
@@ -232,7 +234,10 @@ fn read_story_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoryItem> {
         sort_at: r.get(2)?,
         first_seen: r.get(3)?,
         primary: r.get(7)?,
-        reason: r.get::<_, Option<String>>(8)?.as_deref().and_then(Reason::parse),
+        reason: r
+            .get::<_, Option<String>>(8)?
+            .as_deref()
+            .and_then(Reason::parse),
         score: r.get(9)?,
         linked: r.get(10)?,
         signature: Signature {
@@ -295,7 +300,10 @@ impl AnnotationBatch<'_> {
     ) -> Result<usize, StoreError> {
         let mut by_source: HashMap<&str, Vec<usize>> = HashMap::new();
         for (n, item) in page.iter().enumerate() {
-            by_source.entry(item.source_id.as_str()).or_default().push(n);
+            by_source
+                .entry(item.source_id.as_str())
+                .or_default()
+                .push(n);
         }
         let mut stmt = self.tx.prepare_cached(
             "SELECT s.item_id, t.shingles FROM story_items s JOIN story_text t ON t.item_id = s.item_id
@@ -592,7 +600,11 @@ impl AnnotationBatch<'_> {
             .prepare_cached("SELECT a, b, together FROM story_overrides")?;
         let mut out = Overrides::default();
         for row in stmt.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, bool>(2)?,
+            ))
         })? {
             let (a, b, together) = row?;
             if together {
@@ -732,9 +744,7 @@ impl AnnotationBatch<'_> {
         let x_title = dedup::title_id(&x.signature);
         let x_source = source_id(&x.source_id);
         let reached = |id: i64| id < x.id || pending.binary_search(&id).is_err();
-        // item -> (strong evidence, text keys)
-        let mut evidence: HashMap<i64, (u32, u32)> = HashMap::new();
-        let mut text = Vec::new();
+        let mut found: Vec<(Key, Vec<Posting>)> = Vec::with_capacity(x.keys.len());
         for key in &x.keys {
             let posts = match cache.postings.get(&key.value) {
                 Some(list) => list
@@ -745,18 +755,43 @@ impl AnnotationBatch<'_> {
                     .collect(),
                 None => self.postings(key.value, x.id)?,
             };
+            found.push((*key, posts));
+        }
+        // A title one source gives two of its items (x's own source counts, x being one of
+        // them) names a series or a template, not a story: no evidence, no title match.
+        let mut templates = HashSet::new();
+        for (key, posts) in found.iter().filter(|(k, _)| k.kind == KeyKind::Title) {
+            let mut per_source: HashMap<i64, usize> = HashMap::from([(x_source, 1)]);
+            for p in posts {
+                *per_source.entry(p.source).or_default() += 1;
+            }
+            if per_source.values().any(|n| *n >= 2) {
+                for t in [&x.signature.title, &x.signature.core] {
+                    if dedup::title_key(t) == key.value {
+                        templates.insert(t.clone());
+                    }
+                }
+            }
+        }
+        // item -> (strong evidence, text keys)
+        let mut evidence: HashMap<i64, (u32, u32)> = HashMap::new();
+        let mut text = Vec::new();
+        for (key, posts) in &found {
+            let template = key.kind == KeyKind::Title
+                && templates.iter().any(|t| dedup::title_key(t) == key.value);
             let titles: HashSet<i64> = posts
                 .iter()
                 .filter(|p| p.title != x_title)
                 .map(|p| p.title)
                 .collect();
-            for p in &posts {
-                if p.source == x_source || !reached(p.item_id) {
+            for p in posts {
+                if template || p.source == x_source || !reached(p.item_id) {
                     continue;
                 }
                 let e = evidence.entry(p.item_id).or_insert((0, 0));
                 match key.kind {
                     KeyKind::Text => {
+                        // Boilerplate leaving this candidate's title out: no evidence.
                         let others = titles.len() - usize::from(titles.contains(&p.title));
                         if others < dedup::OTHER_TITLES {
                             e.1 += 1;
@@ -766,7 +801,10 @@ impl AnnotationBatch<'_> {
                 }
             }
             if key.kind == KeyKind::Text {
-                text.push((key.shingle, posts.iter().map(|p| (p.item_id, p.title)).collect()));
+                text.push((
+                    key.shingle,
+                    posts.iter().map(|p| (p.item_id, p.title)).collect(),
+                ));
             }
         }
         let mut ranked: Vec<(i64, u32)> = evidence
@@ -778,6 +816,7 @@ impl AnnotationBatch<'_> {
         ranked.truncate(dedup::CANDIDATES);
         Ok(Lookup {
             candidates: ranked.into_iter().map(|(id, _)| id).collect(),
+            templates,
             text,
         })
     }
@@ -789,7 +828,7 @@ impl AnnotationBatch<'_> {
         &self,
         x: &StoryItem,
         lookup: &Lookup,
-    ) -> Result<Vec<(i64, StoryItem, HashSet<u32>)>, StoreError> {
+    ) -> Result<Vec<(i64, StoryItem, dedup::Boilerplate)>, StoreError> {
         let x_title = dedup::title_id(&x.signature);
         let mut roots: Vec<i64> = Vec::new();
         for &c in &lookup.candidates {
@@ -807,7 +846,7 @@ impl AnnotationBatch<'_> {
             };
             let mut story: HashSet<i64> = self.members(root)?.into_iter().collect();
             story.insert(root);
-            let overall = lookup
+            let shingles = lookup
                 .text
                 .iter()
                 .filter(|(_, posts)| {
@@ -820,7 +859,11 @@ impl AnnotationBatch<'_> {
                 })
                 .map(|(s, _)| *s)
                 .collect();
-            out.push((root, primary, overall));
+            let known = dedup::Boilerplate {
+                shingles,
+                titles: lookup.templates.clone(),
+            };
+            out.push((root, primary, known));
         }
         Ok(out)
     }
@@ -839,12 +882,24 @@ impl AnnotationBatch<'_> {
             return Ok(Vec::new());
         };
         if x.order() > primary.order() {
-            self.set_story(x.id, Some(root), verdict.reason, Some(verdict.score), x.primary)?;
+            self.set_story(
+                x.id,
+                Some(root),
+                verdict.reason,
+                Some(verdict.score),
+                x.primary,
+            )?;
             return Ok(Vec::new());
         }
         let members = self.members(root)?;
         self.set_story(x.id, None, None, None, x.primary)?;
-        self.set_story(root, Some(x.id), verdict.reason, Some(verdict.score), primary.primary)?;
+        self.set_story(
+            root,
+            Some(x.id),
+            verdict.reason,
+            Some(verdict.score),
+            primary.primary,
+        )?;
         let mut loose = Vec::new();
         for id in members {
             if id == x.id {
@@ -875,7 +930,7 @@ impl AnnotationBatch<'_> {
             && !roots.iter().any(|(r, _, _)| *r == p)
             && let Some(primary) = self.story_item(p)?
         {
-            roots.insert(0, (p, primary, HashSet::new()));
+            roots.insert(0, (p, primary, dedup::Boilerplate::default()));
         }
         roots.sort_by_key(|(r, _, _)| Some(*r) != x.primary);
         let compared = roots
@@ -996,7 +1051,13 @@ impl AnnotationBatch<'_> {
                 self.set_story(m, Some(lead.id), reason, mi.score, mi.primary)?;
             }
         }
-        self.set_story(other.id, Some(lead.id), Some(Reason::Editor), Some(1.0), other.primary)?;
+        self.set_story(
+            other.id,
+            Some(lead.id),
+            Some(Reason::Editor),
+            Some(1.0),
+            other.primary,
+        )?;
         Ok(Some(lead.id))
     }
 
@@ -1116,15 +1177,16 @@ impl Store {
     ) -> Result<PruneCounts, StoreError> {
         let batch = self.annotation_batch()?;
         let old: BTreeSet<i64> = {
-            let mut stmt = batch.tx.prepare("SELECT id FROM items WHERE sort_at < ?1")?;
+            let mut stmt = batch
+                .tx
+                .prepare("SELECT id FROM items WHERE sort_at < ?1")?;
             let rows = stmt.query_map([before.timestamp()], |r| r.get::<_, i64>(0))?;
             rows.collect::<Result<_, _>>()?
         };
         batch.bury(&old, "retention", now)?;
-        let tombstones: i64 =
-            batch
-                .tx
-                .query_row("SELECT COUNT(*) FROM tombstones", [], |r| r.get(0))?;
+        let tombstones: i64 = batch
+            .tx
+            .query_row("SELECT COUNT(*) FROM tombstones", [], |r| r.get(0))?;
         batch.commit()?;
         Ok(PruneCounts {
             removed: old.len(),
