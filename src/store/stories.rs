@@ -933,7 +933,22 @@ impl AnnotationBatch<'_> {
             roots.insert(0, (p, primary, dedup::Boilerplate::default()));
         }
         roots.sort_by_key(|(r, _, _)| Some(*r) != x.primary);
-        let compared = roots
+        let copies = self.members(id)?;
+        // A primary is explained by its copies' comparisons with it.
+        let mut compared: Vec<Compared> = Vec::new();
+        for &c in copies.iter().take(dedup::CANDIDATES) {
+            if let Some(copy) = self.story_item(c)? {
+                let known = dedup::Boilerplate::default();
+                compared.push(Compared {
+                    id: c,
+                    source_id: copy.source_id.clone(),
+                    same_source: copy.source_id == x.source_id,
+                    comparison: dedup::compare(&copy.signature, &x.signature, &known),
+                    shared: dedup::shared_shingles(&copy.signature, &x.signature, &known),
+                });
+            }
+        }
+        let others = roots
             .into_iter()
             .map(|(root, other, overall)| Compared {
                 id: root,
@@ -941,9 +956,8 @@ impl AnnotationBatch<'_> {
                 same_source: other.source_id == x.source_id,
                 comparison: dedup::compare(&x.signature, &other.signature, &overall),
                 shared: dedup::shared_shingles(&x.signature, &other.signature, &overall),
-            })
-            .collect();
-        let copies = self.members(id)?;
+            });
+        compared.extend(others);
         Ok(Some(Explanation {
             item: x,
             compared,
@@ -1088,7 +1102,8 @@ pub struct Compared {
 pub struct Explanation {
     /// The item explained.
     pub item: StoryItem,
-    /// Its primary first (for a copy), then its candidates' primaries.
+    /// Its copies (for a primary), else its primary first (for a copy), then its
+    /// candidates' primaries.
     pub compared: Vec<Compared>,
     /// Its copies (for a primary).
     pub copies: Vec<i64>,
