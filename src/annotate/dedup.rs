@@ -63,12 +63,14 @@ pub const MIN_TITLE_WORDS: usize = 4;
 pub const TITLE_DAYS: i64 = 4;
 /// Resembling bodies further apart than this are different stories.
 pub const TEXT_DAYS: i64 = 14;
-/// Distinctive shingles a body needs to be judged by its text (about 18 words): below
-/// this, a shared passage can be a slogan or a standard sentence; a teaser whose first
-/// lines are boilerplate is left to its link and title.
-pub const MIN_DISTINCT: usize = 16;
+/// Distinctive shingles a body needs to be judged by its text (about 26 words). The
+/// formulas this field repeats across organizations ("exigimos a las autoridades
+/// garantizar la integridad física y psicológica de…") run 15–25 words; below this a shared
+/// passage can be one of them. A teaser whose first lines are boilerplate is left to its
+/// link and title.
+pub const MIN_DISTINCT: usize = 24;
 /// Distinctive shingles two bodies must share to be one story by text.
-pub const MIN_SHARED: usize = 16;
+pub const MIN_SHARED: usize = 24;
 /// Distinctive resemblance that makes one story.
 pub const MIN_JACCARD: f64 = 0.5;
 /// Share of the shorter distinctive body found in the longer one that makes one story.
@@ -83,10 +85,10 @@ pub const TITLE_BODY_CONTAINMENT: f64 = 0.3;
 /// (a teaser of 30 words has about 5).
 pub const ANCHOR_EVERY: u32 = 6;
 /// Text keys taken in text order: the opening, where teasers and excerpts come from.
-pub const LEAD_ANCHORS: usize = 10;
+pub const LEAD_ANCHORS: usize = 6;
 /// Text keys taken by smallest hash from the rest of the body: re-posts that keep the body
 /// but not the opening still meet.
-pub const SPREAD_ANCHORS: usize = 4;
+pub const SPREAD_ANCHORS: usize = 2;
 /// Postings read per key, newest first. A key carried by more items than this is either
 /// boilerplate or a story already found through its newest copies.
 pub const POSTINGS: usize = 16;
@@ -342,6 +344,23 @@ pub fn title_id(sig: &Signature) -> i64 {
     mix(fnv(sig.core.as_bytes())) as i64
 }
 
+/// What the store knows is boilerplate beyond each source's flags, when judging an item
+/// against one story.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Boilerplate {
+    /// Shingles of passages that recur under many titles ([`OTHER_TITLES`]): a shared
+    /// passage holding one is discounted whole.
+    pub shingles: HashSet<u32>,
+    /// Folded titles (or cores) a source gives more than one of its items ("Acción urgente
+    /// por las defensoras de Chiapas" every week): a template, not a story's title.
+    pub titles: HashSet<String>,
+}
+
+/// The key a title (or title core) is stored under.
+pub fn title_key(folded: &str) -> i64 {
+    Key::new(KeyKind::Title, b't', folded.as_bytes(), 0).value
+}
+
 /// Everything the judge saw when comparing two items (for `boletin items why`).
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Comparison {
@@ -368,11 +387,14 @@ pub struct Comparison {
     pub same_title: bool,
 }
 
-/// Whether `a` and `b`'s titles or cores agree (long enough to mean something).
-fn titles_agree(a: &Signature, b: &Signature) -> bool {
-    [&a.title, &a.core]
-        .iter()
-        .any(|x| title_words(x) >= MIN_TITLE_WORDS && (**x == b.title || **x == b.core))
+/// Whether `a` and `b`'s titles or cores agree (long enough to mean something, and not a
+/// source's template).
+fn titles_agree(a: &Signature, b: &Signature, templates: &HashSet<String>) -> bool {
+    [&a.title, &a.core].iter().any(|x| {
+        title_words(x) >= MIN_TITLE_WORDS
+            && !templates.contains(x.as_str())
+            && (**x == b.title || **x == b.core)
+    })
 }
 
 /// Which of `x`'s shingles (flag cleared) count as shared distinctive text with `p`:
@@ -432,16 +454,16 @@ fn shared_with(
 }
 
 /// The shingles (flag cleared) `x` shares with `p` beyond boilerplate: what `why` shows.
-pub fn shared_shingles(x: &Signature, p: &Signature, overall: &HashSet<u32>) -> HashSet<u32> {
-    shared_with(x, p, overall).0.into_iter().collect()
+pub fn shared_shingles(x: &Signature, p: &Signature, known: &Boilerplate) -> HashSet<u32> {
+    shared_with(x, p, &known.shingles).0.into_iter().collect()
 }
 
 /// Compares `x` with `p` (from another source), discounting both sources' boilerplate and
-/// the `overall` boilerplate shingles.
-pub fn compare(x: &Signature, p: &Signature, overall: &HashSet<u32>) -> Comparison {
+/// what else is `known` to be boilerplate.
+pub fn compare(x: &Signature, p: &Signature, known: &Boilerplate) -> Comparison {
     let days = (x.date - p.date).abs() / 86_400;
-    let same_title = titles_agree(x, p) || titles_agree(p, x);
-    let (shared, nx, np, source_n, overall_n) = shared_with(x, p, overall);
+    let same_title = titles_agree(x, p, &known.titles) || titles_agree(p, x, &known.titles);
+    let (shared, nx, np, source_n, overall_n) = shared_with(x, p, &known.shingles);
     // Discounted shared passages leave both bodies.
     let (nx, np) = (nx.saturating_sub(overall_n), np.saturating_sub(overall_n));
     let shared_n = shared.len();
@@ -490,7 +512,7 @@ pub fn compare(x: &Signature, p: &Signature, overall: &HashSet<u32>) -> Comparis
 
 /// Whether `x` and `p` are one story, and why (no boilerplate known beyond the flags).
 pub fn same_story(x: &Signature, p: &Signature) -> Option<Reason> {
-    compare(x, p, &HashSet::new()).reason
+    compare(x, p, &Boilerplate::default()).reason
 }
 
 /// Whether the candidate index brings `a` and `b` together: they share a key.
@@ -653,7 +675,7 @@ mod tests {
                 )
             })
             .collect();
-        let raw = compare(&sigs[0], &sigs[1], &HashSet::new());
+        let raw = compare(&sigs[0], &sigs[1], &Boilerplate::default());
         assert!(raw.containment > 0.5, "{raw:?}");
         let lists: Vec<&[u32]> = sigs.iter().map(|s| s.shingles.as_slice()).collect();
         let bp = source_boilerplate(&lists, &[]);
@@ -663,7 +685,7 @@ mod tests {
         for a in &sigs {
             for b in &sigs {
                 if a != b {
-                    assert_eq!(compare(a, b, &HashSet::new()).reason, None);
+                    assert_eq!(compare(a, b, &Boilerplate::default()).reason, None);
                 }
             }
         }
@@ -674,9 +696,12 @@ mod tests {
             &format!("Desde la Red compartimos: {} {CALL}", prose(2, 40)),
             86_400,
         );
-        let c = compare(&repost, &sigs[2], &HashSet::new());
+        let c = compare(&repost, &sigs[2], &Boilerplate::default());
         assert_eq!(c.reason, Some(Reason::Text), "{c:?}");
-        assert_eq!(compare(&repost, &sigs[3], &HashSet::new()).reason, None);
+        assert_eq!(
+            compare(&repost, &sigs[3], &Boilerplate::default()).reason,
+            None
+        );
         // The call's text keys are not the items' keys: they meet only through their facts.
         assert!(!is_candidate(&sigs[0], &sigs[1]));
     }
@@ -685,7 +710,10 @@ mod tests {
     fn an_overall_boilerplate_passage_is_discounted_whole() {
         let a = signature(None, "Uno", &format!("{} {CALL}", prose(7, 20)), 0);
         let b = signature(None, "Dos", &format!("{} {CALL}", prose(8, 20)), 0);
-        assert_eq!(compare(&a, &b, &HashSet::new()).reason, Some(Reason::Text));
+        assert_eq!(
+            compare(&a, &b, &Boilerplate::default()).reason,
+            Some(Reason::Text)
+        );
         // One shingle of the call known as overall boilerplate discounts the passage.
         let overall: HashSet<u32> = keys(&a)
             .iter()
@@ -694,7 +722,11 @@ mod tests {
             .take(1)
             .collect();
         assert_eq!(overall.len(), 1);
-        let c = compare(&a, &b, &overall);
+        let known = Boilerplate {
+            shingles: overall,
+            ..Boilerplate::default()
+        };
+        let c = compare(&a, &b, &known);
         assert_eq!(c.reason, None, "{c:?}");
         assert!(c.overall_boilerplate >= 50, "{c:?}");
     }
@@ -705,12 +737,12 @@ mod tests {
         let words: Vec<&str> = BODY.split_whitespace().collect();
         let teaser = signature(None, "Otra", &format!("{} […]", words[..30].join(" ")), 0);
         assert_eq!(
-            compare(&teaser, &full, &HashSet::new()).reason,
+            compare(&teaser, &full, &Boilerplate::default()).reason,
             Some(Reason::Text)
         );
         assert!(is_candidate(&teaser, &full));
         let tiny = signature(None, "Otra", &words[..12].join(" "), 0);
-        assert_eq!(compare(&tiny, &full, &HashSet::new()).reason, None);
+        assert_eq!(compare(&tiny, &full, &Boilerplate::default()).reason, None);
     }
 
     #[test]

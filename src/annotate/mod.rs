@@ -12,6 +12,7 @@
 pub mod dedup;
 pub mod fold;
 pub mod tag;
+pub mod why;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::annotate::fold::slug;
 use crate::annotate::tag::{Gazetteer, TagError};
 use crate::config::{Config, Source};
+use crate::html::sanitize::SafeHtml;
 use crate::html::{excerpt, text};
 use crate::ingest::normalize;
 use crate::store::{Annotation, AnnotationBatch, PendingItem, Store, StoreError};
@@ -124,10 +126,7 @@ impl Annotator {
     /// The annotation of one stored item.
     pub fn annotate(&self, item: &PendingItem) -> Annotation {
         let html = item.content.as_ref().unwrap_or(&item.summary);
-        let mut body = text::to_text(html.as_str());
-        if body.is_empty() {
-            body = text::to_text(item.summary.as_str());
-        }
+        let body = body_text(item.content.as_ref(), &item.summary);
         let text = format!("{}\n{}", item.title, body);
         let (source_tags, source_lang) = self
             .sources
@@ -282,6 +281,18 @@ impl Annotator {
         batch.flag_boilerplate(page, annotations)?;
         let pairs: Vec<(&PendingItem, &Annotation)> = page.iter().zip(annotations.iter()).collect();
         batch.save(&pairs, &self.stamp)
+    }
+}
+
+/// An item's text as annotation reads it: its content, else (or when the content has no
+/// text) its summary.
+pub(crate) fn body_text(content: Option<&SafeHtml>, summary: &SafeHtml) -> String {
+    let html = content.unwrap_or(summary);
+    let body = text::to_text(html.as_str());
+    if body.is_empty() {
+        text::to_text(summary.as_str())
+    } else {
+        body
     }
 }
 

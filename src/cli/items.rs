@@ -1,6 +1,7 @@
 //! `boletin items`: what is in the store, filtered by date, source, tag, language and
 //! text, one line per story (copies from other partners folded under "also by");
-//! `boletin items remove ID…` takes stories out for good.
+//! `boletin items remove ID…` takes stories out for good; `why ID` says why an item is
+//! folded (or not), `split ID` and `merge ID ID` correct the stories for good.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -55,11 +56,34 @@ enum Action {
         #[arg(required = true)]
         ids: Vec<i64>,
     },
+    /// Say why an item is folded into a story, or stands alone: reason, score, the
+    /// boilerplate set aside and the text it shares beyond it.
+    Why {
+        /// The item's id.
+        id: i64,
+    },
+    /// Take an item out of its story for good (kept apart through re-annotation and later
+    /// fetches).
+    Split {
+        /// The item's id.
+        id: i64,
+    },
+    /// Make two items (and their stories) one story for good.
+    Merge {
+        /// One item's id.
+        a: i64,
+        /// The other's.
+        b: i64,
+    },
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
-    if let Some(Action::Remove { ids }) = &args.action {
-        return remove(ctx, ids);
+    match &args.action {
+        Some(Action::Remove { ids }) => return remove(ctx, ids),
+        Some(Action::Why { id }) => return why(ctx, *id),
+        Some(Action::Split { id }) => return split(ctx, *id),
+        Some(Action::Merge { a, b }) => return merge(ctx, *a, *b),
+        None => {}
     }
     let now = super::pinned_now(args.now.as_deref())?.unwrap_or_else(Utc::now);
     let since = when::parse_since(&args.since, now).map_err(|e| super::usage(&e))?;
@@ -113,7 +137,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
                 notes.push(item.tags.join(", "));
             }
             if let Some(primary) = item.duplicate_of {
-                notes.push(format!("copy of #{primary}"));
+                let by = match item.duplicate_reason.as_deref() {
+                    Some("editor") => " (joined by the editor)",
+                    _ => "",
+                };
+                notes.push(format!("copy of #{primary}{by}"));
+            }
+            if !item.kept_apart.is_empty() {
+                notes.push(format!("kept apart from {}", hashes(&item.kept_apart)));
             }
             if !item.also_by.is_empty() {
                 let by: Vec<&str> = item
@@ -258,6 +289,153 @@ fn closest<'a>(word: &str, known: impl Iterator<Item = &'a str>) -> Vec<&'a str>
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored.into_iter().take(3).map(|(_, k)| k).collect()
+}
+
+/// `#1, #2` for a list of item ids.
+fn hashes(ids: &[i64]) -> String {
+    ids.iter()
+        .map(|i| format!("#{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn missing(id: i64) -> ExitCode {
+    eprintln!("boletin: no item with id {id} (or not annotated yet: run `boletin fetch`)");
+    ExitCode::from(code::SOURCES_FAILED)
+}
+
+fn why(ctx: &Context, id: i64) -> Result<ExitCode, ExitCode> {
+    let mut store =
+        Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let Some(w) =
+        boletin::annotate::why::why(&mut store, id).map_err(|e| fail(code::CONFIG_OR_DB, &e))?
+    else {
+        return Err(missing(id));
+    };
+    if ctx.json {
+        super::print_json(&w)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("#{} ({}) {}", w.id, w.source_id, w.title);
+    let primary = w
+        .primary
+        .and_then(|p| w.compared.iter().find(|c| c.id == p));
+    match (w.primary, w.reason) {
+        (Some(p), Some(reason)) => println!(
+            "  a copy of #{p}{}: {}, score {:.2}",
+            primary
+                .map(|c| format!(" ({})", c.source_id))
+                .unwrap_or_default(),
+            reason.as_str(),
+            w.score.unwrap_or(1.0)
+        ),
+        (Some(p), None) => println!("  a copy of #{p}"),
+        (None, _) if !w.copies.is_empty() => {
+            println!("  leads a story; its copies: {}", hashes(&w.copies))
+        }
+        (None, _) => println!("  stands alone ({} candidates judged)", w.candidates),
+    }
+    if !w.kept_apart.is_empty() {
+        println!("  kept apart by the editor from {}", hashes(&w.kept_apart));
+    }
+    for c in &w.compared {
+        let k = &c.comparison;
+        let verdict = match k.reason {
+            Some(r) => format!("one story ({})", r.as_str()),
+            None => "not one story".to_string(),
+        };
+        println!(
+            "  against #{} ({}) «{}»: {verdict}; resemblance {:.2}, containment {:.2}, \
+             {} distinctive shingles shared of {} and {}, {} days apart{}",
+            c.id,
+            c.source_id,
+            c.title,
+            k.jaccard,
+            k.containment,
+            k.shared,
+            k.distinct.0,
+            k.distinct.1,
+            k.days,
+            if k.same_title { ", same title" } else { "" }
+        );
+        println!(
+            "    boilerplate set aside: {} shingles of the sources' templates, {} in passages \
+             that recur under many titles",
+            k.source_boilerplate, k.overall_boilerplate
+        );
+        for passage in &c.shared_text {
+            println!("    shared: «{passage}»");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn split(ctx: &Context, id: i64) -> Result<ExitCode, ExitCode> {
+    let mut store =
+        Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let batch = store
+        .annotation_batch()
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let apart = batch
+        .split(id, Utc::now())
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    batch.commit().map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let Some(apart) = apart else {
+        return Err(missing(id));
+    };
+    if ctx.json {
+        super::print_json(&serde_json::json!({ "split": id, "kept_apart": apart }))?;
+    } else if !ctx.quiet {
+        if apart.is_empty() {
+            println!("#{id} is in no story; nothing to split");
+        } else {
+            println!(
+                "#{id} taken out of its story, kept apart from {} (also after re-annotation and later fetches)",
+                hashes(&apart)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge(ctx: &Context, a: i64, b: i64) -> Result<ExitCode, ExitCode> {
+    if a == b {
+        return Err(super::usage(&format!(
+            "merge needs two different items, not #{a} twice"
+        )));
+    }
+    let mut store =
+        Store::open_existing(&ctx.db_path()).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let batch = store
+        .annotation_batch()
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let primary = batch
+        .merge(a, b, Utc::now())
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    batch.commit().map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let Some(primary) = primary else {
+        let unknown = [a, b]
+            .into_iter()
+            .find(|id| {
+                store
+                    .items(&ItemQuery {
+                        ids: vec![*id],
+                        ..ItemQuery::default()
+                    })
+                    .map(|i| i.is_empty())
+                    .unwrap_or(true)
+            })
+            .unwrap_or(a);
+        return Err(missing(unknown));
+    };
+    if ctx.json {
+        super::print_json(&serde_json::json!({ "merged": [a, b], "primary": primary }))?;
+    } else if !ctx.quiet {
+        println!(
+            "#{a} and #{b} are one story, led by #{primary} (also after re-annotation and later fetches)"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -531,6 +531,34 @@ fn entry_table(c: &crate::edition::curate::Candidate, source_name: &str) -> Tabl
         let arr: toml_edit::Array = c.also.iter().map(|i| i.id).collect();
         t.insert("also", value(arr));
     }
+    // The editor's corrections of this story (`boletin items merge` / `split`), so the
+    // draft shows why it is grouped as it is.
+    let ids = |ids: &mut dyn Iterator<Item = i64>| {
+        ids.map(|i| format!("#{i}")).collect::<Vec<_>>().join(", ")
+    };
+    let joined: Vec<i64> = c
+        .also
+        .iter()
+        .filter(|i| i.duplicate_reason.as_deref() == Some("editor"))
+        .map(|i| i.id)
+        .collect();
+    let mut notes = Vec::new();
+    if !joined.is_empty() {
+        notes.push(format!(
+            "# joined to this story by the editor: {} (boletin items merge)",
+            ids(&mut joined.iter().copied())
+        ));
+    }
+    if !c.item.kept_apart.is_empty() {
+        notes.push(format!(
+            "# kept apart by the editor from {} (boletin items split)",
+            ids(&mut c.item.kept_apart.iter().copied())
+        ));
+    }
+    if !notes.is_empty() {
+        t.decor_mut()
+            .set_prefix(format!("\n{}\n", notes.join("\n")));
+    }
     t
 }
 

@@ -199,9 +199,10 @@ CREATE TABLE story_items (
     -- Its place in a story is decided (0: the linking pass judges it).
     linked     INTEGER NOT NULL DEFAULT 0
 );
+-- A source's recent items, to count its boilerplate. (A story's copies are found through
+-- items.duplicate_of, kept in step; unplaced items by a scan in id order, which a first
+-- fetch reads whole anyway: no index to keep up for either.)
 CREATE INDEX story_items_source ON story_items (source_id, sort_at);
-CREATE INDEX story_items_primary ON story_items (primary_id);
-CREATE INDEX story_items_unlinked ON story_items (item_id) WHERE linked = 0;
 CREATE TABLE story_text (
     item_id  INTEGER PRIMARY KEY REFERENCES items (id) ON DELETE CASCADE,
     shingles BLOB NOT NULL,

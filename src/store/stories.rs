@@ -38,6 +38,8 @@ pub struct PendingItem {
     pub first_seen: i64,
     /// What a reader sees, hashed: annotated again when it changes.
     pub fingerprint: String,
+    /// Annotated before (its search entry, keys and story are to be replaced).
+    pub annotated: bool,
 }
 
 /// What annotating one item found.
@@ -122,6 +124,8 @@ struct PostingCache {
 struct Lookup {
     /// Candidates (item ids), most evidence first, at most [`dedup::CANDIDATES`].
     candidates: Vec<i64>,
+    /// The item's titles some source gives more than one item: templates.
+    templates: HashSet<String>,
     /// Each text key's shingle and postings (item, title).
     text: Vec<(u32, Vec<(i64, i64)>)>,
 }
@@ -265,7 +269,7 @@ impl AnnotationBatch<'_> {
     ) -> Result<Vec<PendingItem>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "SELECT id, source_id, title, link, summary_html, content_html, sort_at, first_seen,
-                    fingerprint FROM items
+                    fingerprint, annotated IS NOT NULL FROM items
              WHERE (annotated IS NULL OR annotated != fingerprint || '|' || ?1) AND id > ?2
              ORDER BY id LIMIT ?3",
         )?;
@@ -280,6 +284,7 @@ impl AnnotationBatch<'_> {
                 sort_at: r.get(6)?,
                 first_seen: r.get(7)?,
                 fingerprint: r.get(8)?,
+                annotated: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -352,20 +357,18 @@ impl AnnotationBatch<'_> {
                         annotated = ?6, duplicate_of = NULL, duplicate_reason = NULL
                  WHERE id = ?1",
             )?;
-            let mut unindex = tx.prepare_cached("DELETE FROM items_fts WHERE rowid = ?1")?;
-            let mut index = tx.prepare_cached(
-                "INSERT INTO items_fts (rowid, title, body, tags) VALUES (?1, ?2, ?3, ?4)",
-            )?;
             let mut old = tx.prepare_cached("SELECT keys FROM story_text WHERE item_id = ?1")?;
             let mut unkey =
                 tx.prepare_cached("DELETE FROM story_keys WHERE key = ?1 AND item_id = ?2")?;
+            let mut unstory = tx.prepare_cached("DELETE FROM story_items WHERE item_id = ?1")?;
+            let mut untext = tx.prepare_cached("DELETE FROM story_text WHERE item_id = ?1")?;
             let mut story = tx.prepare_cached(
-                "INSERT OR REPLACE INTO story_items (item_id, source_id, sort_at, first_seen,
-                        link_key, title, core, words, primary_id, reason, score, linked)
+                "INSERT INTO story_items (item_id, source_id, sort_at, first_seen, link_key,
+                        title, core, words, primary_id, reason, score, linked)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, NULL, 0)",
             )?;
             let mut text = tx.prepare_cached(
-                "INSERT OR REPLACE INTO story_text (item_id, shingles, keys) VALUES (?1, ?2, ?3)",
+                "INSERT INTO story_text (item_id, shingles, keys) VALUES (?1, ?2, ?3)",
             )?;
             for (item, a) in page {
                 let tags = serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into());
@@ -377,14 +380,17 @@ impl AnnotationBatch<'_> {
                     a.excerpt_html.as_str(),
                     format!("{}|{stamp}", item.fingerprint),
                 ])?;
-                unindex.execute([item.id])?;
-                index.execute(params![item.id, item.title, a.body, a.tags.join(" ")])?;
-                let before: Option<Vec<u8>> = old.query_row([item.id], |r| r.get(0)).optional()?;
-                if let Some(before) = before {
-                    for k in dedup::keys_from_bytes(&before) {
+                // An item annotated for the first time has no keys, story rows or copies to
+                // undo (a first fetch's every item).
+                if item.annotated {
+                    let before: Option<Vec<u8>> =
+                        old.query_row([item.id], |r| r.get(0)).optional()?;
+                    for k in dedup::keys_from_bytes(&before.unwrap_or_default()) {
                         unkey.execute(params![k.value, item.id])?;
                     }
                     self.release_copies(item.id)?;
+                    unstory.execute([item.id])?;
+                    untext.execute([item.id])?;
                 }
                 let sig = &a.signature;
                 story.execute(params![
@@ -416,20 +422,29 @@ impl AnnotationBatch<'_> {
         for (key, id, title, source) in keys {
             insert.execute(params![key, id, title, source])?;
         }
+        // Search entries last and together. A statement that may abort (a foreign key
+        // check) opens a savepoint, and FTS5 writes its pending terms to disk at every
+        // savepoint: interleaved with the rows above, every item became a segment of its own
+        // to merge (the search index cost a sixth of a first fetch, measured). Together, a
+        // page is one segment.
+        let mut unindex = tx.prepare_cached("DELETE FROM items_fts WHERE rowid = ?1")?;
+        let mut index = tx.prepare_cached(
+            "INSERT INTO items_fts (rowid, title, body, tags) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (item, a) in page {
+            if item.annotated {
+                unindex.execute([item.id])?;
+            }
+            index.execute(params![item.id, item.title, a.body, a.tags.join(" ")])?;
+        }
         Ok(())
     }
 
     /// The copies `primary` led become unplaced (the linking pass judges them again).
     fn release_copies(&self, primary: i64) -> Result<(), StoreError> {
-        let mut story = self.tx.prepare_cached(
-            "UPDATE story_items SET primary_id = NULL, reason = NULL, score = NULL, linked = 0
-             WHERE primary_id = ?1",
-        )?;
-        story.execute([primary])?;
-        let mut items = self.tx.prepare_cached(
-            "UPDATE items SET duplicate_of = NULL, duplicate_reason = NULL WHERE duplicate_of = ?1",
-        )?;
-        items.execute([primary])?;
+        for id in self.members(primary)? {
+            self.unplace(id)?;
+        }
         Ok(())
     }
 
@@ -450,10 +465,10 @@ impl AnnotationBatch<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The copies of `primary`, oldest first.
+    /// The copies of `primary`, oldest first (through the `duplicate_of` index).
     pub fn members(&self, primary: i64) -> Result<Vec<i64>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT item_id FROM story_items WHERE primary_id = ?1 ORDER BY sort_at, first_seen, item_id",
+            "SELECT id FROM items WHERE duplicate_of = ?1 ORDER BY sort_at, first_seen, id",
         )?;
         let rows = stmt.query_map([primary], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -729,9 +744,7 @@ impl AnnotationBatch<'_> {
         let x_title = dedup::title_id(&x.signature);
         let x_source = source_id(&x.source_id);
         let reached = |id: i64| id < x.id || pending.binary_search(&id).is_err();
-        // item -> (strong evidence, text keys)
-        let mut evidence: HashMap<i64, (u32, u32)> = HashMap::new();
-        let mut text = Vec::new();
+        let mut found: Vec<(Key, Vec<Posting>)> = Vec::with_capacity(x.keys.len());
         for key in &x.keys {
             let posts = match cache.postings.get(&key.value) {
                 Some(list) => list
@@ -742,18 +755,43 @@ impl AnnotationBatch<'_> {
                     .collect(),
                 None => self.postings(key.value, x.id)?,
             };
+            found.push((*key, posts));
+        }
+        // A title one source gives two of its items (x's own source counts, x being one of
+        // them) names a series or a template, not a story: no evidence, no title match.
+        let mut templates = HashSet::new();
+        for (key, posts) in found.iter().filter(|(k, _)| k.kind == KeyKind::Title) {
+            let mut per_source: HashMap<i64, usize> = HashMap::from([(x_source, 1)]);
+            for p in posts {
+                *per_source.entry(p.source).or_default() += 1;
+            }
+            if per_source.values().any(|n| *n >= 2) {
+                for t in [&x.signature.title, &x.signature.core] {
+                    if dedup::title_key(t) == key.value {
+                        templates.insert(t.clone());
+                    }
+                }
+            }
+        }
+        // item -> (strong evidence, text keys)
+        let mut evidence: HashMap<i64, (u32, u32)> = HashMap::new();
+        let mut text = Vec::new();
+        for (key, posts) in &found {
+            let template = key.kind == KeyKind::Title
+                && templates.iter().any(|t| dedup::title_key(t) == key.value);
             let titles: HashSet<i64> = posts
                 .iter()
                 .filter(|p| p.title != x_title)
                 .map(|p| p.title)
                 .collect();
-            for p in &posts {
-                if p.source == x_source || !reached(p.item_id) {
+            for p in posts {
+                if template || p.source == x_source || !reached(p.item_id) {
                     continue;
                 }
                 let e = evidence.entry(p.item_id).or_insert((0, 0));
                 match key.kind {
                     KeyKind::Text => {
+                        // Boilerplate leaving this candidate's title out: no evidence.
                         let others = titles.len() - usize::from(titles.contains(&p.title));
                         if others < dedup::OTHER_TITLES {
                             e.1 += 1;
@@ -778,6 +816,7 @@ impl AnnotationBatch<'_> {
         ranked.truncate(dedup::CANDIDATES);
         Ok(Lookup {
             candidates: ranked.into_iter().map(|(id, _)| id).collect(),
+            templates,
             text,
         })
     }
@@ -789,7 +828,7 @@ impl AnnotationBatch<'_> {
         &self,
         x: &StoryItem,
         lookup: &Lookup,
-    ) -> Result<Vec<(i64, StoryItem, HashSet<u32>)>, StoreError> {
+    ) -> Result<Vec<(i64, StoryItem, dedup::Boilerplate)>, StoreError> {
         let x_title = dedup::title_id(&x.signature);
         let mut roots: Vec<i64> = Vec::new();
         for &c in &lookup.candidates {
@@ -807,7 +846,7 @@ impl AnnotationBatch<'_> {
             };
             let mut story: HashSet<i64> = self.members(root)?.into_iter().collect();
             story.insert(root);
-            let overall = lookup
+            let shingles = lookup
                 .text
                 .iter()
                 .filter(|(_, posts)| {
@@ -820,7 +859,11 @@ impl AnnotationBatch<'_> {
                 })
                 .map(|(s, _)| *s)
                 .collect();
-            out.push((root, primary, overall));
+            let known = dedup::Boilerplate {
+                shingles,
+                titles: lookup.templates.clone(),
+            };
+            out.push((root, primary, known));
         }
         Ok(out)
     }
@@ -887,20 +930,32 @@ impl AnnotationBatch<'_> {
             && !roots.iter().any(|(r, _, _)| *r == p)
             && let Some(primary) = self.story_item(p)?
         {
-            roots.insert(0, (p, primary, HashSet::new()));
+            roots.insert(0, (p, primary, dedup::Boilerplate::default()));
         }
         roots.sort_by_key(|(r, _, _)| Some(*r) != x.primary);
-        let compared = roots
-            .into_iter()
-            .map(|(root, other, overall)| Compared {
-                id: root,
-                source_id: other.source_id.clone(),
-                same_source: other.source_id == x.source_id,
-                comparison: dedup::compare(&x.signature, &other.signature, &overall),
-                shared: dedup::shared_shingles(&x.signature, &other.signature, &overall),
-            })
-            .collect();
         let copies = self.members(id)?;
+        // A primary is explained by its copies' comparisons with it.
+        let mut compared: Vec<Compared> = Vec::new();
+        for &c in copies.iter().take(dedup::CANDIDATES) {
+            if let Some(copy) = self.story_item(c)? {
+                let known = dedup::Boilerplate::default();
+                compared.push(Compared {
+                    id: c,
+                    source_id: copy.source_id.clone(),
+                    same_source: copy.source_id == x.source_id,
+                    comparison: dedup::compare(&copy.signature, &x.signature, &known),
+                    shared: dedup::shared_shingles(&copy.signature, &x.signature, &known),
+                });
+            }
+        }
+        let others = roots.into_iter().map(|(root, other, overall)| Compared {
+            id: root,
+            source_id: other.source_id.clone(),
+            same_source: other.source_id == x.source_id,
+            comparison: dedup::compare(&x.signature, &other.signature, &overall),
+            shared: dedup::shared_shingles(&x.signature, &other.signature, &overall),
+        });
+        compared.extend(others);
         Ok(Some(Explanation {
             item: x,
             compared,
@@ -1045,7 +1100,8 @@ pub struct Compared {
 pub struct Explanation {
     /// The item explained.
     pub item: StoryItem,
-    /// Its primary first (for a copy), then its candidates' primaries.
+    /// Its copies (for a primary), else its primary first (for a copy), then its
+    /// candidates' primaries.
     pub compared: Vec<Compared>,
     /// Its copies (for a primary).
     pub copies: Vec<i64>,
