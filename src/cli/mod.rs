@@ -12,6 +12,26 @@ macro_rules! eprintln {
     };
 }
 
+/// std's `println!` and `print!`, for a reader that may stop reading: `boletin items | head`
+/// closes stdout early, and a closed pipe is the reader's choice, not an error, so the
+/// command ends quietly (exit 0) instead of panicking. Another failure to write stdout is
+/// an error on stderr (exit 2).
+macro_rules! println {
+    () => {
+        $crate::cli::write_stdout(::std::format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(::std::format_args!("{}\n", ::std::format_args!($($arg)*)))
+    };
+}
+
+/// See [`println!`].
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(::std::format_args!($($arg)*))
+    };
+}
+
 mod add;
 mod backup;
 mod check;
@@ -233,6 +253,18 @@ pub fn runtime(kind: Runtime) -> std::io::Result<tokio::runtime::Runtime> {
                 .enable_all()
                 .build()
         }
+    }
+}
+
+/// Writes to stdout for [`println!`]: a closed pipe ends the command quietly.
+pub fn write_stdout(text: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    if let Err(e) = std::io::stdout().lock().write_fmt(text) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("boletin: cannot write the output: {e}");
+        std::process::exit(i32::from(code::CONFIG_OR_DB));
     }
 }
 

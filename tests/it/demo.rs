@@ -530,3 +530,25 @@ fn check_refuses_what_compose_and_send_would_fail_on_naming_the_line() {
         "{eml}"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_listing_quietly() {
+    let s = Scratch::demo();
+    s.run(&["fetch", "--quiet"]).ok();
+    // What `boletin items | head -1` comes to once head has exited: a pipe with no reader.
+    // Its read end is closed right after the start, before the listing is written.
+    let mut child = boletin()
+        .current_dir(s.path())
+        .arg("--config")
+        .arg(s.config())
+        .args(["items", "--since", "3650d", "--now", "2026-11-21", "--all"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run boletin");
+    drop(child.stdout.take());
+    let done = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(done.status.code(), Some(0), "{stderr}");
+}
