@@ -126,16 +126,8 @@ fn main() {
         .collect();
 
     println!(
-        "\n{:<9} {:>6}  {:<5} {:>7} {:>7} {:>9} {:>5}  {:<30} {}",
-        "text",
-        "feeds",
-        "run",
-        "wall s",
-        "CPU s",
-        "peak MiB",
-        "exit",
-        "where the time went",
-        "stories"
+        "\n{:<9} {:>6}  {:<5} {:>7} {:>7} {:>9} {:>5}  {:<30} answers",
+        "text", "feeds", "run", "wall s", "CPU s", "peak MiB", "exit", "where the time went"
     );
     for &mode in &modes {
         templated.store(mode == Mode::Templated, Ordering::SeqCst);
@@ -448,10 +440,10 @@ const CHANNEL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=
 /// Every story's text differs: words drawn at random per story.
 fn unique_feed(n: usize) -> String {
     let mut out = String::with_capacity(64 * 1024);
-    let _ = write!(
+    let _ = writeln!(
         out,
         "{CHANNEL}<channel><title>Organización {n}</title><link>https://org{n}.example.org/</link>\
-         <description>Noticias y acciones urgentes / News and urgent actions</description><language>es-MX</language>\n"
+         <description>Noticias y acciones urgentes / News and urgent actions</description><language>es-MX</language>"
     );
     for i in 0..ITEMS {
         let story = story_of(n, i);
@@ -499,10 +491,10 @@ fn unique_feed(n: usize) -> String {
 /// body from the shared pools, so items of one feed share most of their text.
 fn templated_feed(n: usize) -> String {
     let mut out = String::with_capacity(64 * 1024);
-    let _ = write!(
+    let _ = writeln!(
         out,
         "{CHANNEL}<channel><title>Red {n}</title><link>https://red{n}.example.org/</link>\
-         <description>Acciones urgentes y boletines / Urgent actions and bulletins</description><language>es-MX</language>\n"
+         <description>Acciones urgentes y boletines / Urgent actions and bulletins</description><language>es-MX</language>"
     );
     for i in 0..ITEMS {
         let story = story_of(n, i);
@@ -521,7 +513,7 @@ fn templated_feed(n: usize) -> String {
         } else {
             String::new()
         };
-        let _ = write!(
+        let _ = writeln!(
             out,
             "<item><title>{title}</title>\
              <link>https://red{n}.example.org/2026/11/{day:02}/accion-{i}/</link>\
@@ -529,7 +521,7 @@ fn templated_feed(n: usize) -> String {
              <pubDate>Fri, {day:02} Nov 2026 1{h}:30:00 +0000</pubDate><dc:creator>Comunicación</dc:creator>\
              <category>Acción urgente</category>\
              <description><![CDATA[{lead}{facts} {first} [&#8230;]]]></description>\
-             <content:encoded><![CDATA[<p><strong>Acción urgente.</strong> {lead}{facts}</p>\n",
+             <content:encoded><![CDATA[<p><strong>Acción urgente.</strong> {lead}{facts}</p>",
             h = i % 10,
             first = pick(0, SHARED_ES),
         );

@@ -381,6 +381,9 @@ pub struct Comparison {
     /// Shared shingles discounted as overall boilerplate (passages that recur under many
     /// titles).
     pub overall_boilerplate: usize,
+    /// Shared shingles discounted as a footer: a closing passage after each body's own
+    /// text.
+    pub shared_footer: usize,
     /// Days between the two dates.
     pub days: i64,
     /// A title or title core of [`MIN_TITLE_WORDS`] words is equal.
@@ -397,14 +400,28 @@ fn titles_agree(a: &Signature, b: &Signature, templates: &HashSet<String>) -> bo
     })
 }
 
-/// Which of `x`'s shingles (flag cleared) count as shared distinctive text with `p`:
-/// neither source's boilerplate, carried by both, and not in a shared passage that holds an
-/// `overall` boilerplate shingle. Also returns the counts discounted.
-fn shared_with(
-    x: &Signature,
-    p: &Signature,
-    overall: &HashSet<u32>,
-) -> (Vec<u32>, usize, usize, usize, usize) {
+/// What two bodies share once boilerplate is set aside.
+struct Shared {
+    /// `x`'s shingles (flag cleared) that count as shared distinctive text.
+    shingles: Vec<u32>,
+    /// Distinctive shingles of `x` and of `p` (either source's boilerplate left out).
+    nx: usize,
+    np: usize,
+    /// Shingles of `x` that are either source's boilerplate.
+    source: usize,
+    /// Shared shingles in passages holding an overall boilerplate shingle.
+    overall: usize,
+    /// Shared shingles of a closing passage after each body's own text (a footer).
+    tail: usize,
+}
+
+/// What `x` shares with `p`: neither source's boilerplate, carried by both, not in a
+/// shared passage that holds an `overall` boilerplate shingle, and not a shared closing
+/// passage that follows [`MIN_DISTINCT`] shingles of each body's own text. That last one
+/// is a signature or footer two organizations share (seen too rarely to be counted as
+/// boilerplate yet); a re-post keeps the story's opening, so its original has no text of its
+/// own before what they share, or only a dateline.
+fn shared_with(x: &Signature, p: &Signature, overall: &HashSet<u32>) -> Shared {
     // Sorted copies answer "does p carry it, flagged?" by binary search: cheaper than
     // hashing for a few hundred shingles, and no table per comparison.
     let mut p_sorted: Vec<u32> = p.shingles.clone();
@@ -424,38 +441,74 @@ fn shared_with(
     x_bp.sort_unstable();
     // Either source's boilerplate is discounted from both bodies.
     let boiler = |s: u32| x_bp.binary_search(&s).is_ok() || p_get(s).unwrap_or(false);
-    let mut shared = Vec::new();
-    let mut run: Vec<u32> = Vec::new();
-    let mut run_is_boiler = false;
-    let mut overall_n = 0;
-    let mut flush = |run: &mut Vec<u32>, is_boiler: &mut bool, shared: &mut Vec<u32>| {
-        if *is_boiler {
-            overall_n += run.len();
-        } else {
-            shared.append(run);
-        }
-        run.clear();
-        *is_boiler = false;
-    };
+    // Runs of shared shingles in x's order, each with whether it holds overall boilerplate.
+    let mut runs: Vec<(Vec<u32>, bool)> = Vec::new();
+    let mut open = false;
+    let mut last_x = None;
     for s in &x.shingles {
         let s = s & !FLAG;
-        if !boiler(s) && p_get(s).is_some() {
-            run_is_boiler |= overall.contains(&s);
-            run.push(s);
+        if boiler(s) {
+            continue;
+        }
+        last_x = Some(s);
+        if p_get(s).is_some() {
+            if !open {
+                runs.push((Vec::new(), false));
+                open = true;
+            }
+            if let Some(run) = runs.last_mut() {
+                run.0.push(s);
+                run.1 |= overall.contains(&s);
+            }
         } else {
-            flush(&mut run, &mut run_is_boiler, &mut shared);
+            open = false;
         }
     }
-    flush(&mut run, &mut run_is_boiler, &mut shared);
     let nx = x.shingles.iter().filter(|s| !boiler(*s & !FLAG)).count();
     let np = p.shingles.iter().filter(|s| !boiler(*s & !FLAG)).count();
-    let source_n = x.shingles.len() - nx;
-    (shared, nx, np, source_n, overall_n)
+    let shared_all: usize = runs.iter().map(|r| r.0.len()).sum();
+    let last_p = p
+        .shingles
+        .iter()
+        .rev()
+        .map(|s| s & !FLAG)
+        .find(|s| !boiler(*s));
+    let mut tail = 0;
+    if open
+        && nx.saturating_sub(shared_all) >= MIN_DISTINCT
+        && np.saturating_sub(shared_all) >= MIN_DISTINCT
+        && let Some(run) = runs.last_mut()
+        && !run.1
+        && last_x.is_some_and(|s| run.0.contains(&s))
+        && last_p.is_some_and(|s| run.0.contains(&s))
+    {
+        tail = run.0.len();
+        run.0.clear();
+    }
+    let mut out = Shared {
+        shingles: Vec::new(),
+        nx,
+        np,
+        source: x.shingles.len() - nx,
+        overall: 0,
+        tail,
+    };
+    for (run, is_overall) in runs {
+        if is_overall {
+            out.overall += run.len();
+        } else {
+            out.shingles.extend(run);
+        }
+    }
+    out
 }
 
 /// The shingles (flag cleared) `x` shares with `p` beyond boilerplate: what `why` shows.
 pub fn shared_shingles(x: &Signature, p: &Signature, known: &Boilerplate) -> HashSet<u32> {
-    shared_with(x, p, &known.shingles).0.into_iter().collect()
+    shared_with(x, p, &known.shingles)
+        .shingles
+        .into_iter()
+        .collect()
 }
 
 /// Compares `x` with `p` (from another source), discounting both sources' boilerplate and
@@ -463,10 +516,11 @@ pub fn shared_shingles(x: &Signature, p: &Signature, known: &Boilerplate) -> Has
 pub fn compare(x: &Signature, p: &Signature, known: &Boilerplate) -> Comparison {
     let days = (x.date - p.date).abs() / 86_400;
     let same_title = titles_agree(x, p, &known.titles) || titles_agree(p, x, &known.titles);
-    let (shared, nx, np, source_n, overall_n) = shared_with(x, p, &known.shingles);
+    let sh = shared_with(x, p, &known.shingles);
     // Discounted shared passages leave both bodies.
-    let (nx, np) = (nx.saturating_sub(overall_n), np.saturating_sub(overall_n));
-    let shared_n = shared.len();
+    let gone = sh.overall + sh.tail;
+    let (nx, np) = (sh.nx.saturating_sub(gone), sh.np.saturating_sub(gone));
+    let shared_n = sh.shingles.len();
     let union = (nx + np).saturating_sub(shared_n).max(1);
     let jaccard = shared_n as f64 / union as f64;
     let containment = shared_n as f64 / nx.min(np).max(1) as f64;
@@ -477,8 +531,9 @@ pub fn compare(x: &Signature, p: &Signature, known: &Boilerplate) -> Comparison 
         containment: containment.min(1.0),
         shared: shared_n,
         distinct: (nx, np),
-        source_boilerplate: source_n,
-        overall_boilerplate: overall_n,
+        source_boilerplate: sh.source,
+        overall_boilerplate: sh.overall,
+        shared_footer: sh.tail,
         days,
         same_title,
     };
@@ -663,14 +718,14 @@ mod tests {
 
     #[test]
     fn a_shared_call_folds_nothing_once_the_source_boilerplate_is_known() {
-        // One network, six posts about different cases: 40 words of facts each, then the
-        // same 60-word call. Unflagged, the call makes them look alike.
+        // One network, six posts about different cases: the same 60-word call on top, then
+        // 40 words of facts each. Unflagged, the call makes them look alike.
         let mut sigs: Vec<Signature> = (0..6)
             .map(|n| {
                 signature(
                     None,
                     &format!("Caso {n}"),
-                    &format!("{} {CALL}", prose(n, 40)),
+                    &format!("{CALL} {}", prose(n, 40)),
                     0,
                 )
             })
@@ -693,7 +748,7 @@ mod tests {
         let repost = signature(
             None,
             "Difundimos",
-            &format!("Desde la Red compartimos: {} {CALL}", prose(2, 40)),
+            &format!("Desde la Red compartimos: {CALL} {}", prose(2, 40)),
             86_400,
         );
         let c = compare(&repost, &sigs[2], &Boilerplate::default());
@@ -729,6 +784,30 @@ mod tests {
         let c = compare(&a, &b, &known);
         assert_eq!(c.reason, None, "{c:?}");
         assert!(c.overall_boilerplate >= 50, "{c:?}");
+    }
+
+    #[test]
+    fn a_shared_closing_passage_after_each_own_story_is_a_footer() {
+        // Seen twice only, nothing is flagged: what tells the footer is where it sits.
+        let a = signature(None, "Uno", &format!("{} {CALL}", prose(11, 40)), 0);
+        let b = signature(None, "Dos", &format!("{} {CALL}", prose(12, 40)), 0);
+        let c = compare(&a, &b, &Boilerplate::default());
+        assert_eq!(c.reason, None, "{c:?}");
+        assert!(c.shared_footer >= 50, "{c:?}");
+        // A re-post keeps the story's opening: the original has nothing of its own before
+        // what they share, so the shared text is the story, footer included.
+        let repost = signature(
+            None,
+            "Tres",
+            &format!(
+                "Compartimos esta nota de nuestras compañeras. {} {CALL}",
+                prose(11, 40)
+            ),
+            0,
+        );
+        let c = compare(&repost, &a, &Boilerplate::default());
+        assert_eq!(c.reason, Some(Reason::Text), "{c:?}");
+        assert_eq!(c.shared_footer, 0, "{c:?}");
     }
 
     #[test]

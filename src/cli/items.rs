@@ -360,8 +360,8 @@ fn why(ctx: &Context, id: i64) -> Result<ExitCode, ExitCode> {
         );
         println!(
             "    boilerplate set aside: {} shingles of the sources' templates, {} in passages \
-             that recur under many titles",
-            k.source_boilerplate, k.overall_boilerplate
+             that recur under many titles, {} of a shared footer",
+            k.source_boilerplate, k.overall_boilerplate, k.shared_footer
         );
         for passage in &c.shared_text {
             println!("    shared: «{passage}»");

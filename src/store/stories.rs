@@ -706,27 +706,55 @@ impl AnnotationBatch<'_> {
             }
         }
         let lookup = self.lookup(x, pending, cache)?;
-        let mut best: Option<(i64, Comparison)> = None;
-        for (root, primary, overall) in self.judged_roots(x, &lookup)? {
+        let judged = lookup.candidates.len();
+        let mut matched: Vec<(i64, StoryItem, Comparison)> = Vec::new();
+        for (root, primary, known) in self.judged_roots(x, &lookup)? {
             if overrides.apart(x.id, root) || primary.source_id == x.source_id {
                 continue;
             }
-            let c = dedup::compare(&x.signature, &primary.signature, &overall);
-            if c.reason.is_some() && best.as_ref().is_none_or(|(_, b)| dedup::better(&c, b)) {
-                best = Some((root, c));
+            let c = dedup::compare(&x.signature, &primary.signature, &known);
+            if c.reason.is_some() {
+                matched.push((root, primary, c));
             }
         }
-        let judged = lookup.candidates.len();
-        match best {
-            Some((root, verdict)) => {
-                let loose = self.attach(x, root, &verdict)?;
-                Ok((true, judged, loose))
+        matched.sort_by_key(|(_, p, _)| p.order());
+        let Some((lead, lead_primary, verdict)) = matched.first() else {
+            self.set_story(x.id, None, None, None, x.primary)?;
+            return Ok((false, judged, Vec::new()));
+        };
+        let mut loose = Vec::new();
+        if x.order() < lead_primary.order() {
+            // Earlier than every story it matches: it leads them all, each old primary (which
+            // matched it) its copy, their copies judged again against it.
+            self.set_story(x.id, None, None, None, x.primary)?;
+            for (root, primary, c) in &matched {
+                loose.extend(self.take_over(x.id, *root, primary, c)?);
             }
-            None => {
-                self.set_story(x.id, None, None, None, x.primary)?;
-                Ok((false, judged, Vec::new()))
+            return Ok((true, judged, loose));
+        }
+        self.set_story(
+            x.id,
+            Some(*lead),
+            verdict.reason,
+            Some(verdict.score),
+            x.primary,
+        )?;
+        // Two stories x matches are one when their primaries match each other (items that
+        // arrived in another order than their dates): the later joins the earlier.
+        for (root, primary, _) in &matched[1..] {
+            if overrides.apart(*root, *lead) || primary.source_id == lead_primary.source_id {
+                continue;
+            }
+            let c = dedup::compare(
+                &primary.signature,
+                &lead_primary.signature,
+                &dedup::Boilerplate::default(),
+            );
+            if c.reason.is_some() {
+                loose.extend(self.take_over(*lead, *root, primary, &c)?);
             }
         }
+        Ok((true, judged, loose))
     }
 
     /// `x`'s candidates from the key index, at most [`dedup::CANDIDATES`], ranked by the
@@ -868,9 +896,8 @@ impl AnnotationBatch<'_> {
         Ok(out)
     }
 
-    /// Puts `x` in the story `root` leads, by `verdict`. When `x` is earlier it becomes the
-    /// primary: the old primary is its copy (it matched it), the old copies are set loose to
-    /// be judged against `x` (none joins through a chain), unless the editor joined them.
+    /// Puts `x` in the story `root` leads, by `verdict` (the editor's joins): when `x` is
+    /// earlier it becomes the primary and takes the story over.
     fn attach(
         &self,
         x: &StoryItem,
@@ -891,25 +918,38 @@ impl AnnotationBatch<'_> {
             )?;
             return Ok(Vec::new());
         }
-        let members = self.members(root)?;
         self.set_story(x.id, None, None, None, x.primary)?;
+        self.take_over(x.id, root, &primary, verdict)
+    }
+
+    /// The story `root` leads goes to `lead`: `root` becomes its copy by `verdict` (it
+    /// matched it), and the other copies are set loose to be judged against `lead` (none joins
+    /// through a chain), unless the editor joined them.
+    fn take_over(
+        &self,
+        lead: i64,
+        root: i64,
+        primary: &StoryItem,
+        verdict: &Comparison,
+    ) -> Result<Vec<i64>, StoreError> {
+        let members = self.members(root)?;
         self.set_story(
             root,
-            Some(x.id),
+            Some(lead),
             verdict.reason,
             Some(verdict.score),
             primary.primary,
         )?;
         let mut loose = Vec::new();
         for id in members {
-            if id == x.id {
+            if id == lead {
                 continue;
             }
             let Some(m) = self.story_item(id)? else {
                 continue;
             };
             if m.reason == Some(Reason::Editor) || verdict.reason == Some(Reason::Editor) {
-                self.set_story(id, Some(x.id), m.reason, m.score, m.primary)?;
+                self.set_story(id, Some(lead), m.reason, m.score, m.primary)?;
             } else {
                 self.unplace(id)?;
                 loose.push(id);
