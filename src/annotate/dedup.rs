@@ -98,6 +98,32 @@ pub const CANDIDATES: usize = 8;
 /// Set on a shingle that is its item's source boilerplate; the other 31 bits are its hash.
 const FLAG: u32 = 1 << 31;
 
+/// Hashes shingle hashes by using them as they are: they are already uniformly mixed, and
+/// annotating a first fetch counts millions of them.
+#[derive(Default, Clone, Copy)]
+pub struct Passthrough(u64);
+
+impl std::hash::Hasher for Passthrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        // Spread over the high bits too: hashbrown takes its control bits from the top.
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// A set of shingle hashes.
+pub type ShingleSet = HashSet<u32, std::hash::BuildHasherDefault<Passthrough>>;
+type ShingleCounts = HashMap<u32, u16, std::hash::BuildHasherDefault<Passthrough>>;
+
 /// What is compared; computed once per item and stored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Signature {
@@ -215,8 +241,18 @@ pub fn title_core(title: &str) -> String {
 /// The signature of an item: `link_key` already computed, `title` and `body` as plain text.
 /// No shingle is flagged yet: the store knows the source's boilerplate ([`flag`]).
 pub fn signature(link_key: Option<String>, title: &str, body: &str, date: i64) -> Signature {
-    let (words, positions) = shingle_positions(&fold(body));
-    let mut seen = HashSet::with_capacity(positions.len());
+    signature_folded(link_key, title, &fold(body), date)
+}
+
+/// [`signature`] of a body already folded ([`fold`]).
+pub fn signature_folded(
+    link_key: Option<String>,
+    title: &str,
+    folded_body: &str,
+    date: i64,
+) -> Signature {
+    let (words, positions) = shingle_positions(folded_body);
+    let mut seen = ShingleSet::with_capacity_and_hasher(positions.len(), Default::default());
     let shingles = positions.into_iter().filter(|s| seen.insert(*s)).collect();
     Signature {
         link: link_key,
@@ -230,11 +266,11 @@ pub fn signature(link_key: Option<String>, title: &str, body: &str, date: i64) -
 
 /// The hashes (flag cleared) carried by at least [`SOURCE_REPEATS`] of one source's items:
 /// `new` ones being annotated and `recent` stored ones.
-pub fn source_boilerplate(new: &[&[u32]], recent: &[&[u32]]) -> HashSet<u32> {
+pub fn source_boilerplate(new: &[&[u32]], recent: &[&[u32]]) -> ShingleSet {
     if new.len() + recent.len() < SOURCE_REPEATS {
-        return HashSet::new();
+        return ShingleSet::default();
     }
-    let mut counts: HashMap<u32, u16> = HashMap::new();
+    let mut counts = ShingleCounts::default();
     for shingles in new.iter().chain(recent) {
         for s in *shingles {
             let n = counts.entry(s & !FLAG).or_default();
@@ -249,7 +285,7 @@ pub fn source_boilerplate(new: &[&[u32]], recent: &[&[u32]]) -> HashSet<u32> {
 }
 
 /// Flags the shingles of `sig` found in `boilerplate`; returns how many are flagged.
-pub fn flag(sig: &mut Signature, boilerplate: &HashSet<u32>) -> usize {
+pub fn flag(sig: &mut Signature, boilerplate: &ShingleSet) -> usize {
     let mut n = 0;
     for s in &mut sig.shingles {
         if boilerplate.contains(&(*s & !FLAG)) {

@@ -136,7 +136,16 @@ impl Annotator {
         let language = source_lang
             .or_else(|| tag::detect_language(&text))
             .map(str::to_string);
-        let mut tags = self.gazetteer.tag(&text);
+        // Folded once for both tags and the duplicate signature: fold(title + "\n" + body)
+        // is the two folded halves joined by a space.
+        let folded_body = fold::fold(&body);
+        let folded_title = fold::fold(&item.title);
+        let folded = match (folded_title.is_empty(), folded_body.is_empty()) {
+            (true, _) => folded_body.clone(),
+            (false, true) => folded_title,
+            (false, false) => format!("{folded_title} {folded_body}"),
+        };
+        let mut tags = self.gazetteer.tag_folded(&folded);
         tags.extend(source_tags.iter().cloned());
         tags.sort();
         tags.dedup();
@@ -152,7 +161,7 @@ impl Annotator {
             tags,
             excerpt: excerpt::excerpt(&body, self.excerpt_words),
             excerpt_html: excerpt::excerpt_html(html, self.excerpt_words),
-            signature: dedup::signature(link_key, &item.title, &body, item.sort_at),
+            signature: dedup::signature_folded(link_key, &item.title, &folded_body, item.sort_at),
             body,
         }
     }

@@ -203,7 +203,12 @@ impl Gazetteer {
 
     /// Region and topic tags of `text`, parents included, sorted.
     pub fn tag(&self, text: &str) -> Vec<String> {
-        let folded = fold(text);
+        self.tag_folded(&fold(text))
+    }
+
+    /// [`Gazetteer::tag`] of text already folded (annotation folds an item's text once for
+    /// tags and its duplicate signature).
+    pub fn tag_folded(&self, folded: &str) -> Vec<String> {
         let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
         // (start, length, tag, topic) of every phrase occurrence.
         let mut found: Vec<(usize, usize, Option<usize>, bool)> = Vec::new();

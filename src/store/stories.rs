@@ -457,12 +457,24 @@ impl AnnotationBatch<'_> {
     }
 
     /// Up to `limit` items not placed in a story yet, with ids after `after`, in id order.
+    /// Their shingles are left out (most items meet no candidate and are never judged):
+    /// [`AnnotationBatch::place`] reads them when it judges.
     fn unlinked(&self, after: i64, limit: usize) -> Result<Vec<StoryItem>, StoreError> {
+        let columns = STORY_COLUMNS.replace("t.shingles", "x''");
         let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT {STORY_COLUMNS} WHERE s.linked = 0 AND s.item_id > ?1 ORDER BY s.item_id LIMIT ?2"
+            "SELECT {columns} WHERE s.linked = 0 AND s.item_id > ?1 ORDER BY s.item_id LIMIT ?2"
         ))?;
         let rows = stmt.query_map(params![after, limit as i64], read_story_item)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// An item's stored shingles.
+    fn shingles_of(&self, id: i64) -> Result<Vec<u32>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT shingles FROM story_text WHERE item_id = ?1")?;
+        let bytes: Option<Vec<u8>> = stmt.query_row([id], |r| r.get(0)).optional()?;
+        Ok(dedup::shingles_from_bytes(&bytes.unwrap_or_default()))
     }
 
     /// The copies of `primary`, oldest first (through the `duplicate_of` index).
@@ -707,8 +719,16 @@ impl AnnotationBatch<'_> {
         }
         let lookup = self.lookup(x, pending, cache)?;
         let judged = lookup.candidates.len();
+        let roots = self.judged_roots(x, &lookup)?;
+        let mut full;
+        let mut x = x;
+        if !roots.is_empty() && x.signature.shingles.is_empty() {
+            full = x.clone();
+            full.signature.shingles = self.shingles_of(x.id)?;
+            x = &full;
+        }
         let mut matched: Vec<(i64, StoryItem, Comparison)> = Vec::new();
-        for (root, primary, known) in self.judged_roots(x, &lookup)? {
+        for (root, primary, known) in roots {
             if overrides.apart(x.id, root) || primary.source_id == x.source_id {
                 continue;
             }
