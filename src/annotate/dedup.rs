@@ -420,6 +420,9 @@ pub struct Comparison {
     /// Shared shingles discounted as a footer: a closing passage after each body's own
     /// text.
     pub shared_footer: usize,
+    /// Places where both say something of their own between the same shared passages
+    /// ([`SLOT`]): one template filled with two cases.
+    pub template_slots: usize,
     /// Days between the two dates.
     pub days: i64,
     /// A title or title core of [`MIN_TITLE_WORDS`] words is equal.
@@ -449,6 +452,46 @@ struct Shared {
     overall: usize,
     /// Shared shingles of a closing passage after each body's own text (a footer).
     tail: usize,
+    /// Places where both bodies say something of their own between the same shared
+    /// passages ([`slots`]).
+    slots: usize,
+}
+
+/// Between two passages both bodies share, both say at least this much of their own (about
+/// a dozen words: a name, a place, a date and what happened): one template filled twice.
+pub const SLOT: usize = 10;
+
+/// How many gaps between consecutive shared `runs` (in x's order, each with x's own
+/// shingles before it) hold at least [`SLOT`] shingles of x's own and of p's own: the frame
+/// of a template filled with two different cases. A re-post that drops a sentence, adds a
+/// line or corrects a figure leaves a gap on one side, or a short one.
+fn slots(runs: &[(Vec<u32>, bool, usize)], p: &Signature, boiler: &dyn Fn(u32) -> bool) -> usize {
+    if runs.len() < 2 {
+        return 0;
+    }
+    let shared: HashSet<u32> = runs.iter().flat_map(|r| r.0.iter().copied()).collect();
+    // p's distinctive shingles in order: where each shared one sits, and how many of p's
+    // own come before each position.
+    let mut position: HashMap<u32, usize> = HashMap::new();
+    let mut own_before: Vec<usize> = Vec::new();
+    let mut own = 0;
+    for s in p.shingles.iter().map(|s| s & !FLAG).filter(|s| !boiler(*s)) {
+        position.insert(s, own_before.len());
+        own_before.push(own);
+        own += usize::from(!shared.contains(&s));
+    }
+    runs.windows(2)
+        .filter(|w| w[1].2 >= SLOT)
+        .filter(|w| {
+            let (Some(a), Some(b)) = (
+                w[0].0.last().and_then(|s| position.get(s)),
+                w[1].0.first().and_then(|s| position.get(s)),
+            ) else {
+                return false;
+            };
+            b > a && own_before[*b] - own_before[*a] >= SLOT
+        })
+        .count()
 }
 
 /// What `x` shares with `p`: neither source's boilerplate, carried by both, not in a
@@ -477,10 +520,12 @@ fn shared_with(x: &Signature, p: &Signature, overall: &HashSet<u32>) -> Shared {
     x_bp.sort_unstable();
     // Either source's boilerplate is discounted from both bodies.
     let boiler = |s: u32| x_bp.binary_search(&s).is_ok() || p_get(s).unwrap_or(false);
-    // Runs of shared shingles in x's order, each with whether it holds overall boilerplate.
-    let mut runs: Vec<(Vec<u32>, bool)> = Vec::new();
+    // Runs of shared shingles in x's order, each with whether it holds overall boilerplate
+    // and how many of x's own shingles come between it and the run before.
+    let mut runs: Vec<(Vec<u32>, bool, usize)> = Vec::new();
     let mut open = false;
     let mut last_x = None;
+    let mut gap = 0;
     for s in &x.shingles {
         let s = s & !FLAG;
         if boiler(s) {
@@ -489,8 +534,9 @@ fn shared_with(x: &Signature, p: &Signature, overall: &HashSet<u32>) -> Shared {
         last_x = Some(s);
         if p_get(s).is_some() {
             if !open {
-                runs.push((Vec::new(), false));
+                runs.push((Vec::new(), false, gap));
                 open = true;
+                gap = 0;
             }
             if let Some(run) = runs.last_mut() {
                 run.0.push(s);
@@ -498,8 +544,10 @@ fn shared_with(x: &Signature, p: &Signature, overall: &HashSet<u32>) -> Shared {
             }
         } else {
             open = false;
+            gap += 1;
         }
     }
+    let slots = slots(&runs, p, &boiler);
     let nx = x.shingles.iter().filter(|s| !boiler(*s & !FLAG)).count();
     let np = p.shingles.iter().filter(|s| !boiler(*s & !FLAG)).count();
     let shared_all: usize = runs.iter().map(|r| r.0.len()).sum();
@@ -528,8 +576,9 @@ fn shared_with(x: &Signature, p: &Signature, overall: &HashSet<u32>) -> Shared {
         source: x.shingles.len() - nx,
         overall: 0,
         tail,
+        slots,
     };
-    for (run, is_overall) in runs {
+    for (run, is_overall, _) in runs {
         if is_overall {
             out.overall += run.len();
         } else {
@@ -570,6 +619,7 @@ pub fn compare(x: &Signature, p: &Signature, known: &Boilerplate) -> Comparison 
         source_boilerplate: sh.source,
         overall_boilerplate: sh.overall,
         shared_footer: sh.tail,
+        template_slots: sh.slots,
         days,
         same_title,
     };
@@ -581,6 +631,10 @@ pub fn compare(x: &Signature, p: &Signature, known: &Boilerplate) -> Comparison 
         return c;
     }
     let judged = nx.min(np) >= MIN_DISTINCT;
+    // One template filled with two cases: whatever they share is the frame, not a story.
+    if judged && sh.slots > 0 {
+        return c;
+    }
     if same_title
         && days <= TITLE_DAYS
         && (!judged || jaccard >= TITLE_BODY_JACCARD || containment >= TITLE_BODY_CONTAINMENT)
@@ -844,6 +898,32 @@ mod tests {
         let c = compare(&repost, &a, &Boilerplate::default());
         assert_eq!(c.reason, Some(Reason::Text), "{c:?}");
         assert_eq!(c.shared_footer, 0, "{c:?}");
+    }
+
+    #[test]
+    fn one_template_filled_with_two_cases_is_not_a_story() {
+        // Seen twice only, nothing is flagged: what tells the template is that both say
+        // something of their own between the same passages.
+        let head = "La Red Nacional de Defensoras y Defensores Comunitarios expresa su profunda \
+                    preocupación por los hechos ocurridos en la comunidad y exige a las \
+                    autoridades de los tres niveles de gobierno garantizar la vida y la \
+                    integridad de las personas defensoras.";
+        let fill = |n| format!("{head} {} {CALL}", prose(n, 30));
+        let (a, b) = (
+            signature(None, "Uno", &fill(21), 0),
+            signature(None, "Dos", &fill(22), 0),
+        );
+        let c = compare(&a, &b, &Boilerplate::default());
+        assert_eq!(c.reason, None, "{c:?}");
+        assert_eq!(c.template_slots, 1, "{c:?}");
+        // A re-post that drops a sentence leaves a gap on one side only.
+        let words: Vec<&str> = BODY.split_whitespace().collect();
+        let edited = format!("{} {}", words[..20].join(" "), words[34..].join(" "));
+        let original = signature(None, "Uno", &format!("{BODY} {CALL}"), 0);
+        let repost = signature(None, "Dos", &format!("{edited} {CALL}"), 0);
+        let c = compare(&repost, &original, &Boilerplate::default());
+        assert_eq!(c.reason, Some(Reason::Text), "{c:?}");
+        assert_eq!(c.template_slots, 0, "{c:?}");
     }
 
     #[test]
