@@ -710,3 +710,74 @@ fn a_reused_guid_keeps_items_apart_and_noise_is_not_an_update() {
     );
     assert_eq!(updated["first_seen"], first_seen, "first seen is kept");
 }
+
+/// The adversarial pairs, each in a store of its own (with only the history its `context`
+/// gives): what the rules get right and wrong, printed; the figures in README.md are these.
+#[test]
+fn adversarial_pairs() {
+    let path = manifest_dir().join("fixtures/dedup/adversarial-pairs.json");
+    let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(cases.len(), 20);
+    let (mut tp, mut fp, mut fn_, mut tn) = (0, 0, 0, 0);
+    let mut lines = Vec::new();
+    for case in &cases {
+        let mut by_source: Vec<(String, Vec<Value>)> = Vec::new();
+        let context = case["context"].as_array().unwrap();
+        for it in context.iter().chain([&case["a"], &case["b"]]) {
+            let source = it["source"].as_str().unwrap().to_string();
+            match by_source.iter_mut().find(|(s, _)| *s == source) {
+                Some((_, items)) => items.push(it.clone()),
+                None => by_source.push((source, vec![it.clone()])),
+            }
+        }
+        let sources: Vec<Value> = by_source
+            .into_iter()
+            .map(|(id, items)| {
+                serde_json::json!({
+                    "id": id, "name": id, "site": format!("https://{id}.example.org/"), "items": items,
+                })
+            })
+            .collect();
+        let s = Scratch::empty();
+        write_feeds(&s, &sources, "");
+        s.run(&["fetch", "--quiet", "--now", "2026-11-21"]).ok();
+        let stored = s.items(&["--all"]);
+        let story = |it: &Value| {
+            let found = stored
+                .iter()
+                .find(|i| i["source_id"] == it["source"] && i["title"] == it["title"])
+                .unwrap_or_else(|| panic!("{} was not stored", it["key"]));
+            found["duplicate_of"]
+                .as_i64()
+                .unwrap_or(found["id"].as_i64().unwrap())
+        };
+        let folded = story(&case["a"]) == story(&case["b"]);
+        let same = case["same"].as_bool().unwrap();
+        match (folded, same) {
+            (true, true) => tp += 1,
+            (true, false) => fp += 1,
+            (false, true) => fn_ += 1,
+            (false, false) => tn += 1,
+        }
+        lines.push(format!(
+            "{} {}: {}",
+            if folded == same { "right" } else { "WRONG" },
+            if folded { "folded" } else { "apart" },
+            case["name"].as_str().unwrap()
+        ));
+    }
+    println!(
+        "adversarial pairs: {} right of 20 (folded {tp} of 10 real, {fp} of 10 impostors); \
+         precision {:.2}, recall {:.2}\n{}",
+        tp + tn,
+        tp as f64 / (tp + fp).max(1) as f64,
+        tp as f64 / (tp + fn_).max(1) as f64,
+        lines.join("\n")
+    );
+    assert_eq!(tp + fp + fn_ + tn, 20);
+    // What README.md reports: a change that makes these worse must update it.
+    assert!(tp + tn >= ADVERSARIAL_RIGHT, "{}", lines.join("\n"));
+}
+
+/// Adversarial pairs the rules get right (README.md, "How duplicates are found").
+const ADVERSARIAL_RIGHT: usize = 15;
