@@ -429,6 +429,85 @@ pub struct Comparison {
     pub same_title: bool,
 }
 
+/// Shingles of its own a short body needs (a sentence) to count as saying something.
+pub const SAYS_SOMETHING: usize = 6;
+
+/// Title words that name no story: the genre of a post, who shares it, and the field's
+/// common roles. What is left names people, places and events.
+const GENERIC_TITLE_WORDS: &[&str] = &[
+    "accion",
+    "urgente",
+    "urgent",
+    "action",
+    "alerta",
+    "alert",
+    "boletin",
+    "bulletin",
+    "semanal",
+    "weekly",
+    "comunicado",
+    "statement",
+    "denuncia",
+    "denuncian",
+    "exigen",
+    "exigimos",
+    "piden",
+    "compartimos",
+    "difundimos",
+    "repost",
+    "reposted",
+    "nota",
+    "noticias",
+    "news",
+    "informe",
+    "report",
+    "actualizacion",
+    "update",
+    "para",
+    "desde",
+    "sobre",
+    "entre",
+    "contra",
+    "ante",
+    "tras",
+    "como",
+    "este",
+    "esta",
+    "with",
+    "from",
+    "that",
+    "this",
+    "their",
+    "after",
+    "against",
+    "about",
+    "defensora",
+    "defensor",
+    "defensoras",
+    "defensores",
+    "defender",
+    "defenders",
+    "comunidad",
+    "comunidades",
+    "community",
+    "communities",
+    "pueblo",
+    "pueblos",
+];
+
+/// Whether two titles share a word that names something (four letters or more, not one of
+/// [`GENERIC_TITLE_WORDS`]).
+fn titles_related(a: &Signature, b: &Signature) -> bool {
+    let words = |t: &str| -> HashSet<String> {
+        t.split(' ')
+            .filter(|w| w.chars().count() >= 4 && !GENERIC_TITLE_WORDS.contains(w))
+            .map(str::to_string)
+            .collect()
+    };
+    let wa = words(&a.title);
+    words(&b.title).iter().any(|w| wa.contains(w))
+}
+
 /// Whether `a` and `b`'s titles or cores agree (long enough to mean something, and not a
 /// source's template).
 fn titles_agree(a: &Signature, b: &Signature, templates: &HashSet<String>) -> bool {
@@ -635,8 +714,12 @@ pub fn compare(x: &Signature, p: &Signature, known: &Boilerplate) -> Comparison 
     if judged && sh.slots > 0 {
         return c;
     }
+    // Too short to judge by text, yet each says something and nothing in common: two notes
+    // under one generic headline.
+    let unrelated_notes = !judged && nx.min(np) >= SAYS_SOMETHING && shared_n == 0;
     if same_title
         && days <= TITLE_DAYS
+        && !unrelated_notes
         && (!judged || jaccard >= TITLE_BODY_JACCARD || containment >= TITLE_BODY_CONTAINMENT)
     {
         c.reason = Some(Reason::Title);
@@ -645,10 +728,13 @@ pub fn compare(x: &Signature, p: &Signature, known: &Boilerplate) -> Comparison 
         }
         return c;
     }
+    // Containment alone (a short text inside a longer one) also fits a bulletin that quotes
+    // the story among others: the titles must name something in common too.
     if judged
         && days <= TEXT_DAYS
         && shared_n >= MIN_SHARED
-        && (jaccard >= MIN_JACCARD || containment >= MIN_CONTAINMENT)
+        && (jaccard >= MIN_JACCARD
+            || (containment >= MIN_CONTAINMENT && (same_title || titles_related(x, p))))
     {
         c.reason = Some(Reason::Text);
     }
@@ -928,16 +1014,62 @@ mod tests {
 
     #[test]
     fn short_excerpts_are_judged_on_what_is_distinctive() {
-        let full = signature(None, "Una", BODY, 0);
+        let full = signature(
+            None,
+            "Acción urgente: desaparición de María López en Tlapa",
+            BODY,
+            0,
+        );
         let words: Vec<&str> = BODY.split_whitespace().collect();
-        let teaser = signature(None, "Otra", &format!("{} […]", words[..30].join(" ")), 0);
+        let excerpt = format!("{} […]", words[..30].join(" "));
+        let teaser = signature(None, "Exigen localizar a María López", &excerpt, 0);
         assert_eq!(
             compare(&teaser, &full, &Boilerplate::default()).reason,
             Some(Reason::Text)
         );
         assert!(is_candidate(&teaser, &full));
-        let tiny = signature(None, "Otra", &words[..12].join(" "), 0);
+        // The same lines inside something titled otherwise (a weekly bulletin quoting it)
+        // are contained, not the same story.
+        let bulletin = signature(None, "Boletín semanal n.º 12", &excerpt, 0);
+        assert_eq!(
+            compare(&bulletin, &full, &Boilerplate::default()).reason,
+            None
+        );
+        let tiny = signature(
+            None,
+            "Exigen localizar a María López",
+            &words[..12].join(" "),
+            0,
+        );
         assert_eq!(compare(&tiny, &full, &Boilerplate::default()).reason, None);
+    }
+
+    #[test]
+    fn a_generic_headline_over_two_unrelated_notes_is_not_a_story() {
+        let title = "Acción urgente: exigimos la presentación con vida de los defensores";
+        let a = signature(
+            None,
+            title,
+            "Desaparecen dos integrantes del consejo de ejidatarios de Carrizalillo.",
+            0,
+        );
+        let b = signature(
+            None,
+            title,
+            "Desaparece un topil de San Juan Copala tras una asamblea.",
+            0,
+        );
+        assert_eq!(compare(&a, &b, &Boilerplate::default()).reason, None);
+        // Under it, the same note (or none) is the same story.
+        let c = signature(None, title, "", 0);
+        assert_eq!(
+            compare(&a, &c, &Boilerplate::default()).reason,
+            Some(Reason::Title)
+        );
+        assert_eq!(
+            compare(&a, &a.clone(), &Boilerplate::default()).reason,
+            Some(Reason::Title)
+        );
     }
 
     #[test]
