@@ -363,6 +363,12 @@ fn why(ctx: &Context, id: i64) -> Result<ExitCode, ExitCode> {
              that recur under many titles, {} of a shared footer",
             k.source_boilerplate, k.overall_boilerplate, k.shared_footer
         );
+        if k.template_slots > 0 {
+            println!(
+                "    one template filled with other contents in {} place(s): the shared text is the frame",
+                k.template_slots
+            );
+        }
         for passage in &c.shared_text {
             println!("    shared: «{passage}»");
         }
