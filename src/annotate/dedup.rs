@@ -15,21 +15,26 @@
 //!   (a coalition's campaign call each member posts once). The store finds it from its
 //!   candidate index: a text key whose postings carry at least [`OTHER_TITLES`] other
 //!   title cores is boilerplate, and a passage two items share is discounted whole when it
-//!   holds such a key. A story re-posted under its own title keeps one title core.
+//!   holds such a key. A story re-posted under its own title keeps one title core;
+//! - **without history**: a shared closing passage after each body's own text is a footer
+//!   ([`shared_with`]); both bodies saying [`SLOT`] shingles of their own between the same
+//!   shared passages is one template filled twice ([`slots`]); a title a source gives
+//!   several of its items is a template title ([`Boilerplate::titles`]).
 //!
 //! Two items are one story when (thresholds in README.md, "How duplicates are found"):
 //!
 //! 1. **link**: their canonical links are equal ([`crate::ingest::normalize::link_key`]);
 //! 2. **title**: a folded title or title core (the longest part between `:`/`|`/dashes, so
 //!    `AU: …` and `… | Red` wrappers drop) of at least [`MIN_TITLE_WORDS`] words is equal,
-//!    they are at most [`TITLE_DAYS`] days apart, and when both bodies have
-//!    [`MIN_DISTINCT`] distinctive shingles, those are not plainly different
-//!    ([`TITLE_BODY_JACCARD`] or [`TITLE_BODY_CONTAINMENT`]);
+//!    they are at most [`TITLE_DAYS`] days apart, and the bodies are not plainly different
+//!    (with [`MIN_DISTINCT`] distinctive shingles each: [`TITLE_BODY_JACCARD`] or
+//!    [`TITLE_BODY_CONTAINMENT`]; shorter: not two notes of [`SAYS_SOMETHING`] shingles with
+//!    nothing in common);
 //! 3. **text**: both bodies have [`MIN_DISTINCT`] distinctive shingles, share at least
 //!    [`MIN_SHARED`] of them, are at most [`TEXT_DAYS`] days apart, and their distinctive
 //!    resemblance (Jaccard) is at least [`MIN_JACCARD`] or the share of the shorter one
 //!    found in the longer (containment: a teaser, an excerpt, a truncated re-post) at least
-//!    [`MIN_CONTAINMENT`].
+//!    [`MIN_CONTAINMENT`] with titles naming something in common.
 //!
 //! An item joins a story only by matching its primary (the earliest member): never through
 //! a chain of copies. Pure: signatures in, a [`Comparison`] out; the store keeps the
