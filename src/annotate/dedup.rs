@@ -17,9 +17,10 @@
 //!   title cores is boilerplate, and a passage two items share is discounted whole when it
 //!   holds such a key. A story re-posted under its own title keeps one title core;
 //! - **without history**: a shared closing passage after each body's own text is a footer
-//!   ([`Comparison::shared_footer`]); both bodies saying [`SLOT`] shingles of their own between the same
-//!   shared passages is one template filled twice ([`Comparison::template_slots`]); a title a source gives
-//!   several of its items is a template title ([`Boilerplate::titles`]).
+//!   ([`Comparison::shared_footer`]); both bodies saying [`SLOT`] shingles of their own
+//!   between the same shared passages is one template filled twice
+//!   ([`Comparison::template_slots`]); a title a source gives several of its items is a
+//!   template title ([`Boilerplate::titles`]).
 //!
 //! Two items are one story when (thresholds in README.md, "How duplicates are found"):
 //!
