@@ -11,6 +11,7 @@ use boletin::deliver::{self, Mailing, RowOutcome, SendOptions, SmtpTarget, messa
 use boletin::publish::address::address_domain;
 use boletin::store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
+use lettre::message::dkim::DkimConfig;
 
 use super::{Context, code, fail};
 
@@ -41,7 +42,19 @@ fn secret(config: &Config) -> Result<Secret, ExitCode> {
     .map_err(|e| fail(code::CONFIG_OR_DB, &e))
 }
 
-fn target(config: &Config) -> Result<SmtpTarget, ExitCode> {
+/// The signing key of `[delivery.dkim]`, if signing is configured.
+pub(super) fn dkim(config: &Config) -> Result<Option<DkimConfig>, ExitCode> {
+    config
+        .delivery
+        .dkim
+        .as_ref()
+        .map(message::dkim_config)
+        .transpose()
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))
+}
+
+/// The SMTP server of `[delivery] smtp_url`, with credentials from the environment.
+pub(super) fn target(config: &Config) -> Result<SmtpTarget, ExitCode> {
     let Some(url) = &config.delivery.smtp_url else {
         return Err(super::usage(&format!(
             "{}: set [delivery] smtp_url (e.g. \"smtp://mail.example.org:587\") to send",
@@ -85,13 +98,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let mut store = Store::open_existing(&db).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let edition = deliver::outgoing::load(&config, &store, &args.edition)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
-    let dkim = config
-        .delivery
-        .dkim
-        .as_ref()
-        .map(message::dkim_config)
-        .transpose()
-        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let dkim = dkim(&config)?;
     let mailing = Mailing::new(&config, &edition, &secret, dkim.as_ref())
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     if config.delivery.unsubscribe_url.is_none() && !ctx.quiet {

@@ -1,10 +1,17 @@
-//! `boletin serve`: one-click unsubscribe and the web archive, behind an HTTPS proxy.
+//! `boletin serve`: one-click unsubscribe, the signup form and the web archive, behind an
+//! HTTPS proxy.
 
+use std::net::IpAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use boletin::config::Config;
+use boletin::deliver::confirm::Confirmations;
 use boletin::deliver::token::Secret;
 use boletin::lang::Lang;
+use boletin::publish::links;
 use boletin::web::serve::{self, ServeConfig};
+use boletin::web::subscribe::SignupConfig;
 
 use super::{Context, Runtime, code, fail, runtime};
 
@@ -17,6 +24,45 @@ pub struct Args {
     /// waiting clients need none).
     #[arg(long, default_value_t = 4)]
     threads: usize,
+    /// The address of a reverse proxy in front of serve (repeat it, or list them with
+    /// commas): only from these does X-Forwarded-For name the client, for the signup
+    /// form's limits per client.
+    #[arg(
+        long = "trust-proxy",
+        value_name = "IP",
+        env = "BOLETIN_TRUST_PROXY",
+        value_delimiter = ','
+    )]
+    trust_proxy: Vec<IpAddr>,
+}
+
+/// The signup form, when mail can be sent and `serve`'s public address is known (the
+/// unsubscribe URL's folder: the form is `subscribe` beside it).
+fn signup(config: &Config, secret: &Secret) -> Result<Option<SignupConfig>, ExitCode> {
+    let (Some(_), Some(unsubscribe)) =
+        (&config.delivery.smtp_url, &config.delivery.unsubscribe_url)
+    else {
+        return Ok(None);
+    };
+    let join = |rel: &str| {
+        unsubscribe.join(rel).map_err(|e| {
+            super::usage(&format!(
+                "[delivery] unsubscribe_url {unsubscribe}: no `{rel}` beside it: {e}"
+            ))
+        })
+    };
+    let (form, confirm) = (join("subscribe")?, join("subscribe/confirm")?);
+    let target = super::send::target(config)?;
+    let dkim = super::send::dkim(config)?;
+    let mail = Confirmations::new(config, secret.clone(), target, dkim, confirm)
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    Ok(Some(SignupConfig {
+        mail: Arc::new(mail),
+        path: form.path().to_string(),
+        languages: config.newsletter.languages.clone(),
+        description: config.newsletter.description.clone(),
+        contact: links::unsubscribe_address(config),
+    }))
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
@@ -31,6 +77,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .unsubscribe_url
         .as_ref()
         .map_or_else(|| "/unsubscribe".to_string(), |u| u.path().to_string());
+    let signup = signup(&config, &secret)?;
     let cfg = ServeConfig {
         db: ctx.db_path(),
         archive_dir: config.delivery.archive_dir.clone(),
@@ -43,15 +90,29 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
             .copied()
             .unwrap_or(Lang::Es),
         title: config.newsletter.title.clone(),
+        signup,
+        trusted_proxies: args
+            .trust_proxy
+            .iter()
+            .map(|ip| ip.to_canonical())
+            .collect(),
     };
     let bound = serve::bind(&args.listen).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let addr = bound.local_addr();
+    let signup_path = cfg.signup.as_ref().map(|s| s.path.clone());
     if ctx.json {
-        super::print_json(&serde_json::json!({ "listening": format!("http://{addr}") }))?;
+        super::print_json(&serde_json::json!({
+            "listening": format!("http://{addr}"),
+            "signup": signup_path,
+        }))?;
     } else if !ctx.quiet {
         println!(
-            "listening on http://{addr} (unsubscribe at {}, archive from {})",
+            "listening on http://{addr} (unsubscribe at {}, signup {}, archive from {})",
             cfg.unsubscribe_path,
+            signup_path.map_or_else(
+                || "off: it needs [delivery] smtp_url and unsubscribe_url".to_string(),
+                |p| format!("at {p}")
+            ),
             cfg.archive_dir.display()
         );
     }

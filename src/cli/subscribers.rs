@@ -1,11 +1,11 @@
-//! `boletin subscribers`: import, list, count and remove subscribers.
+//! `boletin subscribers`: import, add, list, count and remove subscribers.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use boletin::deliver::subscribers;
 use boletin::lang::Lang;
-use boletin::store::{AddOutcome, Store, SuppressionReason};
+use boletin::store::{Activated, Activation, AddOutcome, Consent, Store, SuppressionReason};
 use chrono::Utc;
 use serde::Serialize;
 
@@ -27,6 +27,24 @@ enum Command {
         /// The CSV file.
         file: PathBuf,
     },
+    /// Add one address on the editor's word: active at once, even if it unsubscribed.
+    ///
+    /// An address that bounced is refused (its server said it does not exist) unless
+    /// --force says it works again. An address already subscribed gets the name and
+    /// language given.
+    Add {
+        /// The address.
+        email: String,
+        /// The subscriber's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The language their editions come in: es or en [default: the newsletter's first].
+        #[arg(long)]
+        lang: Option<String>,
+        /// Add it even if it bounced.
+        #[arg(long)]
+        force: bool,
+    },
     /// List every subscriber and whether they still receive mail.
     List,
     /// How many subscribers receive mail, and how many unsubscribed or bounced.
@@ -41,6 +59,12 @@ enum Command {
 pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     match args.command {
         Command::Import { file } => import(ctx, &file),
+        Command::Add {
+            email,
+            name,
+            lang,
+            force,
+        } => add(ctx, &email, name.as_deref(), lang.as_deref(), force),
         Command::List => list(ctx),
         Command::Count => count(ctx),
         Command::Remove { email } => remove(ctx, &email),
@@ -125,6 +149,102 @@ fn import(ctx: &Context, file: &std::path::Path) -> Result<ExitCode, ExitCode> {
         code::OK
     } else {
         code::SOURCES_FAILED
+    }))
+}
+
+fn add(
+    ctx: &Context,
+    email: &str,
+    name: Option<&str>,
+    lang: Option<&str>,
+    force: bool,
+) -> Result<ExitCode, ExitCode> {
+    let config = ctx.load_config()?;
+    let email = subscribers::normalize_email(email).map_err(|e| super::usage(&e))?;
+    let language = lang
+        .map(|l| {
+            subscribers::parse_language(l)
+                .ok_or_else(|| super::usage(&format!("--lang `{l}`: use es or en")))
+        })
+        .transpose()?;
+    let name = name.map(str::trim);
+    let mut store = open(ctx)?;
+    let activated = store
+        .activate(
+            &Activation {
+                email: &email,
+                name,
+                language,
+                default_language: config
+                    .newsletter
+                    .languages
+                    .first()
+                    .copied()
+                    .unwrap_or(Lang::Es),
+                consent: Consent::Editor { force },
+            },
+            Utc::now(),
+        )
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let now = store
+        .subscriber_by_email(&email)
+        .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    let lang = now.as_ref().map_or("", |s| s.language.code());
+    let (outcome, line) = match &activated {
+        Activated::Added => (
+            "added",
+            format!("{email} added ({lang}); it gets the next edition"),
+        ),
+        Activated::Returned(reason) => (
+            "returned",
+            format!("{email} had {}; subscribed again ({lang})", reason.as_str()),
+        ),
+        Activated::AlreadyActive => {
+            let given: Vec<String> = [
+                name.map(|n| format!("name “{n}”")),
+                language.map(|l| format!("language {}", l.code())),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            let change = if given.is_empty() {
+                "nothing changed".to_string()
+            } else {
+                format!("now with {}", given.join(", "))
+            };
+            (
+                "existing",
+                format!("{email} was already subscribed; {change}"),
+            )
+        }
+        Activated::Bounced { at, detail } => (
+            "refused",
+            format!(
+                "{email} bounced on {} ({detail}): its server refused it, so it stays out; add --force if the address works again",
+                at.format("%Y-%m-%d")
+            ),
+        ),
+        // Only a signup's link can be outweighed by a later unsubscribe.
+        Activated::UnsubscribedSince(_) => ("refused", format!("{email} unsubscribed")),
+    };
+    let refused = outcome == "refused";
+    if ctx.json {
+        super::print_json(&serde_json::json!({
+            "email": email,
+            "outcome": outcome,
+            "active": !refused,
+            "language": (!lang.is_empty()).then_some(lang),
+            "message": line,
+        }))?;
+    } else if refused {
+        eprintln!("boletin: {line}");
+    } else if !ctx.quiet {
+        println!("{line}");
+    }
+    Ok(ExitCode::from(if refused {
+        code::SOURCES_FAILED
+    } else {
+        code::OK
     }))
 }
 

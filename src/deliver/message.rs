@@ -61,10 +61,19 @@ impl<'a> Mailing<'a> {
 
     /// The personal unsubscribe URL of subscriber `id`.
     pub fn unsubscribe_link(&self, id: i64) -> Option<String> {
+        self.link_with_token(&token::sign(self.secret, id))
+    }
+
+    /// The unsubscribe URL of a test send in `lang`: it leads to a page saying so, and
+    /// unsubscribes nobody.
+    pub fn test_unsubscribe_link(&self, lang: Lang) -> Option<String> {
+        self.link_with_token(&token::sign_test(self.secret, lang))
+    }
+
+    fn link_with_token(&self, token: &str) -> Option<String> {
         self.unsubscribe_url.as_ref().map(|base| {
             let mut url = base.clone();
-            url.query_pairs_mut()
-                .append_pair("token", &token::sign(self.secret, id));
+            url.query_pairs_mut().append_pair("token", token);
             url.to_string()
         })
     }
@@ -86,11 +95,21 @@ impl<'a> Mailing<'a> {
         unsubscribe_id: i64,
         message_id: &str,
     ) -> Result<(Lang, Vec<u8>), DeliverError> {
+        self.message_with_link(to, lang, self.unsubscribe_link(unsubscribe_id), message_id)
+    }
+
+    /// [`Mailing::message`] with `link` as its unsubscribe link (a test send's).
+    pub fn message_with_link(
+        &self,
+        to: Mailbox,
+        lang: Option<Lang>,
+        link: Option<String>,
+        message_id: &str,
+    ) -> Result<(Lang, Vec<u8>), DeliverError> {
         let version = self
             .edition
             .version_for(lang)
             .ok_or_else(|| DeliverError::Setup("the edition has no language version".into()))?;
-        let link = self.unsubscribe_link(unsubscribe_id);
         // Without a web endpoint the footer link falls back to the mailto.
         let (html, text) = personalize(version, link.as_deref().unwrap_or(&self.fallback_link));
         let headers = mime::MessageHeaders {

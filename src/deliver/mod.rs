@@ -17,6 +17,7 @@
 pub mod subscribers;
 pub mod token;
 
+pub mod confirm;
 pub mod message;
 pub mod outgoing;
 pub mod rate;
@@ -593,12 +594,18 @@ pub fn dry_run(store: &Store, mailing: &Mailing<'_>) -> Result<DryRunReport, Del
     Ok(report)
 }
 
-/// Sends every language version to each test address; the journal is not touched.
+/// Sends every language version to each test address, its subject marked as a test and
+/// its unsubscribe link a test's (which changes nothing); the journal is not touched.
 pub fn send_test(
     mailing: &Mailing<'_>,
     target: &SmtpTarget,
     addresses: &[String],
 ) -> Result<Vec<(String, &'static str, smtp::Outcome)>, DeliverError> {
+    let edition = mailing.edition.marked_as_test();
+    let mailing = &Mailing {
+        edition: &edition,
+        ..mailing.clone()
+    };
     let mut session = target.connect()?;
     let mut out = Vec::new();
     let stamp = Utc::now().timestamp_nanos_opt().unwrap_or_default();
@@ -615,8 +622,9 @@ pub fn send_test(
                 mailing.edition.id,
                 mailing.sender().domain()
             );
-            // Id 0 belongs to nobody: the link works and unsubscribes no one.
-            let (_, bytes) = mailing.message(to.clone(), Some(v.lang), 0, &message_id)?;
+            let link = mailing.test_unsubscribe_link(v.lang);
+            let (_, bytes) =
+                mailing.message_with_link(to.clone(), Some(v.lang), link, &message_id)?;
             if !session.usable() {
                 session = target.connect()?;
             }

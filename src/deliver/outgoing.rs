@@ -41,6 +41,20 @@ pub struct OutgoingEdition {
 }
 
 impl OutgoingEdition {
+    /// A copy for `send --test`: each subject starts with `[PRUEBA]` or `[TEST]`, in its
+    /// version's language, so nobody takes a test for the edition itself.
+    pub fn marked_as_test(&self) -> OutgoingEdition {
+        let mut copy = self.clone();
+        for v in &mut copy.by_lang {
+            let mark = match v.lang {
+                Lang::Es => "[PRUEBA]",
+                Lang::En => "[TEST]",
+            };
+            v.subject = format!("{mark} {}", v.subject);
+        }
+        copy
+    }
+
     /// The version for a subscriber who reads `lang`: theirs if it exists, else the first.
     pub fn version_for(&self, lang: Option<Lang>) -> Option<&EditionVersion> {
         lang.and_then(|l| self.by_lang.iter().find(|v| v.lang == l))
@@ -88,6 +102,37 @@ pub fn load(config: &Config, store: &Store, path: &Path) -> Result<OutgoingEditi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_copies_are_marked_in_each_language() {
+        let version = |lang, subject: &str| EditionVersion {
+            lang,
+            subject: subject.into(),
+            html: String::new(),
+            text: String::new(),
+        };
+        let edition = OutgoingEdition {
+            id: "2026-W47".into(),
+            by_lang: vec![
+                version(Lang::Es, "Boletín n.º 47: acciones en Oaxaca"),
+                version(Lang::En, "Newsletter No. 47: actions in Oaxaca"),
+            ],
+            items: 3,
+        };
+        let test = edition.marked_as_test();
+        let subjects: Vec<&str> = test.by_lang.iter().map(|v| v.subject.as_str()).collect();
+        assert_eq!(
+            subjects,
+            [
+                "[PRUEBA] Boletín n.º 47: acciones en Oaxaca",
+                "[TEST] Newsletter No. 47: actions in Oaxaca"
+            ]
+        );
+        assert_eq!(
+            edition.by_lang[0].subject,
+            "Boletín n.º 47: acciones en Oaxaca"
+        );
+    }
 
     #[test]
     fn personalizing_escapes_for_html_and_keeps_text_raw() {

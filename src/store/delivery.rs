@@ -1,5 +1,9 @@
 //! Subscribers, suppressions and the send journal: what delivery remembers between runs.
 //!
+//! An address joins by a list import, an editor's word or the reader's confirmed signup
+//! ([`Store::activate`]); the last two also bring back an address that unsubscribed, and
+//! only an editor's explicit force brings back one that bounced.
+//!
 //! The journal holds one row per (edition, subscriber), created for the whole audience in
 //! one transaction when an edition's first `send` starts (so the audience is a snapshot and
 //! a crash can never skip anyone). A row goes `queued` → `pending` (committed *before* the
@@ -78,6 +82,86 @@ impl SuppressionReason {
     }
 }
 
+/// How a subscriber came, or last came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// From a list (`subscribers import`), on the word of whoever kept it.
+    Import,
+    /// Added by an editor (`subscribers add`), who vouches for the address.
+    Editor,
+    /// The reader's own signup, confirmed by following the link mailed to the address.
+    Signup,
+}
+
+impl Origin {
+    fn as_str(self) -> &'static str {
+        match self {
+            Origin::Import => "import",
+            Origin::Editor => "editor",
+            Origin::Signup => "signup",
+        }
+    }
+
+    fn parse(s: &str) -> Origin {
+        match s {
+            "editor" => Origin::Editor,
+            "signup" => Origin::Signup,
+            _ => Origin::Import,
+        }
+    }
+}
+
+/// On whose word an address is (re)activated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    /// The reader followed the confirmation link of a signup sent at `asked`.
+    Signup {
+        /// When the signup form was sent (the link carries it).
+        asked: DateTime<Utc>,
+    },
+    /// An editor vouches for the address; `force` brings back even one that bounced.
+    Editor {
+        /// Re-activate a bounced address too.
+        force: bool,
+    },
+}
+
+/// An address to make active.
+#[derive(Debug, Clone)]
+pub struct Activation<'a> {
+    /// A checked address (see `deliver::subscribers::normalize_email`).
+    pub email: &'a str,
+    /// `None` keeps a known subscriber's name (a new one gets none).
+    pub name: Option<&'a str>,
+    /// `None` keeps a known subscriber's language (a new one gets `default_language`).
+    pub language: Option<Lang>,
+    /// The language of a new subscriber for whom none was given.
+    pub default_language: Lang,
+    /// Whose word it is.
+    pub consent: Consent,
+}
+
+/// What [`Store::activate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Activated {
+    /// A new subscriber, in the audience of every edition whose sending starts from now on.
+    Added,
+    /// Suppressed for this reason before; active again.
+    Returned(SuppressionReason),
+    /// Already active; a name or language given replaced the stored one.
+    AlreadyActive,
+    /// Left suppressed: the address bounced, and only an editor's force brings it back.
+    Bounced {
+        /// When it bounced.
+        at: DateTime<Utc>,
+        /// The server's refusal, as recorded.
+        detail: String,
+    },
+    /// Left suppressed: unsubscribed after the signup was sent, which outweighs its link.
+    UnsubscribedSince(DateTime<Utc>),
+}
+
 /// A subscriber as listed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Subscriber {
@@ -95,6 +179,10 @@ pub struct Subscriber {
     pub suppressed: Option<SuppressionReason>,
     /// When the address was suppressed; `None` while it receives mail.
     pub suppressed_at: Option<DateTime<Utc>>,
+    /// How the subscriber came, or last came back.
+    pub origin: Origin,
+    /// When the reader last confirmed a signup by its link; `None` if they never did.
+    pub confirmed: Option<DateTime<Utc>>,
 }
 
 /// A validated row to import.
@@ -255,6 +343,98 @@ impl Store {
         Ok(out)
     }
 
+    /// Makes `a.email` active, in one transaction: adds it, brings it back from an
+    /// unsubscribe, or (by an editor's force) from a bounce. Refuses a bounced address
+    /// otherwise, and a signup whose address unsubscribed after the signup was sent.
+    pub fn activate(
+        &mut self,
+        a: &Activation<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Activated, StoreError> {
+        let key = address_key(a.email);
+        let tx = self.write_tx()?;
+        let suppression: Option<(String, String, i64)> = tx
+            .query_row(
+                "SELECT reason, detail, at FROM suppressions WHERE key = ?1",
+                params![key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let mut returned = None;
+        if let Some((reason, detail, at)) = suppression {
+            let reason = SuppressionReason::parse(&reason);
+            let at = from_ts(Some(at)).unwrap_or_default();
+            match (reason, a.consent) {
+                (SuppressionReason::Bounced, Consent::Signup { .. })
+                | (SuppressionReason::Bounced, Consent::Editor { force: false }) => {
+                    return Ok(Activated::Bounced { at, detail });
+                }
+                (SuppressionReason::Unsubscribed, Consent::Signup { asked }) if at > asked => {
+                    return Ok(Activated::UnsubscribedSince(at));
+                }
+                _ => {}
+            }
+            tx.execute("DELETE FROM suppressions WHERE key = ?1", params![key])?;
+            returned = Some(reason);
+        }
+        let (origin, confirmed) = match a.consent {
+            Consent::Signup { .. } => (Origin::Signup, Some(now.timestamp())),
+            Consent::Editor { .. } => (Origin::Editor, None),
+        };
+        // A known subscriber's origin changes when they come back or confirm a signup
+        // themselves, not when an editor merely renames them.
+        let renew = returned.is_some() || matches!(a.consent, Consent::Signup { .. });
+        let updated = tx.execute(
+            "UPDATE subscribers SET name = COALESCE(?2, name), language = COALESCE(?3, language),
+                    origin = CASE WHEN ?4 THEN ?5 ELSE origin END,
+                    confirmed = CASE WHEN ?4 THEN COALESCE(?6, confirmed) ELSE confirmed END
+             WHERE key = ?1",
+            params![
+                key,
+                a.name,
+                a.language.map(Lang::code),
+                renew,
+                origin.as_str(),
+                confirmed
+            ],
+        )?;
+        if updated == 0 {
+            tx.execute(
+                "INSERT INTO subscribers (email, key, name, language, created, origin, confirmed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    a.email,
+                    key,
+                    a.name.unwrap_or(""),
+                    a.language.unwrap_or(a.default_language).code(),
+                    now.timestamp(),
+                    origin.as_str(),
+                    confirmed
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(match returned {
+            Some(reason) => Activated::Returned(reason),
+            None if updated == 0 => Activated::Added,
+            None => Activated::AlreadyActive,
+        })
+    }
+
+    /// Why `email` (in any spelling) gets no mail, if it gets none.
+    pub fn suppression(&self, email: &str) -> Result<Option<SuppressionReason>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT reason FROM suppressions WHERE key = ?1",
+                params![address_key(email)],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .as_deref()
+            .map(SuppressionReason::parse))
+    }
+
     /// Every subscriber (suppressed ones included), oldest first.
     pub fn subscribers(&self) -> Result<Vec<Subscriber>, StoreError> {
         self.query_subscribers("", params![])
@@ -282,7 +462,8 @@ impl Store {
         args: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<Subscriber>, StoreError> {
         let sql = format!(
-            "SELECT s.id, s.email, s.name, s.language, s.created, p.reason, p.at
+            "SELECT s.id, s.email, s.name, s.language, s.created, p.reason, p.at, s.origin,
+                    s.confirmed
              FROM subscribers s LEFT JOIN suppressions p ON p.key = s.key {filter}
              ORDER BY s.id"
         );
@@ -297,6 +478,8 @@ impl Store {
                 created: from_ts(r.get(4)?).unwrap_or_default(),
                 suppressed: reason.as_deref().map(SuppressionReason::parse),
                 suppressed_at: from_ts(r.get(6)?),
+                origin: Origin::parse(&r.get::<_, String>(7)?),
+                confirmed: from_ts(r.get(8)?),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -338,15 +521,7 @@ impl Store {
 
     /// Whether `email` may receive mail no more.
     pub fn is_suppressed(&self, email: &str) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT 1 FROM suppressions WHERE key = ?1",
-                params![address_key(email)],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+        Ok(self.suppression(email)?.is_some())
     }
 
     /// The recorded send of `edition`, if it ever started.
@@ -713,5 +888,115 @@ mod tests {
                 Some(SuppressionReason::Unsubscribed)
             ))
         );
+    }
+
+    #[test]
+    fn activation_brings_back_the_unsubscribed_and_keeps_bounces_out() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open(&dir.path().join("b.db")).unwrap_or_else(|e| panic!("{e}"));
+        let t = |h: u32| {
+            Utc.with_ymd_and_hms(2026, 11, 20, h, 0, 0)
+                .single()
+                .unwrap_or_default()
+        };
+        let signup = |email, asked| Activation {
+            email,
+            name: Some("Lucía Hernández"),
+            language: Some(Lang::En),
+            default_language: Lang::Es,
+            consent: Consent::Signup { asked },
+        };
+        let editor = |email, force| Activation {
+            email,
+            name: None,
+            language: None,
+            default_language: Lang::Es,
+            consent: Consent::Editor { force },
+        };
+        let mut activate =
+            |a: &Activation<'_>, now| store.activate(a, now).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            activate(&signup("lucia@ejemplo.org", t(9)), t(10)),
+            Activated::Added
+        );
+        assert_eq!(
+            activate(&signup("LUCIA@ejemplo.org", t(9)), t(10)),
+            Activated::AlreadyActive
+        );
+        assert_eq!(
+            activate(&editor("pedro@ejemplo.org", false), t(10)),
+            Activated::Added
+        );
+        store
+            .suppress(
+                "lucia@ejemplo.org",
+                SuppressionReason::Unsubscribed,
+                "",
+                t(11),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+            .suppress(
+                "rebota@ejemplo.org",
+                SuppressionReason::Bounced,
+                "550 5.1.1 unknown",
+                t(11),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut activate =
+            |a: &Activation<'_>, now| store.activate(a, now).unwrap_or_else(|e| panic!("{e}"));
+        // A link sent before the unsubscribe does not undo it; a new signup does.
+        assert_eq!(
+            activate(&signup("lucia@ejemplo.org", t(9)), t(12)),
+            Activated::UnsubscribedSince(t(11))
+        );
+        assert_eq!(
+            activate(&signup("lucia@ejemplo.org", t(12)), t(13)),
+            Activated::Returned(SuppressionReason::Unsubscribed)
+        );
+        for a in [
+            signup("rebota@ejemplo.org", t(12)),
+            editor("rebota@ejemplo.org", false),
+        ] {
+            assert_eq!(
+                activate(&a, t(13)),
+                Activated::Bounced {
+                    at: t(11),
+                    detail: "550 5.1.1 unknown".into()
+                }
+            );
+        }
+        assert_eq!(
+            activate(&editor("rebota@ejemplo.org", true), t(14)),
+            Activated::Returned(SuppressionReason::Bounced)
+        );
+        let subs = store.subscribers().unwrap_or_else(|e| panic!("{e}"));
+        let seen: Vec<_> = subs
+            .iter()
+            .map(|s| {
+                (
+                    s.email.as_str(),
+                    s.language,
+                    s.origin,
+                    s.confirmed,
+                    s.suppressed,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "lucia@ejemplo.org",
+                    Lang::En,
+                    Origin::Signup,
+                    Some(t(13)),
+                    None
+                ),
+                ("pedro@ejemplo.org", Lang::Es, Origin::Editor, None, None),
+                ("rebota@ejemplo.org", Lang::Es, Origin::Editor, None, None),
+            ]
+        );
+        assert_eq!(subs[0].name, "Lucía Hernández");
     }
 }

@@ -229,6 +229,14 @@ CREATE INDEX story_overrides_b ON story_overrides (b);
 UPDATE items SET annotated = NULL, duplicate_of = NULL, duplicate_reason = NULL,
     link_key = NULL, title_key = '', words = 0, shingles = 0, minhash = NULL;
 "#,
+    // How each subscriber came (or came back): an imported list, an editor's `subscribers
+    // add`, or the reader's own signup; and when a signup was confirmed by its link, the
+    // record double opt-in is kept for.
+    r#"
+ALTER TABLE subscribers ADD COLUMN origin TEXT NOT NULL DEFAULT 'import'
+    CHECK (origin IN ('import', 'editor', 'signup'));
+ALTER TABLE subscribers ADD COLUMN confirmed INTEGER;
+"#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {

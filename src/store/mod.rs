@@ -23,8 +23,9 @@ pub use stories::{
 };
 
 pub use delivery::{
-    AddOutcome, DeliveryState, EditionSend, JournalCounts, JournalRow, NewSubscriber, Subscriber,
-    SubscriberCounts, SuppressionReason, address_key,
+    Activated, Activation, AddOutcome, Consent, DeliveryState, EditionSend, JournalCounts,
+    JournalRow, NewSubscriber, Origin, Subscriber, SubscriberCounts, SuppressionReason,
+    address_key,
 };
 
 use std::collections::HashMap;

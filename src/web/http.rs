@@ -4,7 +4,8 @@
 //! Owns binding, the accept loop and its connection cap, the per-connection timeouts
 //! (headers, idle keep-alive, a peer that stops reading or writing), the request stack
 //! (timeout, body cap, in-flight cap) and graceful shutdown. Hands on [`Limits`], [`bind`]
-//! and [`run`]; `serve` and `preview` only bring their routers.
+//! and [`run`]; `serve` and `preview` only bring their routers. Each request carries its
+//! connection's [`Peer`] address.
 
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
@@ -19,8 +20,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::Semaphore;
 use tokio_io_timeout::TimeoutStream;
-use tower::ServiceBuilder;
 use tower::limit::ConcurrencyLimitLayer;
+use tower::{Layer, ServiceBuilder};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -47,6 +48,11 @@ pub struct Limits {
     /// Whether one connection may carry several requests.
     pub keep_alive: bool,
 }
+
+/// The address a request's connection comes from, in its extensions: the client's, or a
+/// reverse proxy's.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
 
 /// How long requests in flight get to finish after a stop signal.
 const GRACE: Duration = Duration::from_secs(5);
@@ -95,7 +101,6 @@ pub async fn run(
         ))
         .layer(ConcurrencyLimitLayer::new(limits.connections))
         .service(app);
-    let service = TowerToHyperService::new(service);
 
     let mut http = hyper::server::conn::http1::Builder::new();
     // hyper refuses buffers under 8 KiB.
@@ -119,9 +124,9 @@ pub async fn run(
             },
             () = &mut stop => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, or a connection reset before it was
                     // accepted: pause rather than spin, and keep serving.
@@ -136,7 +141,8 @@ pub async fn run(
         let mut io = TimeoutStream::new(stream);
         io.set_read_timeout(Some(limits.stall_timeout));
         io.set_write_timeout(Some(limits.stall_timeout));
-        let conn = http.serve_connection(TokioIo::new(Box::pin(io)), service.clone());
+        let service = TowerToHyperService::new(axum::Extension(Peer(peer)).layer(service.clone()));
+        let conn = http.serve_connection(TokioIo::new(Box::pin(io)), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             // A client that goes away mid-request is its own business, not the server's.

@@ -1,13 +1,15 @@
-//! `boletin serve`: the one-click unsubscribe endpoint and the web archive of editions,
-//! meant to sit behind the organization's HTTPS reverse proxy.
+//! `boletin serve`: the one-click unsubscribe endpoint, the signup form and the web
+//! archive of editions, meant to sit behind the organization's HTTPS reverse proxy.
 //!
 //! - `GET <unsubscribe path>?token=…` shows a confirmation page in the subscriber's
 //!   language with a button; it never unsubscribes by itself (mail scanners follow links).
 //! - `POST` to the same URL with the body `List-Unsubscribe=One-Click` (RFC 8058; what
 //!   Gmail and Yahoo send, and what the button sends) unsubscribes at once: 200, no
-//!   redirect, no login.
+//!   redirect, no login. A test send's token gets a page saying so, and changes nothing.
 //! - A missing, forged or altered token gets one generic page that says nothing about
 //!   who, if anyone, the token was for.
+//! - `/subscribe` and its confirmation page, when sending is configured: see
+//!   [`super::subscribe`].
 //! - Everything else is a static file from the `compose` output folder (the archive), never
 //!   one reached through a symlink that leads out of it. Redirects name a path, never a host.
 //!
@@ -15,19 +17,21 @@
 //! connections on the blocking pool, so a slow disk or a busy database holds up neither
 //! the archive nor other clients.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::State;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use tokio::sync::Semaphore;
 
 use super::http::{self, BindError, Limits};
+use super::subscribe::{self, Desk, SignupConfig};
 use crate::deliver::token::{self, Secret};
 use crate::html::escape::escape;
 use crate::lang::Lang;
@@ -74,18 +78,23 @@ pub struct ServeConfig {
     pub default_lang: Lang,
     /// The newsletter's title, shown on the pages.
     pub title: String,
+    /// The signup form and its confirmations; `None` when sending is not configured.
+    pub signup: Option<SignupConfig>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (for the signup's rate
+    /// limits); from any other peer the header is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// A reply, before the security headers every answer carries.
-struct Reply {
+pub(super) struct Reply {
     status: u16,
     content_type: &'static str,
-    headers: Vec<(HeaderName, String)>,
+    pub(super) headers: Vec<(HeaderName, String)>,
     body: Body,
 }
 
 impl Reply {
-    fn html(status: u16, body: String) -> Reply {
+    pub(super) fn html(status: u16, body: String) -> Reply {
         Reply {
             status,
             content_type: "text/html; charset=utf-8",
@@ -101,7 +110,7 @@ impl Reply {
         }
     }
 
-    fn plain(status: u16, text: &'static str) -> Reply {
+    pub(super) fn plain(status: u16, text: &'static str) -> Reply {
         Reply {
             status,
             content_type: "text/plain; charset=utf-8",
@@ -110,7 +119,7 @@ impl Reply {
         }
     }
 
-    fn unavailable() -> Reply {
+    pub(super) fn unavailable() -> Reply {
         Reply::plain(503, "database unavailable; try again later\n")
     }
 
@@ -177,7 +186,7 @@ pub fn bind(addr: &str) -> Result<Bound, ServeError> {
 }
 
 /// Database connections shared by the requests, at most `slots` in use at once.
-struct Stores {
+pub(super) struct Stores {
     db: PathBuf,
     idle: Mutex<Vec<Store>>,
     slots: Semaphore,
@@ -186,9 +195,9 @@ struct Stores {
 impl Stores {
     /// Runs `work` with a connection on the blocking pool; `None` if the database cannot be
     /// opened (or `work` panicked).
-    async fn with<T: Send + 'static>(
+    pub(super) async fn with<T: Send + 'static>(
         self: &Arc<Self>,
-        work: impl FnOnce(&Store) -> T + Send + 'static,
+        work: impl FnOnce(&mut Store) -> T + Send + 'static,
     ) -> Option<T> {
         let _slot = self.slots.acquire().await.ok()?;
         let this = Arc::clone(self);
@@ -198,11 +207,11 @@ impl Stores {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop();
-            let store = match idle {
+            let mut store = match idle {
                 Some(store) => store,
                 None => Store::open(&this.db).ok()?,
             };
-            let out = work(&store);
+            let out = work(&mut store);
             this.idle
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -215,9 +224,11 @@ impl Stores {
     }
 }
 
-struct App {
-    cfg: ServeConfig,
-    stores: Arc<Stores>,
+pub(super) struct App {
+    pub(super) cfg: ServeConfig,
+    pub(super) stores: Arc<Stores>,
+    /// The signup's rate limits and outgoing confirmations, when signup is on.
+    pub(super) desk: Option<Desk>,
 }
 
 /// Answers requests until `stop` completes (then finishes those in flight). `threads`
@@ -235,19 +246,36 @@ pub async fn run(
         idle: Mutex::new(vec![first]),
         slots: Semaphore::new(threads.max(1)),
     });
-    let app = Router::new()
-        .fallback(answer)
-        .with_state(Arc::new(App { cfg, stores }));
-    http::run(bound.listener, app, LIMITS, stop).await?;
+    let desk = cfg
+        .signup
+        .as_ref()
+        .map(|s| Desk::open(&s.mail))
+        .transpose()?;
+    let app = Arc::new(App { cfg, stores, desk });
+    let router = Router::new().fallback(answer).with_state(Arc::clone(&app));
+    http::run(bound.listener, router, LIMITS, stop).await?;
+    if let Some(desk) = &app.desk {
+        // Confirmations already promised on a page go out before the process ends.
+        desk.drain(Duration::from_secs(10)).await;
+    }
     Ok(())
 }
 
-async fn answer(State(app): State<Arc<App>>, method: Method, uri: Uri, body: Body) -> Reply {
-    let path = uri.path();
+async fn answer(State(app): State<Arc<App>>, request: Request) -> Reply {
+    let path = request.uri().path();
     if path == app.cfg.unsubscribe_path || path == "/unsubscribe" {
-        return unsubscribe(app, method, &uri, body).await;
+        return unsubscribe(app, request).await;
     }
-    match method {
+    if let Some(signup) = &app.cfg.signup {
+        if path == signup.path || path == "/subscribe" {
+            return subscribe::form(app, request).await;
+        }
+        if path == signup.confirm_path() || path == "/subscribe/confirm" {
+            return subscribe::confirm(app, request).await;
+        }
+    }
+    let (method, path) = (request.method(), request.uri().path());
+    match *method {
         Method::GET | Method::HEAD => {
             archive(&app.cfg.archive_dir, path, method == Method::HEAD).await
         }
@@ -255,24 +283,41 @@ async fn answer(State(app): State<Arc<App>>, method: Method, uri: Uri, body: Bod
     }
 }
 
-async fn unsubscribe(app: Arc<App>, method: Method, uri: &Uri, body: Body) -> Reply {
-    let token = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .find(|(k, _)| k == "token")
+/// The value of `name` in the query of `uri` (empty when absent).
+pub(super) fn query_param(uri: &Uri, name: &str) -> String {
+    url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
-    // The form posts back to the path and query it came from; never to a host a client
-    // named in an absolute-form request target.
-    let target = uri
-        .path_and_query()
-        .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string());
-    let body = match method {
-        Method::GET | Method::HEAD => None,
+        .unwrap_or_default()
+}
+
+/// Where a page's form posts back to: the path and query it came from, never a host a
+/// client named in an absolute-form request target.
+pub(super) fn same_target(uri: &Uri) -> String {
+    uri.path_and_query()
+        .map_or_else(|| uri.path().to_string(), |p| p.as_str().to_string())
+}
+
+/// The body of a GET (none) or a POST (read up to the cap); any other method is refused.
+pub(super) async fn form_body(method: &Method, body: Body) -> Result<Option<Bytes>, Reply> {
+    match *method {
+        Method::GET | Method::HEAD => Ok(None),
         Method::POST => match axum::body::to_bytes(body, LIMITS.body_bytes).await {
-            Ok(bytes) => Some(bytes),
-            Err(e) if too_long(&e) => return Reply::plain(413, "request body too large\n"),
-            Err(_) => return Reply::plain(400, "the request body could not be read\n"),
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if too_long(&e) => Err(Reply::plain(413, "request body too large\n")),
+            Err(_) => Err(Reply::plain(400, "the request body could not be read\n")),
         },
-        _ => return method_not_allowed("GET, HEAD, POST"),
+        _ => Err(method_not_allowed("GET, HEAD, POST")),
+    }
+}
+
+async fn unsubscribe(app: Arc<App>, request: Request) -> Reply {
+    let (parts, body) = request.into_parts();
+    let token = query_param(&parts.uri, "token");
+    let target = same_target(&parts.uri);
+    let body = match form_body(&parts.method, body).await {
+        Ok(body) => body,
+        Err(reply) => return reply,
     };
     let stores = Arc::clone(&app.stores);
     stores
@@ -296,7 +341,7 @@ fn too_long(e: &axum::Error) -> bool {
     false
 }
 
-fn method_not_allowed(allow: &str) -> Reply {
+pub(super) fn method_not_allowed(allow: &str) -> Reply {
     let mut r = Reply::plain(405, "method not allowed\n");
     r.headers.push((header::ALLOW, allow.to_string()));
     r
@@ -306,8 +351,10 @@ fn method_not_allowed(allow: &str) -> Reply {
 enum Holder {
     /// Not a genuine token.
     Invalid,
-    /// A genuine token whose subscriber is gone (or a test send's token).
+    /// A genuine token whose subscriber is gone.
     Nobody,
+    /// A test send's token: it names nobody, and following it changes nothing.
+    Test(Lang),
     Subscriber {
         email: String,
         lang: Lang,
@@ -316,6 +363,9 @@ enum Holder {
 }
 
 fn holder(cfg: &ServeConfig, store: &Store, token: &str) -> Result<Holder, StoreError> {
+    if let Some(lang) = token::verify_test(&cfg.secret, token) {
+        return Ok(Holder::Test(lang));
+    }
     let Some(id) = token::verify(&cfg.secret, token) else {
         return Ok(Holder::Invalid);
     };
@@ -330,7 +380,7 @@ fn holder(cfg: &ServeConfig, store: &Store, token: &str) -> Result<Holder, Store
 }
 
 /// `m•••a@example.org`: enough for the reader to recognize, little for anyone else.
-fn masked(email: &str) -> String {
+pub(super) fn masked(email: &str) -> String {
     let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
     let chars: Vec<char> = local.chars().collect();
     let shown = match chars.len() {
@@ -349,6 +399,14 @@ struct Words {
     button: &'static str,
     done_title: &'static str,
     done_text: &'static str,
+    /// After `done_text` when there is no signup form to link to (an editor can add the
+    /// reader back with `subscribers add`).
+    write_to_us: &'static str,
+    /// After `done_text`: the link back in through the signup form.
+    mistake: &'static str,
+    subscribe_again: &'static str,
+    test_title: &'static str,
+    test_text: &'static str,
 }
 
 fn words(lang: Lang) -> Words {
@@ -358,19 +416,30 @@ fn words(lang: Lang) -> Words {
             confirm_text: "¿Quieres dejar de recibir este boletín en",
             button: "Cancelar mi suscripción",
             done_title: "Suscripción cancelada",
-            done_text: "Listo: ya no recibirás este boletín. Si fue un error, escríbenos y te volvemos a suscribir.",
+            done_text: "Listo: ya no recibirás este boletín.",
+            write_to_us: "Si fue un error, escríbenos y te volvemos a suscribir.",
+            mistake: "¿Fue un error?",
+            subscribe_again: "Vuelve a suscribirte",
+            test_title: "Envío de prueba",
+            test_text: "Este enlace viene de un envío de prueba del boletín. No se cambió nada: ninguna suscripción se canceló.",
         },
         Lang::En => Words {
             confirm_title: "Unsubscribe",
             confirm_text: "Do you want to stop receiving this newsletter at",
             button: "Unsubscribe me",
             done_title: "You are unsubscribed",
-            done_text: "Done: you will not receive this newsletter any more. If this was a mistake, write to us and we will add you back.",
+            done_text: "Done: you will not receive this newsletter any more.",
+            write_to_us: "If this was a mistake, write to us and we will add you back.",
+            mistake: "A mistake?",
+            subscribe_again: "Subscribe again",
+            test_title: "Test send",
+            test_text: "This link comes from a test send of the newsletter. Nothing was changed: no subscription was cancelled.",
         },
     }
 }
 
-fn page(lang: Lang, site: &str, title: &str, inner: &str) -> String {
+/// A whole page in the look every `serve` page shares; `inner` is HTML.
+pub(super) fn page(lang: Lang, site: &str, title: &str, inner: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -387,7 +456,7 @@ fn page(lang: Lang, site: &str, title: &str, inner: &str) -> String {
 }
 
 /// The one answer for tokens that are not genuine, in both languages.
-fn invalid_link(cfg: &ServeConfig) -> Reply {
+pub(super) fn invalid_link(cfg: &ServeConfig) -> Reply {
     Reply::html(
         400,
         page(
@@ -402,13 +471,36 @@ fn invalid_link(cfg: &ServeConfig) -> Reply {
 
 fn done_page(cfg: &ServeConfig, lang: Lang) -> Reply {
     let w = words(lang);
+    let back = match &cfg.signup {
+        Some(signup) => format!(
+            "{} <a href=\"{}\" style=\"color:#8b1e3f\">{}</a>.",
+            escape(w.mistake),
+            escape(&format!("{}?lang={}", signup.path, lang.code())),
+            escape(w.subscribe_again)
+        ),
+        None => escape(w.write_to_us),
+    };
     Reply::html(
         200,
         page(
             lang,
             &cfg.title,
             w.done_title,
-            &format!("<p>{}</p>", escape(w.done_text)),
+            &format!("<p>{} {back}</p>", escape(w.done_text)),
+        ),
+    )
+}
+
+/// What a test send's link leads to, whether followed or posted: nothing changes.
+fn test_page(cfg: &ServeConfig, lang: Lang) -> Reply {
+    let w = words(lang);
+    Reply::html(
+        200,
+        page(
+            lang,
+            &cfg.title,
+            w.test_title,
+            &format!("<p>{}</p>", escape(w.test_text)),
         ),
     )
 }
@@ -417,6 +509,7 @@ fn unsubscribe_page(cfg: &ServeConfig, store: &Store, token: &str, target: &str)
     match holder(cfg, store, token) {
         Err(_) => Reply::unavailable(),
         Ok(Holder::Invalid) => invalid_link(cfg),
+        Ok(Holder::Test(lang)) => test_page(cfg, lang),
         Ok(Holder::Nobody) => done_page(cfg, cfg.default_lang),
         Ok(Holder::Subscriber {
             unsubscribed: true,
@@ -462,6 +555,7 @@ fn unsubscribe_post(cfg: &ServeConfig, store: &Store, token: &str, body: &[u8]) 
     match holder(cfg, store, token) {
         Err(_) => Reply::unavailable(),
         Ok(Holder::Invalid) => invalid_link(cfg),
+        Ok(Holder::Test(lang)) => test_page(cfg, lang),
         Ok(_) if !is_one_click(body) => Reply::plain(400, "expected List-Unsubscribe=One-Click\n"),
         Ok(Holder::Nobody) => done_page(cfg, cfg.default_lang),
         Ok(Holder::Subscriber { email, lang, .. }) => {

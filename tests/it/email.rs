@@ -487,7 +487,7 @@ fn snapshots_of_a_fixed_edition() {
 /// width: headless windows have a minimum width) and `probe`, a JavaScript expression
 /// evaluated inside the email; returns its value, read back from the title of the dumped
 /// DOM. With `shot`, also saves a screenshot there.
-fn chromium_probe(
+pub fn chromium_probe(
     html: &str,
     width: u32,
     flags: &[&str],

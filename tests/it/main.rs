@@ -27,4 +27,5 @@ mod parsing;
 mod robustness;
 mod safety;
 mod serve;
+mod subscribe;
 mod tags;

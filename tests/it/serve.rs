@@ -17,11 +17,14 @@ pub struct Serve {
 
 impl Serve {
     pub fn start(s: &Scratch) -> Serve {
-        let mut child = command(s, &["--json", "serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+        let mut cmd = command(s, &["--json", "serve", "--listen", "127.0.0.1:0"]);
+        cmd.stderr(Stdio::inherit());
+        Serve::spawn(cmd)
+    }
+
+    /// Runs `cmd`, a `--json serve` whose stderr the caller has directed.
+    pub fn spawn(mut cmd: std::process::Command) -> Serve {
+        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut text = String::new();
         // The JSON object spans a few lines; read up to its closing brace.
@@ -98,18 +101,27 @@ impl Drop for Serve {
 
 pub struct Response {
     pub status: u16,
-    head: String,
-    body: String,
+    pub head: String,
+    pub body: String,
 }
 
 /// A minimal HTTP/1.1 client: one request, `Connection: close`.
 pub fn http(addr: &str, method: &str, target: &str, body: &str) -> Response {
+    http_with(addr, method, target, &[], body)
+}
+
+/// [`http`] with extra header lines (`"Accept-Language: en"`).
+pub fn http_with(addr: &str, method: &str, target: &str, headers: &[&str], body: &str) -> Response {
     let mut stream = TcpStream::connect(addr).unwrap();
     // A server that stops answering fails the test instead of hanging it.
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
     let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for h in headers {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
     if method == "POST" {
         req.push_str(&format!(
             "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
