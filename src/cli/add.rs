@@ -1,9 +1,11 @@
 //! `boletin add URL`: find a site's feed and append it to feeds.toml as a new source,
-//! keeping the file's comments and layout. Without a feed, prints a page rule to start from.
+//! keeping the file's comments and layout. Without a feed, prints a page source and a
+//! scrape rule to start from. Either way the source is named after the site
+//! (`discover::name`), and `--id`, `--name` and `--section` are honoured.
 
 use std::process::ExitCode;
 
-use boletin::ingest::discover::{self, Discovery};
+use boletin::ingest::discover::{self, Discovery, name};
 use boletin::ingest::fetch::Fetcher;
 use toml_edit::{DocumentMut, Table};
 use url::Url;
@@ -14,7 +16,7 @@ use super::{Context, code, fail};
 pub struct Args {
     /// The site, page or feed URL.
     url: String,
-    /// The new source's id [default: from the site's name or host].
+    /// The new source's id [default: from the site's name, else its host].
     #[arg(long)]
     id: Option<String>,
     /// The new source's display name [default: the feed's title].
@@ -35,6 +37,21 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .ok_or_else(|| super::usage(&format!("`{}` is not an http(s) URL", args.url)))?;
     // The config must load before and after: `add` never writes a broken file.
     let (config, config_text) = ctx.load_config_text()?;
+    let doc: DocumentMut = config_text.parse().map_err(|e: toml_edit::TomlError| {
+        eprintln!("boletin: {}: {}", ctx.config_path.display(), e.message());
+        ExitCode::from(code::CONFIG_OR_DB)
+    })?;
+    let (mut ids, urls, _) = boletin::config::opml::existing(&doc);
+    // Settled before anything is fetched: a wrong argument costs no request.
+    let section = section(&config, args.section.as_deref())?;
+    if let Some(id) = &args.id
+        && ids.contains(id)
+    {
+        return Err(super::usage(&format!(
+            "a source with id `{id}` is already in {}: choose another --id",
+            ctx.config_path.display()
+        )));
+    }
     let runtime =
         super::runtime(super::Runtime::OneThread).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let found: Discovery = runtime
@@ -46,9 +63,58 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
             eprintln!("boletin: {url}: {e}");
             ExitCode::from(code::SOURCES_FAILED)
         })?;
-    let Some(feed) = found.feeds.first() else {
+    let feed = found.feeds.first();
+    let source_url = feed.map_or(&found.page, |f| &f.url);
+    if urls.contains(source_url.as_str()) {
+        eprintln!(
+            "boletin: {source_url} is already in {}",
+            ctx.config_path.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let feed_name = feed
+        .and_then(|f| f.title.as_deref())
+        .and_then(name::from_feed_title);
+    let display = args
+        .name
+        .clone()
+        .or_else(|| feed_name.clone())
+        .or_else(|| found.page_title.clone())
+        .unwrap_or_else(|| url.host_str().unwrap_or("source").to_string());
+    let id = match &args.id {
+        Some(id) => {
+            ids.insert(id.clone());
+            id.clone()
+        }
+        None => boletin::config::opml::unique_id(&default_id(&args, &found, feed_name), &mut ids),
+    };
+    let mut table = Table::new();
+    table.insert("id", toml_edit::value(id.clone()));
+    table.insert("name", toml_edit::value(display.clone()));
+    table.insert("url", toml_edit::value(source_url.as_str()));
+    if feed.is_none() {
+        table.insert("kind", toml_edit::value("page"));
+    }
+    table.insert("section", toml_edit::value(section.clone()));
+    let block = boletin::config::opml::render_tables("source", vec![table]);
+    let Some(feed) = feed else {
+        let rule = found.page_rule.as_deref().unwrap_or_default();
+        let suggestion = format!("{block}\n{rule}");
+        // The suggestion is checked as the config would read it, so what is printed can
+        // be pasted as it is.
+        let mut whole = config_text.clone();
+        whole.push_str("\n\n");
+        whole.push_str(&suggestion);
+        let checked = boletin::config::parse(&whole, &ctx.config_path).err();
         if ctx.json {
-            super::print_json(&found)?;
+            let mut out = serde_json::to_value(&found).unwrap_or_default();
+            if let Some(o) = out.as_object_mut() {
+                o.insert("id".into(), id.clone().into());
+                o.insert("name".into(), display.clone().into());
+                o.insert("section".into(), section.clone().into());
+                o.insert("suggestion".into(), suggestion.clone().into());
+            }
+            super::print_json(&out)?;
         } else {
             eprintln!(
                 "boletin: no feed found on {} (no <link rel=\"alternate\">, none of {} answered with a feed)",
@@ -57,77 +123,18 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
             );
             println!("# A starting point: add this to feeds.toml and adjust the selectors,");
             println!(
-                "# then check it with `boletin inspect {} --source ID`.",
+                "# then check it with `boletin inspect {} --source {id}`.",
                 found.page
             );
-            println!("[[source]]");
-            println!("id = \"{}\"", default_id(&found));
-            println!(
-                "name = \"{}\"",
-                found.page_title.as_deref().unwrap_or("").replace('"', "'")
+            print!("{suggestion}");
+        }
+        if let Some(e) = checked {
+            eprintln!(
+                "boletin: the suggested source needs editing before the config accepts it: {e}"
             );
-            println!("url = \"{}\"", found.page);
-            println!("kind = \"page\"");
-            println!(
-                "section = \"{}\"",
-                args.section
-                    .as_deref()
-                    .or(config.sections.first().map(|s| s.id.as_str()))
-                    .unwrap_or("noticias")
-            );
-            print!("\n{}", found.page_rule.as_deref().unwrap_or_default());
         }
         return Ok(ExitCode::from(code::SOURCES_FAILED));
     };
-    let doc: DocumentMut = config_text.parse().map_err(|e: toml_edit::TomlError| {
-        eprintln!("boletin: {}: {}", ctx.config_path.display(), e.message());
-        ExitCode::from(code::CONFIG_OR_DB)
-    })?;
-    let (mut ids, urls, _) = boletin::config::opml::existing(&doc);
-    if urls.contains(feed.url.as_str()) {
-        eprintln!(
-            "boletin: {} is already in {}",
-            feed.url,
-            ctx.config_path.display()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let section = match args.section.as_deref() {
-        Some(s) if config.sections.iter().any(|x| x.id == s) => s.to_string(),
-        Some(s) => {
-            return Err(super::usage(&format!(
-                "unknown section `{s}` (known: {})",
-                config
-                    .sections
-                    .iter()
-                    .map(|x| x.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        None => match config.sections.first() {
-            Some(s) => s.id.clone(),
-            None => {
-                return Err(super::usage(
-                    "feeds.toml has no [[section]] to add the source to",
-                ));
-            }
-        },
-    };
-    let name = args
-        .name
-        .clone()
-        .or_else(|| feed.title.clone())
-        .or_else(|| found.page_title.clone())
-        .unwrap_or_else(|| url.host_str().unwrap_or("source").to_string());
-    let wanted = args.id.clone().unwrap_or_else(|| default_id(&found));
-    let id = boletin::config::opml::unique_id(&wanted, &mut ids);
-    let mut table = Table::new();
-    table.insert("id", toml_edit::value(id.clone()));
-    table.insert("name", toml_edit::value(name.clone()));
-    table.insert("url", toml_edit::value(feed.url.as_str()));
-    table.insert("section", toml_edit::value(section.clone()));
-    let block = boletin::config::opml::render_tables("source", vec![table]);
     let mut text = config_text.clone();
     if !text.ends_with('\n') {
         text.push('\n');
@@ -148,7 +155,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         super::print_json(&serde_json::json!({
             "added": !args.dry_run,
             "id": id,
-            "name": name,
+            "name": display,
             "url": feed.url,
             "kind": feed.kind,
             "section": section,
@@ -157,8 +164,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     } else if !ctx.quiet {
         let verb = if args.dry_run { "would add" } else { "added" };
         println!(
-            "{verb} source `{id}` ({}) to {}:",
-            name,
+            "{verb} source `{id}` ({display}) to {}:",
             ctx.config_path.display()
         );
         print!("{block}");
@@ -172,11 +178,36 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// An id from the site's host: `www.educa-oaxaca.org` → `educa-oaxaca`.
-fn default_id(found: &Discovery) -> String {
-    let host = found.page.host_str().unwrap_or("source");
-    let host = host.strip_prefix("www.").unwrap_or(host);
-    let stem = host.rsplit_once('.').map_or(host, |(s, _)| s);
-    let id = boletin::config::opml::slug(stem);
-    if id.is_empty() { "source".into() } else { id }
+/// The section asked for, which must exist, else the config's first.
+fn section(config: &boletin::config::Config, asked: Option<&str>) -> Result<String, ExitCode> {
+    match asked {
+        Some(s) if config.sections.iter().any(|x| x.id == s) => Ok(s.to_string()),
+        Some(s) => Err(super::usage(&format!(
+            "unknown section `{s}` (known: {})",
+            config
+                .sections
+                .iter()
+                .map(|x| x.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        None => config
+            .sections
+            .first()
+            .map(|s| s.id.clone())
+            .ok_or_else(|| super::usage("feeds.toml has no [[section]] to add the source to")),
+    }
+}
+
+/// An id from the first of: the name the editor gave, the site's name, the feed's title,
+/// the host's registered name (or the page's first path segment on a bare address).
+fn default_id(args: &Args, found: &Discovery, feed_name: Option<String>) -> String {
+    args.name
+        .iter()
+        .chain(found.page_title.iter())
+        .chain(feed_name.iter())
+        .map(|n| name::id_from_name(n))
+        .chain([name::id_from_url(&found.page)])
+        .find(|id| !id.is_empty())
+        .unwrap_or_else(|| "source".into())
 }

@@ -7,7 +7,7 @@ use crate::cli::when;
 use boletin::edition::curate;
 use boletin::edition::{self, DraftMeta, Edition, iso_week};
 use boletin::publish::i18n;
-use boletin::store::Store;
+use boletin::store::{ItemQuery, Store};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 
 use super::{Context, code, fail};
@@ -63,6 +63,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let config = ctx.load_config()?;
     let now = super::pinned_now(args.now.as_deref())?.unwrap_or_else(Utc::now);
     let tz = i18n::EDITION_TZ;
+    // "Today" as a reader sees it is the last instant of the window.
+    let today = (now - Duration::seconds(1)).with_timezone(&tz).date_naive();
     let (since, until, date, week) = match &args.week {
         Some(w) => {
             let (since, until, sunday) = week_window(w).map_err(|e| super::usage(&e))?;
@@ -71,8 +73,6 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         None => {
             let since = when::parse_since(args.since.as_deref().unwrap_or("7d"), now)
                 .map_err(|e| super::usage(&e))?;
-            // "Today" as a reader sees it is the last instant of the window.
-            let today = (now - Duration::seconds(1)).with_timezone(&tz).date_naive();
             (since, now, today, iso_week(today))
         }
     };
@@ -105,6 +105,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         subject: format!("{} · {long_date}", config.newsletter.title),
         preheader: String::new(),
         intro: config.newsletter.description.clone(),
+        today,
     };
     let (text, report) = edition::draft(existing.as_deref(), &path, &meta, &config, &candidates)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
@@ -114,14 +115,34 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
             &super::FileError::Write(path.display().to_string(), e),
         )
     })?;
+    let gone = gone_from_store(&store, &report.listed).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    for (id, line) in &gone {
+        eprintln!(
+            "boletin: {}:{line}: item {id} is no longer in the database (removed or pruned): \
+             delete it from the file, or compose will refuse it",
+            path.display()
+        );
+    }
     if ctx.json {
         super::print_json(&serde_json::json!({
             "path": path, "week": week, "added": report.added, "kept": report.kept,
+            "dropped": report.dropped, "redraft": report.redraft,
+            "new_since": (report.redraft && report.added > 0).then(|| today.to_string()),
+            "gone": gone.iter().map(|(id, line)| serde_json::json!({"id": id, "line": line})).collect::<Vec<_>>(),
             "since": since.to_rfc3339(), "until": until.to_rfc3339(),
         }))?;
     } else if !ctx.quiet {
+        let placed = if report.redraft && report.added > 0 {
+            format!(" (at the end of their sections, under `# new since {today}`, not included)")
+        } else {
+            String::new()
+        };
+        let dropped = match report.dropped {
+            0 => String::new(),
+            n => format!(", {n} you deleted not offered again"),
+        };
         println!(
-            "{}: {} new candidates, {} kept as edited. Edit it, then: boletin compose {}",
+            "{}: {} new candidates{placed}, {} kept as edited{dropped}. Edit it, then: boletin compose {}",
             path.display(),
             report.added,
             report.kept,
@@ -129,6 +150,29 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The listed `(id, line)`s whose item the store no longer has (`items remove`, `prune`).
+fn gone_from_store(
+    store: &Store,
+    listed: &[(i64, usize)],
+) -> Result<Vec<(i64, usize)>, boletin::store::StoreError> {
+    if listed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let present: std::collections::HashSet<i64> = store
+        .items(&ItemQuery {
+            ids: listed.iter().map(|(id, _)| *id).collect(),
+            ..ItemQuery::default()
+        })?
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    Ok(listed
+        .iter()
+        .filter(|(id, _)| !present.contains(id))
+        .copied()
+        .collect())
 }
 
 /// Writes beside the target and renames, so an interrupted draft never leaves half a file.

@@ -125,12 +125,13 @@ pub fn candidates(config: &Config, items: Vec<StoredItem>) -> Vec<SectionCandida
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::html::sanitize::SafeHtml;
     use chrono::{TimeZone, Utc};
 
-    fn item(id: i64, source: &str, title: &str, link: &str, day: u32) -> StoredItem {
+    /// A stored item of November 2026, its text its title (also for `notes`' tests).
+    pub(crate) fn item(id: i64, source: &str, title: &str, link: &str, day: u32) -> StoredItem {
         let date = Utc
             .with_ymd_and_hms(2026, 11, day, 12, 0, 0)
             .single()

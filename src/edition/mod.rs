@@ -3,13 +3,14 @@
 //!
 //! Reading goes through serde with spans, so every error names the file and line.
 //! Writing goes through `toml_edit`: a second `draft` parses the file the editor touched,
-//! inserts only items it does not already list (in date order among the others) and
-//! leaves every other key, value, order and comment as it was. Hands [`Edition`] to
-//! `render` and `archive`.
+//! appends only items it has not offered before to the end of their sections, not
+//! included, and leaves every other byte as it was; `notes` writes the comments a draft
+//! adds for the editor. Hands [`Edition`] to `render` and `archive`.
 
 pub mod curate;
+mod notes;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate, Weekday};
@@ -450,6 +451,9 @@ pub struct DraftMeta {
     pub preheader: String,
     /// Written as `intro`, Markdown (may be empty).
     pub intro: String,
+    /// The day of this draft run: the `# new since` line above what a later draft adds
+    /// carries it, so each batch says when it arrived in the file.
+    pub today: NaiveDate,
 }
 
 /// What a draft run did.
@@ -459,16 +463,31 @@ pub struct DraftReport {
     pub added: usize,
     /// Items the file already listed (left as the editor had them).
     pub kept: usize,
+    /// Items an earlier draft offered and the editor deleted from the file: not offered
+    /// again.
+    pub dropped: usize,
+    /// Whether the file already held the editor's choices, so what this run added came at
+    /// the end of its section, not included.
+    pub redraft: bool,
+    /// The ids the file listed before this run, each with its line, so the caller can say
+    /// which of them the store no longer has.
+    #[serde(skip)]
+    pub listed: Vec<(i64, usize)>,
 }
 
 const HEADER: &str = "\
-# boletin edition. Edit freely: running `boletin draft` again adds new candidates and
-# keeps every edit and comment; `boletin compose <this file>` renders it and
+# boletin edition. Edit freely: `boletin compose <this file>` renders it and
 # `boletin preview <this file>` shows it while you edit.
 #
-# intro and blurb are Markdown. For each item: include = true|false; blurb = \"\"\"the
-# editor's note\"\"\"; title_override = \"a better title\". `also` lists the ids of other
-# copies of the same story (they are credited, not repeated).
+# Running `boletin draft` again keeps every edit, order and comment: it only adds items
+# that arrived since, at the end of their section under a `# new since` line, with
+# include = false. An item you delete is not offered again (the ids drafts offered are
+# listed at the end of the file).
+#
+# Above each item: the first words of its text, its language and its tags. intro and
+# blurb are Markdown. For each item: include = true|false; blurb = \"\"\"the editor's
+# note\"\"\"; title_override = \"a better title\". `also` lists the ids of other copies of
+# the same story (they are credited, not repeated).
 ";
 
 fn str_value(s: &str) -> toml_edit::Item {
@@ -514,7 +533,15 @@ fn escape_multiline(text: &str) -> String {
     text.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"")
 }
 
-fn entry_table(c: &crate::edition::curate::Candidate, source_name: &str) -> Table {
+/// A candidate's `[[section.item]]` table, with the comments above it: `heading` (the
+/// `# new since` line) when given, the editor's corrections of the story, then the first
+/// words of its text, its language and its tags.
+fn entry_table(
+    c: &crate::edition::curate::Candidate,
+    source_name: &str,
+    include: bool,
+    heading: Option<&str>,
+) -> Table {
     let mut t = Table::new();
     t.insert("id", value(c.item.id));
     t.insert("title", str_value(&c.item.title));
@@ -526,7 +553,7 @@ fn entry_table(c: &crate::edition::curate::Candidate, source_name: &str) -> Tabl
     if let Some(link) = &c.item.link {
         t.insert("link", str_value(link));
     }
-    t.insert("include", value(true));
+    t.insert("include", value(include));
     if !c.also.is_empty() {
         let arr: toml_edit::Array = c.also.iter().map(|i| i.id).collect();
         t.insert("also", value(arr));
@@ -542,29 +569,35 @@ fn entry_table(c: &crate::edition::curate::Candidate, source_name: &str) -> Tabl
         .filter(|i| i.duplicate_reason.as_deref() == Some("editor"))
         .map(|i| i.id)
         .collect();
-    let mut notes = Vec::new();
+    let mut lines = Vec::new();
+    if let Some(heading) = heading {
+        lines.push(format!("{heading}\n"));
+    }
     if !joined.is_empty() {
-        notes.push(format!(
+        lines.push(format!(
             "# joined to this story by the editor: {} (boletin items merge)",
             ids(&mut joined.iter().copied())
         ));
     }
     if !c.item.kept_apart.is_empty() {
-        notes.push(format!(
+        lines.push(format!(
             "# kept apart by the editor from {} (boletin items split)",
             ids(&mut c.item.kept_apart.iter().copied())
         ));
     }
-    if !notes.is_empty() {
-        t.decor_mut()
-            .set_prefix(format!("\n{}\n", notes.join("\n")));
-    }
+    lines.extend(notes::candidate_lines(&c.item));
+    t.decor_mut()
+        .set_prefix(format!("\n{}\n", lines.join("\n")));
     t
 }
 
-/// Adds `candidates` to the edition text `existing` (or to a new file made from `meta`):
-/// items already listed anywhere in the file are skipped; a new item goes before the
-/// first listed item of its section that is older. Everything else is left untouched.
+/// Adds `candidates` to the edition text `existing` (or to a new file made from `meta`).
+///
+/// Items the file lists anywhere, and items an earlier draft offered that the editor
+/// deleted (the record at the end of the file), are left out. The first draft lists the
+/// rest newest first, included. A later one appends them to the end of their section,
+/// newest first, not included, under a `# new since` line: nothing the editor placed
+/// moves, and every byte the editor wrote is kept.
 pub fn draft(
     existing: Option<&str>,
     path: &Path,
@@ -588,19 +621,43 @@ pub fn draft(
     // The strict reader too, so a draft never builds on a broken file; it also says what the
     // editor already listed.
     let parsed = Edition::parse(&text, path)?;
-    let mut listed: HashSet<i64> = parsed.item_ids().into_iter().collect();
+    let on_file: HashSet<i64> = parsed.item_ids().into_iter().collect();
+    let offered_before = notes::offered(&text);
+    let mut listed: BTreeSet<i64> = on_file.iter().chain(&offered_before).copied().collect();
     let mut report = DraftReport {
         kept: parsed.sections.iter().map(|s| s.entries.len()).sum(),
+        redraft: !on_file.is_empty() || !offered_before.is_empty(),
+        listed: parsed
+            .sections
+            .iter()
+            .flat_map(|s| &s.entries)
+            .flat_map(|e| {
+                std::iter::once(e.id)
+                    .chain(e.also.iter().copied())
+                    .map(|id| (id, e.line))
+            })
+            .collect(),
         ..DraftReport::default()
     };
+    let heading = notes::new_since(meta.today);
     for sc in candidates {
-        let fresh: Vec<&crate::edition::curate::Candidate> = sc
-            .candidates
-            .iter()
-            .filter(|c| {
-                !listed.contains(&c.item.id) && !c.also.iter().any(|a| listed.contains(&a.id))
-            })
-            .collect();
+        let ids = |c: &crate::edition::curate::Candidate| {
+            std::iter::once(c.item.id)
+                .chain(c.also.iter().map(|a| a.id))
+                .collect::<Vec<_>>()
+        };
+        let mut fresh = Vec::new();
+        for c in &sc.candidates {
+            let ids = ids(c);
+            if ids.iter().any(|i| on_file.contains(i)) {
+                continue;
+            }
+            if ids.iter().any(|i| listed.contains(i)) {
+                report.dropped += 1;
+                continue;
+            }
+            fresh.push(c);
+        }
         if fresh.is_empty() {
             continue;
         }
@@ -645,29 +702,24 @@ pub fn draft(
                 ),
             });
         };
-        let mut tables: Vec<Table> = items.iter().cloned().collect();
-        for c in fresh {
-            let date = c.item.date.format("%Y-%m-%d").to_string();
+        // Candidates come newest first; each goes after everything already in its
+        // section, so the editor's order is never touched.
+        for (n, c) in fresh.into_iter().enumerate() {
             let source = config
                 .source(&c.item.source_id)
                 .map_or(c.item.source_id.as_str(), |s| s.name.as_str());
-            let at = tables
-                .iter()
-                .position(|t| {
-                    t.get("date")
-                        .and_then(Item::as_str)
-                        .is_some_and(|d| d < date.as_str())
-                })
-                .unwrap_or(tables.len());
-            tables.insert(at, entry_table(c, source));
-            listed.insert(c.item.id);
+            let heading = (report.redraft && n == 0).then_some(heading.as_str());
+            items.push(entry_table(c, source, !report.redraft, heading));
+            listed.extend(ids(c));
             report.added += 1;
         }
-        items.clear();
-        for t in tables {
-            items.push(t);
-        }
     }
+    if report.added == 0 {
+        // Not even re-serialized: a run with nothing new leaves the file as it was.
+        return Ok((text, report));
+    }
+    let trailing = doc.trailing().as_str().unwrap_or_default().to_string();
+    doc.set_trailing(notes::with_record(&trailing, &offered_before, &listed));
     Ok((doc.to_string(), report))
 }
 

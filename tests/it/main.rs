@@ -24,6 +24,7 @@ mod fetch;
 mod first_steps;
 mod hostile;
 mod parsing;
+mod redraft;
 mod robustness;
 mod safety;
 mod serve;

@@ -9,11 +9,14 @@
 //! file or an internal address into feeds.toml. What each answer says is read by [`page`],
 //! which is pure and tested on its own. Hands on a [`Discovery`].
 
+pub mod name;
 pub mod page;
+pub mod rule;
 
 use url::Url;
 
-pub use page::{FeedKind, FoundFeed, feed_links, sniff, starter_rule};
+pub use page::{FeedKind, FoundFeed, feed_links, sniff};
+pub use rule::starter_rule;
 
 use crate::ingest::decode;
 use crate::ingest::fetch::{self, FetchError, Fetcher};

@@ -1,10 +1,10 @@
 //! What a fetched page or feed says about a site's feeds, for discovery: whether a document
-//! is a feed and which kind, the feeds a page declares, its title, and a `[source.scrape]`
-//! draft for a page without any. Pure: text in, findings out.
+//! is a feed and which kind, the feeds a page declares and the site's name. Pure: text
+//! in, findings out.
 
-use scraper::Selector;
 use url::Url;
 
+use super::name;
 use crate::ingest::scrape::selector;
 
 /// What kind of feed a document is.
@@ -116,19 +116,20 @@ pub fn feed_links(html: &str, base: &Url) -> Vec<FoundFeed> {
     found
 }
 
-/// The site's name as a page gives it: `og:site_name`, else its `<title>`.
+/// The site's name as a page gives it: `og:site_name`, else its `<title>` without the
+/// page's own name or the site's tagline (see [`name::from_page_title`]).
 pub fn html_title(html: &str) -> Option<String> {
     let doc = crate::ingest::scrape::parse_page(html);
     let og = doc
         .select(&selector("meta[property='og:site_name']"))
         .find_map(|m| m.value().attr("content").map(str::to_string));
-    og.or_else(|| {
-        doc.select(&selector("title"))
-            .next()
-            .map(|t| t.text().collect::<String>())
-    })
-    .map(|t| crate::ingest::normalize::one_line(&t))
-    .filter(|t| !t.is_empty())
+    og.map(|t| crate::ingest::normalize::one_line(&t))
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            doc.select(&selector("title"))
+                .next()
+                .and_then(|t| name::from_page_title(&t.text().collect::<String>()))
+        })
 }
 
 fn feed_title(text: &str, url: &Url) -> Option<String> {
@@ -137,59 +138,6 @@ fn feed_title(text: &str, url: &Url) -> Option<String> {
         .and_then(|f| f.title)
         .map(|t| crate::ingest::normalize::one_line(&crate::html::text::to_text(&t)))
         .filter(|t| !t.is_empty())
-}
-
-/// A `[source.scrape]` draft for a page without a feed: the first repeated container that
-/// holds links (Drupal views, WordPress archives, cards), its heading and its date.
-pub fn starter_rule(html: &str) -> String {
-    const CANDIDATES: &[&str] = &[
-        ".views-row",
-        "article",
-        ".post",
-        ".entry",
-        ".news-item",
-        ".noticia",
-        ".card",
-        "li.item",
-        ".item",
-        "main li",
-    ];
-    let doc = crate::ingest::scrape::parse_page(html);
-    let chosen = CANDIDATES.iter().find(|css| {
-        Selector::parse(css).is_ok_and(|sel| {
-            doc.select(&sel)
-                .filter(|el| el.select(&selector("a[href]")).next().is_some())
-                .count()
-                >= 2
-        })
-    });
-    let item = chosen.copied().unwrap_or(".views-row");
-    let heading = chosen
-        .and_then(|css| Selector::parse(css).ok())
-        .and_then(|sel| {
-            doc.select(&sel).next().and_then(|el| {
-                ["h2", "h3", "h4", "h1"]
-                    .into_iter()
-                    .find(|h| el.select(&selector(h)).next().is_some())
-            })
-        })
-        .unwrap_or("h2");
-    let has_time = chosen
-        .and_then(|css| Selector::parse(css).ok())
-        .is_some_and(|sel| {
-            doc.select(&sel)
-                .any(|el| el.select(&selector("time")).next().is_some())
-        });
-    let date = if has_time {
-        "date = { selector = \"time\", attr = \"datetime\" }\n"
-    } else {
-        "# date = \".date\"   # or leave out: <time datetime>, og: and JSON-LD dates are found\n"
-    };
-    format!(
-        "[source.scrape]\nitem = \"{item}\"\ntitle = \"{heading}\"\n\
-         link = {{ selector = \"{heading} a, a\", attr = \"href\" }}\n{date}\
-         # summary = \"p\"\n# image = \"img\"\n"
-    )
 }
 
 #[cfg(test)]
@@ -254,15 +202,5 @@ mod tests {
             Some(FeedKind::Json)
         );
         assert_eq!(sniff("<!DOCTYPE html><html><body>"), None);
-    }
-
-    #[test]
-    fn starter_rule_finds_the_repeated_container() {
-        let html = r#"<main><div class="views-row"><h3><a href="/a">Uno</a></h3><time datetime="2024-06-03">3 jun</time></div>
-            <div class="views-row"><h3><a href="/b">Dos</a></h3></div></main>"#;
-        let rule = starter_rule(html);
-        assert!(rule.contains("item = \".views-row\""), "{rule}");
-        assert!(rule.contains("title = \"h3\""), "{rule}");
-        assert!(rule.contains("attr = \"datetime\""), "{rule}");
     }
 }
