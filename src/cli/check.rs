@@ -22,6 +22,14 @@ pub fn run(ctx: &Context, _args: Args) -> Result<ExitCode, ExitCode> {
     {
         eprintln!("boletin: warning: {e}; `send` will not start without it");
     }
+    // Gmail's and Yahoo's bulk-sender rules and CAN-SPAM expect a postal address in every
+    // message; a config may be checked long before it sends, so this is a warning.
+    if config.delivery.smtp_url.is_some() && config.newsletter.footer.is_empty() && !ctx.quiet {
+        eprintln!(
+            "boletin: warning: {}: [delivery] is set but [newsletter] has no `footer`: add the organization's postal address and contact (bulk-sender rules and CAN-SPAM expect them in every message)",
+            config.path.display()
+        );
+    }
     let pages = config
         .sources
         .iter()

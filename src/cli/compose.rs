@@ -138,6 +138,12 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
     write(&dir.join(archive::RECORD_FILE), record_json.as_bytes())?;
     update_archive(&config, renderer, &args.out)?;
 
+    let empty = published.empty_warning();
+    if !ctx.quiet {
+        for warning in published.warnings.iter().chain(&empty) {
+            eprintln!("boletin: warning: {warning}");
+        }
+    }
     let encoded = mime::encoded_len(&rendered.html);
     let heavy = costliest(view, 3);
     if encoded > WARN_BYTES && !ctx.quiet {
@@ -161,6 +167,8 @@ fn run_edition(ctx: &Context, args: &Args, path: &Path) -> Result<ExitCode, Exit
             "over_warning_size": encoded > WARN_BYTES,
             "costliest": heavy.iter().map(|(id, title, bytes)| serde_json::json!({"id": id, "title": title, "bytes": bytes})).collect::<Vec<_>>(),
             "archive": args.out.join("archive"),
+            "warnings": published.warnings.iter().chain(&empty).map(ToString::to_string).collect::<Vec<_>>(),
+            "empty": empty.is_some(),
         }))?;
     } else if !ctx.quiet {
         println!(

@@ -63,6 +63,8 @@ pub mod code {
     pub const SOURCES_FAILED: u8 = 1;
     pub const CONFIG_OR_DB: u8 = 2;
     pub const LOCKED: u8 = 3;
+    /// `send` refused an edition that includes no item (`--allow-empty` sends it).
+    pub const EMPTY_EDITION: u8 = 4;
     pub const INTERRUPTED: u8 = 130;
 }
 

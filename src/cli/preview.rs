@@ -1,5 +1,6 @@
-//! `boletin preview`: serves an edition on 127.0.0.1 (the server is `web::preview`),
-//! re-rendering it whenever the edition file, the config or a template changes.
+//! `boletin preview`: serves an edition on 127.0.0.1 (the server is `web::preview`), one
+//! tab per language as each language's readers receive it, re-rendering it whenever the
+//! edition file, the config or a template changes.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,7 +19,8 @@ pub struct Args {
     /// Port on 127.0.0.1 (0 = any free port; the address is printed).
     #[arg(long, default_value_t = 8047)]
     port: u16,
-    /// Language of the email's own words [default: the edition's, else the config's].
+    /// The language tab shown first, and the archive page's language [default: the
+    /// edition's first].
     #[arg(long, value_parser = ["es", "en"])]
     lang: Option<String>,
 }
@@ -29,7 +31,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     Edition::load(&args.edition).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let (listener, addr) = preview::bind(args.port).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     println!(
-        "Previewing {} at http://{addr}/ (text: /text, archive page: /archive). Ctrl-C to stop.",
+        "Previewing {} at http://{addr}/ (a tab per language; text: /text, archive page: /archive). Ctrl-C to stop.",
         args.edition.display()
     );
     let _ = std::io::stdout().flush();

@@ -32,6 +32,9 @@ pub struct Args {
     /// Attempt at most N messages in this run (the rest wait for the next run).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Send an edition that includes no item (refused otherwise, with exit code 4).
+    #[arg(long)]
+    allow_empty: bool,
 }
 
 fn secret(config: &Config) -> Result<Secret, ExitCode> {
@@ -101,6 +104,19 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let dkim = dkim(&config)?;
     let mailing = Mailing::new(&config, &edition, &secret, dkim.as_ref())
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
+    if !ctx.quiet {
+        for warning in &edition.warnings {
+            eprintln!("boletin: warning: {warning}");
+        }
+    }
+    let refuse_empty = edition.items == 0 && !args.allow_empty;
+    // Exit code 4 says it to cron; the dry run answers as the real run would.
+    let refusal = |verdict: &str| {
+        format!(
+            "{}: {verdict}: no item is included (each has `include = false`, or the week had none); include one, or pass --allow-empty to send it as it is",
+            args.edition.display()
+        )
+    };
     if config.delivery.unsubscribe_url.is_none() && !ctx.quiet {
         eprintln!(
             "boletin: warning: no [delivery] unsubscribe_url, so no one-click unsubscribe; Gmail and Yahoo expect one from bulk senders"
@@ -111,7 +127,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         let report =
             deliver::dry_run(&store, &mailing).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
         if ctx.json {
-            super::print_json(&report)?;
+            let mut json = serde_json::to_value(&report).unwrap_or_default();
+            if let Some(fields) = json.as_object_mut() {
+                fields.insert("items".into(), edition.items.into());
+                fields.insert("refused_empty".into(), refuse_empty.into());
+            }
+            super::print_json(&json)?;
         } else if !ctx.quiet {
             let langs: Vec<String> = report
                 .by_language
@@ -135,7 +156,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
                 println!("  subject ({lang}): {subject}");
             }
         }
+        if refuse_empty {
+            eprintln!("boletin: {}", refusal("send would refuse it"));
+            return Ok(ExitCode::from(code::EMPTY_EDITION));
+        }
         return Ok(ExitCode::SUCCESS);
+    }
+    if refuse_empty {
+        eprintln!("boletin: {}", refusal("refused, nothing sent"));
+        return Ok(ExitCode::from(code::EMPTY_EDITION));
     }
 
     let target = target(&config)?;

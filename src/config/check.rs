@@ -16,12 +16,12 @@ use toml::Spanned;
 use url::Url;
 
 use super::spec::{
-    ConfigSpec, DeliverySpec, ExtractSpec, LangSpec, NewsletterSpec, ScrapeSpec, SettingsSpec,
-    SourceKindSpec, SourceSpec,
+    ConfigSpec, DeliverySpec, ExtractSpec, LangSpec, LocalizedSpec, NewsletterSpec, ScrapeSpec,
+    SectionSpec, SettingsSpec, SourceKindSpec, SourceSpec,
 };
 use super::{
-    Config, ConfigError, DeliverySettings, Dkim, Extract, Newsletter, ScrapeRules, Section,
-    Settings, Source, SourceKind, default_user_agent,
+    Config, ConfigError, DeliverySettings, Dkim, Extract, Localized, Newsletter, ScrapeRules,
+    Section, Settings, Source, SourceKind, default_user_agent,
 };
 use crate::deliver::rate::parse_rate;
 use crate::deliver::token::Secret;
@@ -63,6 +63,17 @@ pub(crate) fn languages(spec: Spanned<LangSpec>) -> Result<Vec<Lang>, Range<usiz
         Err(span)
     } else {
         Ok(langs)
+    }
+}
+
+/// A text for every language or one per language, with the line it is written on.
+pub(crate) fn localized(spec: Spanned<LocalizedSpec>, text: &str) -> Localized {
+    let line = line_of(text, spec.span().start);
+    match spec.into_inner() {
+        LocalizedSpec::One(t) => Localized::new([(None, t)], line),
+        LocalizedSpec::ByLang(texts) => {
+            Localized::new(texts.into_iter().map(|(l, t)| (Some(l), t)), line)
+        }
     }
 }
 
@@ -203,15 +214,7 @@ impl Checker<'_> {
                 );
             }
             rule_sources.extend(s.sources.iter().cloned());
-            sections.push(Section {
-                id: s.id.into_inner(),
-                title: s.title,
-                title_es: s.title_es,
-                title_en: s.title_en,
-                rule_sources: s.sources.into_iter().map(Spanned::into_inner).collect(),
-                rule_tags: s.tags,
-                rule_keywords: s.keywords,
-            });
+            sections.push(self.section(s)?);
         }
 
         let mut sources = Vec::new();
@@ -263,6 +266,46 @@ impl Checker<'_> {
         })
     }
 
+    /// A section's titles: `title` (one, or one per language) and `title_es` / `title_en`
+    /// beside a single `title`.
+    fn section(&self, s: SectionSpec) -> Result<Section, ConfigError> {
+        let span = s.title.span();
+        let line = line_of(self.text, span.start);
+        let (title, titles) = match s.title.into_inner() {
+            LocalizedSpec::One(one) => {
+                let own = [(Lang::Es, s.title_es), (Lang::En, s.title_en)]
+                    .into_iter()
+                    .filter_map(|(l, t)| t.map(|t| (Some(l), t)));
+                let titles = Localized::new(std::iter::once((None, one.clone())).chain(own), line);
+                (one.trim().to_string(), titles)
+            }
+            LocalizedSpec::ByLang(texts) => {
+                if s.title_es.is_some() || s.title_en.is_some() {
+                    let key = if s.title_es.is_some() {
+                        "section.title_es"
+                    } else {
+                        "section.title_en"
+                    };
+                    return self.invalid(
+                        span,
+                        key,
+                        "`title` already has one per language: write each there".into(),
+                    );
+                }
+                let titles = Localized::new(texts.into_iter().map(|(l, t)| (Some(l), t)), line);
+                (titles.each(&[Lang::Es, Lang::En]).join(" / "), titles)
+            }
+        };
+        Ok(Section {
+            id: s.id.into_inner(),
+            title,
+            titles,
+            rule_sources: s.sources.into_iter().map(Spanned::into_inner).collect(),
+            rule_tags: s.tags,
+            rule_keywords: s.keywords,
+        })
+    }
+
     fn newsletter(&self, n: NewsletterSpec, dir: &Path) -> Result<Newsletter, ConfigError> {
         let languages = match n.language {
             None => vec![Lang::Es],
@@ -286,6 +329,10 @@ impl Checker<'_> {
             )?
             .unwrap_or(crate::html::excerpt::DEFAULT_EXCERPT_WORDS);
         Ok(Newsletter {
+            footer: n
+                .footer
+                .map(|f| localized(f, self.text))
+                .unwrap_or_default(),
             gazetteer: n.gazetteer.as_deref().map(|g| dir.join(g)),
             excerpt_words,
             title: n.title,
@@ -944,6 +991,85 @@ title = "Noticias"
              [source.scrape]\nitem = \"li\"\ntitle = { selector = \"a\", format = \"%Y\" }\nlink = \"a\"\n",
         );
         assert!(err.contains("only apply to `date`"), "{err}");
+    }
+
+    #[test]
+    fn section_titles_and_the_footer_take_one_text_per_language() {
+        let text = "[newsletter]\ntitle = \"B\"\nfrom = \"b@example.org\"\nfooter = { es = \"Calle 5 de Mayo 12, Oaxaca\", en = \"5 de Mayo St. 12, Oaxaca\" }\n\n[[section]]\nid = \"urgent\"\ntitle = { es = \"Acciones urgentes\", en = \"Urgent actions\" }\n";
+        let cfg = parse(text, Path::new("/tmp/feeds.toml")).map_err(|e| e.to_string());
+        let section = cfg.as_ref().map(|c| &c.sections[0]);
+        for (langs, want) in [
+            (&[Lang::Es][..], "Acciones urgentes"),
+            (&[Lang::En][..], "Urgent actions"),
+            (
+                &[Lang::Es, Lang::En][..],
+                "Acciones urgentes / Urgent actions",
+            ),
+        ] {
+            assert_eq!(section.map(|s| s.title_for(langs)), Ok(want.into()));
+        }
+        // What `draft` writes beside the section, for the editor.
+        assert_eq!(
+            section.map(|s| s.title.as_str()),
+            Ok("Acciones urgentes / Urgent actions")
+        );
+        let footer = cfg.as_ref().map(|c| &c.newsletter.footer);
+        assert_eq!(
+            footer.map(|f| f.get(Lang::En)),
+            Ok(Some("5 de Mayo St. 12, Oaxaca"))
+        );
+        assert_eq!(footer.map(|f| f.line), Ok(4));
+        // A wrong shape, an unknown language, and two ways of writing one title, each at
+        // its line.
+        assert_refused(&[
+            (
+                "\n[[section]]\nid = \"b\"\ntitle = 3\n",
+                ":12: invalid type: integer `3`, expected a string, or one per language",
+            ),
+            (
+                "\n[[section]]\nid = \"b\"\ntitle = { es = \"Eventos\", fr = \"Événements\" }\n",
+                ":12: unknown language `fr`",
+            ),
+            (
+                "\n[[section]]\nid = \"b\"\ntitle = { es = \"Eventos\" }\ntitle_en = \"Events\"\n",
+                ":12: `section.title_en`: `title` already has one per language",
+            ),
+        ]);
+        let err = whole_error(
+            "[newsletter]\ntitle = \"B\"\nfrom = \"b@example.org\"\nfooter = [\"Calle 5 de Mayo\"]\n",
+        );
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.starts_with("/tmp/feeds.toml:4: invalid type: sequence")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_text_left_out_for_a_language_falls_back_and_says_so() {
+        let es_only = Localized::new([(Some(Lang::Es), "Solo en español".to_string())], 7);
+        assert_eq!(es_only.get(Lang::En), Some("Solo en español"));
+        assert_eq!(es_only.each(&[Lang::Es, Lang::En]), ["Solo en español"]);
+        assert_eq!(
+            es_only.missing(&[Lang::Es, Lang::En]),
+            [(Lang::En, Lang::Es)]
+        );
+        assert!(es_only.missing(&[Lang::Es]).is_empty());
+        // One text for everyone leaves no one out; a blank one is none at all.
+        let one = Localized::new([(None, "Para todas".to_string())], 3);
+        assert!(one.missing(&[Lang::Es, Lang::En]).is_empty());
+        let blank = Localized::new([(Some(Lang::Es), "  ".to_string())], 3);
+        assert!(blank.is_empty() && blank.each(&[Lang::Es]).is_empty());
+        // A language's own text wins over the one for everyone, wherever it is written.
+        let both = Localized::new(
+            [
+                (Some(Lang::En), "Urgent".to_string()),
+                (None, "Urgente / Urgent".to_string()),
+            ],
+            1,
+        );
+        assert_eq!(both.get(Lang::En), Some("Urgent"));
+        assert_eq!(both.get(Lang::Es), Some("Urgente / Urgent"));
     }
 
     #[test]

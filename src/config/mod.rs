@@ -160,6 +160,9 @@ pub struct Newsletter {
     pub gazetteer: Option<PathBuf>,
     /// Words in item excerpts, 1 to 1000.
     pub excerpt_words: usize,
+    /// Markdown ending every email and digest (the organization's postal address and
+    /// contact); empty when unset.
+    pub footer: Localized,
 }
 
 /// HTTP politeness and limits, with defaults for anything unset.
@@ -204,9 +207,11 @@ fn default_user_agent() -> String {
 pub struct Section {
     /// Unique id (letters, digits, `-`, `_`) that sources and edition files refer to.
     pub id: String,
+    /// The title as one line for the editor (`draft` writes it beside the section): as
+    /// written, or its languages' titles joined " / ".
     pub(crate) title: String,
-    pub(crate) title_es: Option<String>,
-    pub(crate) title_en: Option<String>,
+    /// The titles readers see: `title`, one per language, and `title_es` / `title_en`.
+    pub(crate) titles: Localized,
     /// Section rules (see `curate`): source ids, tags and keywords that send an item here
     /// whatever its source's own `section`.
     pub rule_sources: Vec<String>,
@@ -215,24 +220,96 @@ pub struct Section {
 }
 
 impl Section {
-    /// The title for an edition in `langs`: the language's own title when there is one
-    /// language, both joined when bilingual, `title` where a language has none.
+    /// The title for an edition in `langs`: each language's own title, joined " / " when
+    /// bilingual; the title written for every language where one has none of its own.
     pub fn title_for(&self, langs: &[Lang]) -> String {
-        let one = |l: Lang| {
-            match l {
-                Lang::Es => self.title_es.as_deref(),
-                Lang::En => self.title_en.as_deref(),
-            }
-            .unwrap_or(&self.title)
-            .to_string()
-        };
-        let mut titles: Vec<String> = langs.iter().map(|&l| one(l)).collect();
-        titles.dedup();
+        let titles = self.titles.each(langs);
         if titles.is_empty() {
             self.title.clone()
         } else {
             titles.join(" / ")
         }
+    }
+}
+
+/// A text written once for every language, `intro = "…"`, or once per language, `intro =
+/// { es = "…", en = "…" }`: the config's footer and section titles, and the edition's
+/// subject, preheader, intro, notes and title overrides. Each reader gets their language's;
+/// a language left out gets another's (see [`Localized::missing`] for the warning).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Localized {
+    /// `(None, text)` for every language, `(Some(lang), text)` for one; trimmed, and a
+    /// blank text is not kept, so it reads as left out.
+    texts: Vec<(Option<Lang>, String)>,
+    /// The 1-based line the text is written on, for warnings; 0 when it is not written.
+    pub line: usize,
+}
+
+impl Localized {
+    /// The texts as written on `line`: `(None, text)` for every language, `(Some(lang),
+    /// text)` for one.
+    pub fn new(texts: impl IntoIterator<Item = (Option<Lang>, String)>, line: usize) -> Localized {
+        Localized {
+            texts: texts
+                .into_iter()
+                .map(|(l, t)| (l, t.trim().to_string()))
+                .filter(|(_, t)| !t.is_empty())
+                .collect(),
+            line,
+        }
+    }
+
+    /// No text in any language.
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+
+    /// The text for `lang` alone: its own, else the one for every language.
+    fn own(&self, lang: Lang) -> Option<&str> {
+        let find = |want: Option<Lang>| {
+            self.texts
+                .iter()
+                .find(|(l, _)| *l == want)
+                .map(|(_, t)| t.as_str())
+        };
+        find(Some(lang)).or_else(|| find(None))
+    }
+
+    /// The text `lang`'s readers get: [`own`](Self::own), else the first one written.
+    pub fn get(&self, lang: Lang) -> Option<&str> {
+        self.own(lang)
+            .or_else(|| self.texts.first().map(|(_, t)| t.as_str()))
+    }
+
+    /// The texts of a version in `langs` (two for a bilingual version), each once, in the
+    /// order of `langs`; the first written when `langs` is empty, none when nothing is.
+    pub fn each(&self, langs: &[Lang]) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for text in langs.iter().filter_map(|&l| self.get(l)) {
+            if !out.contains(&text) {
+                out.push(text);
+            }
+        }
+        if out.is_empty() {
+            out.extend(self.texts.first().map(|(_, t)| t.as_str()));
+        }
+        out
+    }
+
+    /// The languages of `langs` whose readers get another language's text (written for
+    /// some language, but neither for theirs nor for every language), each with the
+    /// language whose text they get instead.
+    pub fn missing(&self, langs: &[Lang]) -> Vec<(Lang, Lang)> {
+        let Some((Some(instead), _)) = self.texts.first() else {
+            // Nothing written, or a text for every language: no one is left out.
+            return Vec::new();
+        };
+        langs
+            .iter()
+            .copied()
+            .filter(|&l| self.own(l).is_none())
+            .map(|l| (l, *instead))
+            .collect()
     }
 }
 

@@ -4,7 +4,10 @@
 //! keeps its span, so `check` can name the line. Nothing here judges a value beyond its
 //! TOML type; `check` turns these into the validated types of the parent module.
 
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::Spanned;
 
 use super::DkimAlgorithm;
@@ -16,6 +19,53 @@ use crate::lang::Lang;
 pub(crate) enum LangSpec {
     One(Lang),
     Many(Vec<Lang>),
+}
+
+/// A text for every language, `footer = "…"`, or one per language, `footer = { es = "…",
+/// en = "…" }`, in the config and in edition files. Read by hand rather than as an untagged
+/// enum, so a wrong shape says which shapes are right and an unknown language is named.
+#[derive(Debug)]
+pub(crate) enum LocalizedSpec {
+    One(String),
+    ByLang(Vec<(Lang, String)>),
+}
+
+impl<'de> Deserialize<'de> for LocalizedSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LocalizedVisitor)
+    }
+}
+
+struct LocalizedVisitor;
+
+impl<'de> Visitor<'de> for LocalizedVisitor {
+    type Value = LocalizedSpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, or one per language: { es = \"…\", en = \"…\" }")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<LocalizedSpec, E> {
+        Ok(LocalizedSpec::One(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<LocalizedSpec, E> {
+        Ok(LocalizedSpec::One(v))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LocalizedSpec, A::Error> {
+        let mut texts: Vec<(Lang, String)> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(lang) = Lang::from_code(&key) else {
+                return Err(de::Error::custom(format!(
+                    "unknown language `{key}`: write the text as {{ es = \"…\", en = \"…\" }}"
+                )));
+            };
+            // TOML itself refuses a key given twice.
+            texts.push((lang, map.next_value::<String>()?));
+        }
+        Ok(LocalizedSpec::ByLang(texts))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,6 +97,8 @@ pub(super) struct NewsletterSpec {
     pub(super) gazetteer: Option<String>,
     /// Words in item excerpts (default 60).
     pub(super) excerpt_words: Option<Spanned<usize>>,
+    /// Markdown ending every email: the organization's postal address and contact.
+    pub(super) footer: Option<Spanned<LocalizedSpec>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -65,8 +117,8 @@ pub(super) struct SettingsSpec {
 #[serde(deny_unknown_fields)]
 pub(super) struct SectionSpec {
     pub(super) id: Spanned<String>,
-    pub(super) title: String,
-    /// Spanish and English titles for editions in one language (default: `title`).
+    pub(super) title: Spanned<LocalizedSpec>,
+    /// Spanish and English titles, beside a `title` written as one string.
     pub(super) title_es: Option<String>,
     pub(super) title_en: Option<String>,
     /// Section rules: items from these sources, with these tags, or whose title or

@@ -38,6 +38,8 @@ pub struct OutgoingEdition {
     pub by_lang: Vec<EditionVersion>,
     /// Items included in the edition.
     pub items: usize,
+    /// What the editor should look at before sending (see `RenderedEdition::warnings`).
+    pub warnings: Vec<crate::edition::EditionWarning>,
 }
 
 impl OutgoingEdition {
@@ -82,7 +84,8 @@ pub fn load(config: &Config, store: &Store, path: &Path) -> Result<OutgoingEditi
         Versions::PerLanguage,
         UNSUBSCRIBE_PLACEHOLDER,
     )?;
-    let items = rendered.first.view.item_count;
+    let items = rendered.item_count();
+    let warnings = rendered.warnings;
     let by_lang = std::iter::once(rendered.first)
         .chain(rendered.others)
         .map(|v| EditionVersion {
@@ -96,6 +99,7 @@ pub fn load(config: &Config, store: &Store, path: &Path) -> Result<OutgoingEditi
         id: rendered.edition.week,
         by_lang,
         items,
+        warnings,
     })
 }
 
@@ -118,6 +122,7 @@ mod tests {
                 version(Lang::En, "Newsletter No. 47: actions in Oaxaca"),
             ],
             items: 3,
+            warnings: Vec::new(),
         };
         let test = edition.marked_as_test();
         let subjects: Vec<&str> = test.by_lang.iter().map(|v| v.subject.as_str()).collect();

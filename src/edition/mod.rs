@@ -1,7 +1,12 @@
 //! The edition file (`editions/2026-W47.toml`): what the editor writes, read back and
 //! checked, and how `draft` adds candidates to it without losing a single edit.
 //!
-//! Reading goes through serde with spans, so every error names the file and line.
+//! Reading goes through serde with spans, so every error names the file and line. Every
+//! text the editor writes (subject, preheader, intro, notes, title overrides) is one
+//! string or one per language ([`Localized`]). Beside the errors, the reading side finds
+//! what renders but should be looked at before sending ([`EditionWarning`]): an item id
+//! whose stored title or link is not the one the file shows, a text one language's
+//! readers would get in another.
 //! Writing goes through `toml_edit`: a second `draft` parses the file the editor touched,
 //! appends only items it has not offered before to the end of their sections, not
 //! included, and leaves every other byte as it was; `notes` writes the comments a draft
@@ -18,9 +23,11 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 
-use crate::config::Config;
-use crate::config::check::{NO_LANGUAGE, id_rule, is_id, languages, line_of, toml_error};
-use crate::config::spec::LangSpec;
+use crate::config::check::{
+    NO_LANGUAGE, id_rule, is_id, languages, line_of, localized, toml_error,
+};
+use crate::config::spec::{LangSpec, LocalizedSpec};
+use crate::config::{Config, Localized};
 use crate::edition::curate::SectionCandidates;
 use crate::lang::Lang;
 use crate::store::StoredItem;
@@ -58,20 +65,68 @@ pub enum EditionError {
     },
 }
 
-/// `subject = "…"`, or `subject = { es = "…", en = "…" }` for a bilingual edition sent
-/// to each reader in their language.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum SubjectSpec {
-    One(String),
-    ByLang(SubjectByLang),
+/// Something in an edition the editor should look at before sending, though it renders:
+/// a text one language's readers get in another, an item id whose title or link is not the
+/// one the file shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EditionWarning {
+    /// The file it is in: the edition, or the config for the footer and section titles.
+    pub path: String,
+    /// 1-based line of the text or item (0: the file as a whole).
+    pub line: usize,
+    /// What is wrong, naming the key or the item id.
+    pub message: String,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SubjectByLang {
-    es: Option<String>,
-    en: Option<String>,
+impl std::fmt::Display for EditionWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.path, self.message),
+            line => write!(f, "{}:{line}: {}", self.path, self.message),
+        }
+    }
+}
+
+/// The warning for `text` (`what` names it) when readers of some language in `langs` get
+/// another language's text, naming the file, the line and the languages left out.
+pub fn translation_gap(
+    path: &Path,
+    what: &str,
+    text: &Localized,
+    langs: &[Lang],
+) -> Option<EditionWarning> {
+    let gaps = text.missing(langs);
+    if gaps.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = gaps
+        .iter()
+        .map(|(left_out, instead)| {
+            format!(
+                "no `{}` text, so {} readers get the {} one",
+                left_out.code(),
+                language_name(*left_out),
+                language_name(*instead)
+            )
+        })
+        .collect();
+    Some(EditionWarning {
+        path: path.display().to_string(),
+        line: text.line,
+        message: format!("{what} has {}", parts.join("; ")),
+    })
+}
+
+fn language_name(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Es => "Spanish",
+        Lang::En => "English",
+    }
+}
+
+/// Whitespace folded, so a title the editor re-wrapped still reads as the same.
+fn folded(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,11 +136,11 @@ struct EditionSpec {
     number: Option<u32>,
     date: Spanned<String>,
     language: Option<Spanned<LangSpec>>,
-    subject: Spanned<SubjectSpec>,
+    subject: Spanned<LocalizedSpec>,
     #[serde(default)]
-    preheader: String,
+    preheader: Option<Spanned<LocalizedSpec>>,
     #[serde(default)]
-    intro: String,
+    intro: Option<Spanned<LocalizedSpec>>,
     #[serde(default, rename = "section")]
     sections: Vec<SectionSpec>,
 }
@@ -100,7 +155,7 @@ struct SectionSpec {
         dead_code,
         reason = "read to accept the key; the config's title renders"
     )]
-    title: Option<String>,
+    title: Option<LocalizedSpec>,
     #[serde(default, rename = "item")]
     items: Vec<EntrySpec>,
 }
@@ -121,9 +176,9 @@ struct EntrySpec {
     #[serde(default = "yes")]
     include: bool,
     #[serde(default)]
-    blurb: Option<String>,
+    blurb: Option<Spanned<LocalizedSpec>>,
     #[serde(default)]
-    title_override: Option<String>,
+    title_override: Option<Spanned<LocalizedSpec>>,
     #[serde(default)]
     also: Vec<Spanned<i64>>,
 }
@@ -148,10 +203,11 @@ pub struct Edition {
     /// Empty = the config's languages.
     pub languages: Vec<Lang>,
     /// One subject for every version, or one per language (see [`Edition::subject_for`]).
-    pub subject: Vec<(Option<Lang>, String)>,
-    pub(crate) preheader: String,
+    pub subject: Localized,
+    /// The inbox preview line; empty: the first titles.
+    pub(crate) preheader: Localized,
     /// Markdown.
-    pub intro: String,
+    pub intro: Localized,
     pub(crate) sections: Vec<EditionSection>,
 }
 
@@ -176,9 +232,10 @@ pub struct Entry {
     /// The link the file shows, for the editor only.
     pub link: Option<String>,
     pub(crate) include: bool,
-    /// The editor's note (Markdown).
-    pub blurb: Option<String>,
-    pub(crate) title_override: Option<String>,
+    /// The editor's note (Markdown); empty when none.
+    pub blurb: Localized,
+    /// The editor's title, shown instead of the item's; empty when none.
+    pub(crate) title_override: Localized,
     /// Ids of the other copies of this story (folded duplicates).
     pub also: Vec<i64>,
 }
@@ -244,14 +301,8 @@ impl Edition {
                 .unwrap_or_else(|| iso_week(date)),
         };
         let subject_span = spec.subject.span();
-        let subject: Vec<(Option<Lang>, String)> = match spec.subject.into_inner() {
-            SubjectSpec::One(s) => vec![(None, s)],
-            SubjectSpec::ByLang(b) => [(Lang::Es, b.es), (Lang::En, b.en)]
-                .into_iter()
-                .filter_map(|(l, s)| s.map(|s| (Some(l), s)))
-                .collect(),
-        };
-        if subject.iter().all(|(_, s)| s.trim().is_empty()) {
+        let subject = localized(spec.subject, text);
+        if subject.is_empty() {
             return Err(invalid(
                 subject_span,
                 "`subject`: write one (a string, or `{ es = \"…\", en = \"…\" }`)".into(),
@@ -283,8 +334,11 @@ impl Edition {
                     source: e.source,
                     link: e.link,
                     include: e.include,
-                    blurb: e.blurb.filter(|b| !b.trim().is_empty()),
-                    title_override: e.title_override.filter(|t| !t.trim().is_empty()),
+                    blurb: e.blurb.map(|b| localized(b, text)).unwrap_or_default(),
+                    title_override: e
+                        .title_override
+                        .map(|t| localized(t, text))
+                        .unwrap_or_default(),
                     also: e.also.iter().map(|a| *a.get_ref()).collect(),
                 });
             }
@@ -301,8 +355,11 @@ impl Edition {
             date,
             languages,
             subject,
-            preheader: spec.preheader,
-            intro: spec.intro,
+            preheader: spec
+                .preheader
+                .map(|p| localized(p, text))
+                .unwrap_or_default(),
+            intro: spec.intro.map(|i| localized(i, text)).unwrap_or_default(),
             sections,
         })
     }
@@ -319,27 +376,72 @@ impl Edition {
     /// The subject for a version in `langs`: the one subject, or the subjects of those
     /// languages (joined ` / ` for a bilingual email), else the first one written.
     pub fn subject_for(&self, langs: &[Lang]) -> String {
-        let mut picked: Vec<&str> = Vec::new();
-        for lang in langs {
-            if let Some((_, s)) = self
-                .subject
-                .iter()
-                .find(|(l, s)| l.is_none_or(|l| l == *lang) && !s.trim().is_empty())
-                && !picked.contains(&s.trim())
-            {
-                picked.push(s.trim());
-            }
+        self.subject.each(langs).join(" / ")
+    }
+
+    /// The entries that are sent, section by section in the file's order.
+    pub fn included(&self) -> impl Iterator<Item = &Entry> {
+        self.sections
+            .iter()
+            .flat_map(|s| s.entries.iter())
+            .filter(|e| e.include)
+    }
+
+    /// Every text of the edition that readers of some language in `langs` get in another
+    /// language (the subject, preheader, intro, and the notes and titles of included
+    /// items), one warning each.
+    pub fn translation_gaps(&self, langs: &[Lang]) -> Vec<EditionWarning> {
+        let mut texts: Vec<(String, &Localized)> = vec![
+            ("`subject`".into(), &self.subject),
+            ("`preheader`".into(), &self.preheader),
+            ("`intro`".into(), &self.intro),
+        ];
+        for e in self.included() {
+            texts.push((format!("the `blurb` of item {}", e.id), &e.blurb));
+            texts.push((
+                format!("the `title_override` of item {}", e.id),
+                &e.title_override,
+            ));
         }
-        if picked.is_empty() {
-            self.subject
-                .iter()
-                .map(|(_, s)| s.trim())
-                .find(|s| !s.is_empty())
-                .unwrap_or_default()
-                .to_string()
-        } else {
-            picked.join(" / ")
+        texts
+            .into_iter()
+            .filter_map(|(what, text)| translation_gap(&self.path, &what, text, langs))
+            .collect()
+    }
+
+    /// Included items whose title or link in the file is not the stored item's: the id
+    /// may name another story than the one the editor meant. A title or link the file
+    /// leaves out is not compared; whitespace is.
+    pub fn mismatches(&self, items: &HashMap<i64, StoredItem>) -> Vec<EditionWarning> {
+        let mut out = Vec::new();
+        for e in self.included() {
+            let Some(item) = items.get(&e.id) else {
+                continue;
+            };
+            let title = folded(&e.title);
+            let link = e.link.as_deref().map(str::trim).unwrap_or_default();
+            let message = if !title.is_empty() && title != folded(&item.title) {
+                format!(
+                    "item {} is «{}» in the store, the file says «{title}» — wrong id?",
+                    e.id,
+                    folded(&item.title)
+                )
+            } else if !link.is_empty() && Some(link) != item.link.as_deref() {
+                format!(
+                    "item {} links to {} in the store, the file says {link} — wrong id?",
+                    e.id,
+                    item.link.as_deref().unwrap_or("nothing")
+                )
+            } else {
+                continue;
+            };
+            out.push(EditionWarning {
+                path: self.path.display().to_string(),
+                line: e.line,
+                message,
+            });
         }
+        out
     }
 
     /// Every item id the file names (entries and their folded copies).
@@ -814,6 +916,81 @@ id = 3
                 .map(|e| e.to_string())
                 .unwrap_or_default();
             assert!(err.starts_with("e.toml:2: "), "{bad}: {err}");
+        }
+    }
+
+    const BILINGUAL: &str = r#"date = "2026-11-21"
+language = ["es", "en"]
+subject = { es = "Boletín 47", en = "Newsletter 47" }
+preheader = "Oaxaca · Chiapas"
+intro = { es = "Hola, lectoras.", en = "Hello, readers." }
+
+[[section]]
+id = "urgent"
+title = { es = "Urgente", en = "Urgent" }
+
+[[section.item]]
+id = 3
+blurb = { es = "Firma la carta." }
+title_override = { es = "Desplazadas en Aldama", en = "Displaced in Aldama" }
+
+[[section.item]]
+id = 4
+include = false
+blurb = { en = "Not sent." }
+"#;
+
+    #[test]
+    fn every_text_takes_one_per_language_and_a_gap_names_its_line() {
+        let e = Edition::parse(BILINGUAL, Path::new("e.toml")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(e.intro.get(Lang::En), Some("Hello, readers."));
+        assert_eq!(e.preheader.get(Lang::En), Some("Oaxaca · Chiapas"));
+        let entry = &e.sections[0].entries[0];
+        assert_eq!(
+            entry.title_override.get(Lang::En),
+            Some("Displaced in Aldama")
+        );
+        assert_eq!(
+            entry.blurb.get(Lang::En),
+            Some("Firma la carta."),
+            "falls back"
+        );
+        let gaps: Vec<String> = e
+            .translation_gaps(&[Lang::Es, Lang::En])
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        // Only the note of the included item: the one left out is not sent.
+        assert_eq!(
+            gaps,
+            [
+                "e.toml:13: the `blurb` of item 3 has no `en` text, so English readers get the Spanish one"
+            ]
+        );
+        assert!(e.translation_gaps(&[Lang::Es]).is_empty());
+    }
+
+    #[test]
+    fn a_wrong_shape_names_its_line_and_the_shapes_that_work() {
+        for (line, want) in [
+            (
+                "intro = { es = \"Hola\", de = \"Hallo\" }",
+                "e.toml:3: unknown language `de`: write the text as { es = \"…\", en = \"…\" }",
+            ),
+            (
+                "intro = 47",
+                "e.toml:3: invalid type: integer `47`, expected a string, or one per language: { es = \"…\", en = \"…\" }",
+            ),
+            (
+                "preheader = { es = 1 }",
+                "e.toml:3: invalid type: integer `1`, expected a string",
+            ),
+        ] {
+            let text = format!("date = \"2026-11-21\"\nsubject = \"Boletín\"\n{line}\n");
+            let err = Edition::parse(&text, Path::new("e.toml"))
+                .err()
+                .map(|e| e.to_string());
+            assert_eq!(err.as_deref(), Some(want), "{line}");
         }
     }
 

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::config::Config;
-use crate::edition::{Edition, EditionError};
+use crate::edition::{Edition, EditionError, EditionWarning, translation_gap};
 use crate::lang::Lang;
 use crate::publish::templates::{Rendered, Renderer, TemplateError};
-use crate::publish::view::{self, DigestView};
+use crate::publish::view::{self, DigestView, SectionView};
 use crate::store::{ItemQuery, Store, StoreError, StoredItem};
 
 /// Why an edition could not be rendered.
@@ -60,6 +60,9 @@ pub struct RenderedEdition {
     pub first: RenderedVersion,
     /// The versions in the edition's other languages, with [`Versions::PerLanguage`].
     pub others: Vec<RenderedVersion>,
+    /// What the editor should look at before sending (an item id whose title or link is
+    /// not the file's, a text a language's readers get in another), in file order.
+    pub warnings: Vec<EditionWarning>,
 }
 
 impl RenderedEdition {
@@ -67,6 +70,46 @@ impl RenderedEdition {
     pub fn versions(&self) -> impl Iterator<Item = &RenderedVersion> {
         std::iter::once(&self.first).chain(&self.others)
     }
+
+    /// Items readers get, the same in every version: none means an empty email.
+    pub fn item_count(&self) -> usize {
+        self.first.view.item_count
+    }
+
+    /// The warning for an edition that includes no item (which `send` refuses), if it is one.
+    pub fn empty_warning(&self) -> Option<EditionWarning> {
+        (self.item_count() == 0).then(|| EditionWarning {
+            path: self.edition.path.display().to_string(),
+            line: 0,
+            message: "no item is included (each has `include = false`, or the week had none): the email would carry only its intro; `send` refuses it without --allow-empty".into(),
+        })
+    }
+}
+
+/// The warnings of `edition` rendered in `langs`: its item ids checked against the store,
+/// and every text its readers would get in another language, the config's footer and the
+/// titles of the sections it shows among them.
+fn warnings(
+    config: &Config,
+    edition: &Edition,
+    items: &HashMap<i64, StoredItem>,
+    langs: &[Lang],
+    shown: &[SectionView],
+) -> Vec<EditionWarning> {
+    let mut out = edition.mismatches(items);
+    out.extend(edition.translation_gaps(langs));
+    out.sort_by_key(|w| w.line);
+    let sections = shown
+        .iter()
+        .filter_map(|s| config.section(&s.id))
+        .map(|s| (format!("the title of section `{}`", s.id), &s.titles));
+    let footer = std::iter::once(("`footer`".to_string(), &config.newsletter.footer));
+    out.extend(
+        sections
+            .chain(footer)
+            .filter_map(|(what, text)| translation_gap(&config.path, &what, text, langs)),
+    );
+    out
 }
 
 /// Reads the edition file at `path`, checks it against the config and the items in
@@ -105,11 +148,19 @@ pub fn render_edition(
     // The config never has an empty list of languages; an empty set would still render.
     let first = render(sets.next().unwrap_or_default())?;
     let others = sets.map(&render).collect::<Result<Vec<_>, _>>()?;
+    let warnings = warnings(
+        config,
+        &edition,
+        &items,
+        &edition.languages(config),
+        &first.view.sections,
+    );
     Ok(RenderedEdition {
         edition,
         renderer,
         first,
         others,
+        warnings,
     })
 }
 

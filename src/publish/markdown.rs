@@ -12,9 +12,32 @@ use url::Url;
 use crate::html::dom::{self, Visit};
 use crate::html::sanitize::{self, SafeHtml};
 
+/// How the lines of a paragraph read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// Joined, as Markdown reads them: the intro and notes, written as prose.
+    Joined,
+    /// Each line kept a line: the footer, where an address is written line by line and no
+    /// editor should need Markdown's two trailing spaces.
+    Kept,
+}
+
 /// The editor's Markdown as sanitized HTML (relative links made absolute against `base`).
 pub fn markdown_html(markdown: &str, base: &Url) -> SafeHtml {
-    let parser = pulldown_cmark::Parser::new_ext(markdown, pulldown_cmark::Options::empty());
+    markdown_html_lines(markdown, base, Lines::Joined)
+}
+
+/// [`markdown_html`], with the lines of a paragraph read as `lines` says.
+pub fn markdown_html_lines(markdown: &str, base: &Url, lines: Lines) -> SafeHtml {
+    let parser =
+        pulldown_cmark::Parser::new_ext(markdown, pulldown_cmark::Options::empty()).map(|event| {
+            match event {
+                pulldown_cmark::Event::SoftBreak if lines == Lines::Kept => {
+                    pulldown_cmark::Event::HardBreak
+                }
+                event => event,
+            }
+        });
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, parser);
     sanitize::sanitize(&html, base)
@@ -27,7 +50,11 @@ pub fn markdown_html(markdown: &str, base: &Url) -> SafeHtml {
 /// carries exactly the links the HTML part does (absolute, tracking parameters removed),
 /// so a `javascript:` or `data:` link the sanitizer drops is not in either.
 pub fn markdown_text(markdown: &str, base: &Url) -> String {
-    let html = markdown_html(markdown, base);
+    html_text(&markdown_html(markdown, base))
+}
+
+/// HTML from [`markdown_html`] or [`markdown_html_lines`] as the text part's plain text.
+pub fn html_text(html: &SafeHtml) -> String {
     let tree = dom::fragment(html.as_str());
     let mut text = PlainText::default();
     dom::walk(tree.tree.root(), &mut text);
@@ -173,6 +200,21 @@ mod tests {
         );
         let html = markdown_html("<script>x()</script>\n\n*sí*", &base);
         assert_eq!(html.as_str(), "<p><em>sí</em></p>");
+    }
+
+    #[test]
+    fn the_footer_keeps_each_line_a_line() {
+        let base =
+            Url::parse("https://boletin.example.org/archivo/").unwrap_or_else(|_| unreachable!());
+        let footer = "Red de Solidaridad, A.C.\nCalle Macedonio Alcalá 412, Oaxaca\n[contacto@example.org](mailto:contacto@example.org)";
+        let html = markdown_html_lines(footer, &base, Lines::Kept);
+        assert_eq!(html.as_str().matches("<br>").count(), 2, "{html:?}");
+        assert_eq!(
+            html_text(&html),
+            "Red de Solidaridad, A.C.\nCalle Macedonio Alcalá 412, Oaxaca\ncontacto@example.org <mailto:contacto@example.org>"
+        );
+        // Prose is joined as Markdown reads it.
+        assert!(!markdown_html(footer, &base).as_str().contains("<br>"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::edition::Edition;
 use crate::html::sanitize::SafeHtml;
 use crate::lang::Lang;
-use crate::publish::markdown::{markdown_html, markdown_text};
+use crate::publish::markdown::{Lines, markdown_html_lines};
 use crate::publish::{i18n, links};
 use crate::store::StoredItem;
 
@@ -102,6 +102,11 @@ pub struct DigestView {
     pub labels: BTreeMap<&'static str, String>,
     /// "Why you get this", one sentence per language.
     pub why: Vec<String>,
+    /// `[newsletter] footer` (the organization's postal address and contact) as sanitized
+    /// HTML (marked safe), each line kept; none when the config has none.
+    pub footer_html: Option<Value>,
+    /// The footer as plain text, or empty.
+    pub footer_text: String,
 }
 
 /// Summaries longer than this show as their excerpt: the email must stay under Gmail's
@@ -116,8 +121,10 @@ const IMAGE_WIDTH: u32 = 536;
 struct Pick<'a> {
     item: &'a StoredItem,
     copies: Vec<&'a StoredItem>,
-    title: Option<&'a str>,
-    blurb: Option<&'a str>,
+    /// The editor's title in the version's languages (joined " / " when bilingual).
+    title: Option<String>,
+    /// The editor's notes, one per language of the version.
+    blurb: Vec<&'a str>,
 }
 
 impl<'a> Pick<'a> {
@@ -126,7 +133,7 @@ impl<'a> Pick<'a> {
             item,
             copies,
             title: None,
-            blurb: None,
+            blurb: Vec::new(),
         }
     }
 }
@@ -162,18 +169,32 @@ fn item_view(config: &Config, pick: &Pick<'_>, langs: &[Lang], base: &Url) -> Op
         blurb_text: String::new(),
         also: also_names(config, item, &pick.copies),
     };
-    if let Some(t) = pick.title
+    if let Some(t) = &pick.title
         && t.trim() != view.title
     {
         view.original_title = Some(std::mem::replace(&mut view.title, t.trim().to_string()));
     }
-    if let Some(blurb) = pick.blurb {
-        view.blurb_html = Some(Value::from_safe_string(
-            markdown_html(blurb, base).into_string(),
-        ));
-        view.blurb_text = markdown_text(blurb, base);
+    if let Some((html, text)) = prose(&pick.blurb, base, Lines::Joined) {
+        view.blurb_html = Some(html);
+        view.blurb_text = text;
     }
     Some(view)
+}
+
+/// The editor's Markdown texts of a version (one per language it shows, in order) as the
+/// email's HTML, marked safe, and as the text part's; none when there is no text.
+fn prose(texts: &[&str], base: &Url, lines: Lines) -> Option<(Value, String)> {
+    if texts.is_empty() {
+        return None;
+    }
+    let mut html = String::new();
+    let mut text: Vec<String> = Vec::new();
+    for t in texts {
+        let safe = markdown_html_lines(t, base, lines);
+        text.push(crate::publish::markdown::html_text(&safe));
+        html.push_str(safe.as_str());
+    }
+    Some((Value::from_safe_string(html), text.join("\n\n")))
 }
 
 /// Stored HTML with its images fitted to the email's card.
@@ -182,15 +203,75 @@ fn email_html(html: &SafeHtml) -> String {
 }
 
 /// Sanitized HTML as plain text for the text part, wrapped at 72 columns. Links are
-/// footnotes, each address on one line however long: a URL broken across lines is not the
-/// link the HTML part carries.
+/// footnotes, each address on one line however long, and a word longer than a line (a
+/// URL written out in the partner's text) stays whole on a longer line: a URL broken
+/// across lines is not the link the HTML part carries.
 fn html_text(html: &str) -> String {
-    html2text::config::plain_no_decorate()
+    let text = html2text::config::plain_no_decorate()
         .link_footnotes(true)
         .no_link_wrapping()
-        .string_from_read(html.as_bytes(), 72)
-        .map(|t| t.trim().to_string())
-        .unwrap_or_else(|_| crate::html::text::to_text(html))
+        .string_from_read(html.as_bytes(), TEXT_WIDTH)
+        .map(|t| t.trim().to_string());
+    match text {
+        Ok(text) => rejoin(text, &crate::html::text::to_text(html)),
+        Err(_) => crate::html::text::to_text(html),
+    }
+}
+
+/// The text part's width: plain-text mail reads best under 78 columns.
+const TEXT_WIDTH: usize = 72;
+
+/// Words this long or shorter are never cut: no line of the text part is that narrow.
+const CUT_WORDS_ABOVE: usize = 20;
+
+/// `text` with every word of `source` that html2text cut into pieces put back together.
+/// html2text hard-wraps a word wider than its line: the word starts a line and fills it to
+/// the full width, then the next ones, each after only the line's prefix (the indent of a
+/// list item, the `> ` of a quote). Such pieces of a long source word are joined onto
+/// their first line.
+fn rejoin(text: String, source: &str) -> String {
+    let mut words: Vec<&str> = source
+        .split_whitespace()
+        .filter(|w| w.chars().count() > CUT_WORDS_ABOVE)
+        .collect();
+    if words.is_empty() {
+        return text;
+    }
+    words.sort_unstable();
+    words.dedup();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    for word in words {
+        // Each join removes a line, so this ends.
+        while let Some((first, last, joined)) = split_word(&lines, word) {
+            lines.splice(first..=last, [joined]);
+        }
+    }
+    lines.join("\n")
+}
+
+/// Where `word` is cut across `lines`: the first and last line of its pieces, and those
+/// lines as one, the word whole. Every line but the last is full, as html2text leaves it.
+fn split_word(lines: &[String], word: &str) -> Option<(usize, usize, String)> {
+    let full = |line: &str| line.chars().count() == TEXT_WIDTH;
+    for (first, line) in lines.iter().enumerate().filter(|(_, l)| full(l)) {
+        for (cut, _) in word.char_indices().skip(1) {
+            let Some(before) = line.strip_suffix(&word[..cut]) else {
+                continue;
+            };
+            let mut rest = &word[cut..];
+            for (last, next) in lines.iter().enumerate().skip(first + 1) {
+                let piece = next.trim_start_matches([' ', '>']);
+                if let Some(after) = piece.strip_prefix(rest) {
+                    return Some((first, last, format!("{before}{word}{after}")));
+                }
+                match rest.strip_prefix(piece) {
+                    Some(more) if !piece.is_empty() && full(next) => rest = more,
+                    _ => break,
+                }
+            }
+        }
+    }
+    None
 }
 
 /// A configured section with the views of `picks`, or none when the section is unknown
@@ -260,6 +341,11 @@ struct Frame {
 
 fn framed(config: &Config, langs: &[Lang], sections: Vec<SectionView>, f: Frame) -> DigestView {
     let codes: Vec<&'static str> = langs.iter().map(|l| l.code()).collect();
+    let footer = prose(
+        &config.newsletter.footer.each(langs),
+        &links::link_base(config),
+        Lines::Kept,
+    );
     DigestView {
         lang: codes.first().copied().unwrap_or("es"),
         langs: codes,
@@ -283,6 +369,8 @@ fn framed(config: &Config, langs: &[Lang], sections: Vec<SectionView>, f: Frame)
         sections,
         labels: i18n::labels_for(langs),
         why: i18n::label_each("why", langs),
+        footer_text: footer.as_ref().map(|f| f.1.clone()).unwrap_or_default(),
+        footer_html: footer.map(|f| f.0),
     }
 }
 
@@ -344,25 +432,25 @@ pub fn edition_view(
         .iter()
         .filter_map(|s| {
             let picks = s.entries.iter().filter(|e| e.include).filter_map(|e| {
+                let titles = e.title_override.each(&langs);
                 Some(Pick {
                     item: items.get(&e.id)?,
                     copies: e.also.iter().filter_map(|id| items.get(id)).collect(),
-                    title: e.title_override.as_deref(),
-                    blurb: e.blurb.as_deref(),
+                    title: (!titles.is_empty()).then(|| titles.join(" / ")),
+                    blurb: e.blurb.each(&langs),
                 })
             });
             section_view(config, &s.id, picks, &langs, &base)
         })
         .collect();
-    let intro = edition.intro.trim();
-    let preheader = edition.preheader.trim();
+    let intro = prose(&edition.intro.each(&langs), &base, Lines::Joined);
+    let preheader = edition.preheader.each(&langs);
     let frame = Frame {
         subject: edition.subject_for(&langs),
-        intro: markdown_text(intro, &base),
-        intro_html: (!intro.is_empty())
-            .then(|| Value::from_safe_string(markdown_html(intro, &base).into_string())),
+        intro: intro.as_ref().map(|i| i.1.clone()).unwrap_or_default(),
+        intro_html: intro.map(|i| i.0),
         date: i18n::edition_long_dates(edition.date, &langs),
-        preheader: (!preheader.is_empty()).then(|| preheader.to_string()),
+        preheader: (!preheader.is_empty()).then(|| preheader.join(" / ")),
         web_url: links::edition_url(config, &edition.week),
         feed_url: links::feed_url(config),
         unsubscribe_url: Some(unsubscribe_url.to_string()),
@@ -370,4 +458,53 @@ pub fn edition_view(
         week: Some(edition.week.clone()),
     };
     framed(config, &langs, sections, frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_longer_than_a_line_stays_whole_in_text_quotes_lists_and_links() {
+        let url = "https://cdh-altos.example.org/documentos/informe-anual-sobre-desplazamiento-forzado-en-los-altos-de-chiapas-2026.pdf";
+        let html = format!(
+            "<p>Descarga el informe completo del Centro de Derechos Humanos en {url} o <a href=\"{url}\">aquí</a>; \
+             también <a href=\"{url}?p=2\">{url}?p=2</a>.</p>\
+             <blockquote><p>Cita textual con {url}, de la semana pasada.</p></blockquote>\
+             <ul><li>Documento: {url}</li><li>Segundo punto, corto.</li></ul>"
+        );
+        let text = html_text(&html);
+        // Whole where written, in the quote, the list and as a link's text; and in both
+        // footnotes.
+        assert_eq!(text.matches(url).count(), 6, "{text}");
+        assert!(
+            text.contains(&format!("> Cita textual con\n> {url}, de la")),
+            "{text}"
+        );
+        assert!(text.contains(&format!("* Documento:\n  {url}")), "{text}");
+        // Everything else still wraps at 72 columns.
+        for line in text.lines().filter(|l| !l.contains("https://")) {
+            assert!(line.chars().count() <= 72, "{line:?}");
+        }
+        // What html2text gives alone, cut in the middle, is what this mends.
+        let raw = html2text::config::plain_no_decorate()
+            .link_footnotes(true)
+            .no_link_wrapping()
+            .string_from_read(html.as_bytes(), 72)
+            .unwrap_or_default();
+        assert_eq!(raw.matches(url).count(), 2, "only the footnotes: {raw}");
+    }
+
+    #[test]
+    fn text_without_long_words_is_html2text_s_own() {
+        let html = "<p>Más de 80 familias tsotsiles desplazadas de Aldama y Chenalhó piden <a href=\"https://cdh.example.org/a\">ayuda humanitaria</a> urgente.</p>";
+        let raw = html2text::config::plain_no_decorate()
+            .link_footnotes(true)
+            .no_link_wrapping()
+            .string_from_read(html.as_bytes(), 72)
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
+        assert_eq!(html_text(html), raw);
+        assert!(raw.contains('\n'), "it wraps: {raw}");
+    }
 }

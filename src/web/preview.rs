@@ -1,6 +1,13 @@
 //! `boletin preview`'s server: an edition on 127.0.0.1, re-rendered whenever the edition
 //! file, the config or a template changes, so the editor sees each edit.
 //!
+//! One tab per language of the edition, each showing exactly the email that language's
+//! readers receive (`/es`, `/en`; `/` is the first, or `--lang`'s), with its subject, inbox
+//! preview line and plain text (`/es/text`), and the edition's warnings above it: an item
+//! id that names another story, a text a language's readers get in another, no item at
+//! all. `/archive` is the web archive page, as `compose` writes it. The email sits in a
+//! sandboxed frame, so its styles and links are its own.
+//!
 //! Runs on [`super::http`] (its limits are [`LIMITS`]): requests are answered concurrently,
 //! so a stuck connection never holds up the editor's browser. It listens on loopback only
 //! and answers only requests addressed to `127.0.0.1:<port>` or `localhost:<port>`: a web
@@ -9,7 +16,7 @@
 //! times on each request; the page polls `/version` once a second and reloads itself when
 //! it changes. A render error is shown in the page (the editor fixes the file and the page
 //! recovers), never a crash. The edition renders through `publish::render_edition`,
-//! exactly as `compose` writes it. Prints nothing.
+//! exactly as `send` sends it. Prints nothing.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -25,7 +32,7 @@ use super::http::{self, BindError, Limits};
 use crate::config;
 use crate::html::escape::escape;
 use crate::lang::Lang;
-use crate::publish::{Versions, links, render_edition};
+use crate::publish::{RenderedVersion, Versions, links, mime, render_edition};
 use crate::store::Store;
 
 /// What `preview` accepts: one editor's browser, requests without bodies. One request
@@ -49,7 +56,8 @@ pub struct PreviewSettings {
     pub db: PathBuf,
     /// The edition file being edited, re-rendered when it changes.
     pub edition: PathBuf,
-    /// The email's own words in this language, else in the edition's.
+    /// The tab `/` shows (when the edition has this language) and the language of the
+    /// archive page's own words, as `compose --lang` writes it.
     pub lang: Option<Lang>,
     /// The templates folder of the config as first loaded (a later config may move it).
     pub templates: PathBuf,
@@ -62,8 +70,10 @@ pub fn bind(port: u16) -> Result<(TcpListener, SocketAddr), BindError> {
 
 /// What the browser gets, rebuilt when an input changes.
 struct Page {
-    html: String,
-    text: String,
+    /// One per language of the edition, `/` first; none when the edition does not render.
+    tabs: Vec<Tab>,
+    /// `/` and `/text` when there are no tabs: the error.
+    error: Option<String>,
     archive: String,
     /// Bumped on every re-render; the page reloads when it changes.
     version: u64,
@@ -71,6 +81,15 @@ struct Page {
 }
 
 const RELOAD: &str = "<script>(function(){var v=null;setInterval(function(){fetch('/version').then(function(r){return r.text()}).then(function(t){if(v!==null&&t!==v){location.reload()}v=t}).catch(function(){})},1000)})();</script>";
+
+/// One language version, as its readers receive it.
+struct Tab {
+    lang: Lang,
+    /// The tab's page: the tabs, the subject, the warnings and the email in a frame.
+    page: String,
+    /// The plain-text part.
+    text: String,
+}
 
 /// The rendered page and what it was rendered from.
 struct Rendered {
@@ -181,18 +200,12 @@ impl Preview {
         let stamp = mtimes(settings, rendered.templates.as_deref());
         let stale = rendered.page.as_ref().is_none_or(|p| p.stamp != stamp);
         if stale {
-            let (html, text, archive, dir) = render_all(settings);
+            let (mut page, dir) = render_all(settings);
             rendered.templates = dir.or(rendered.templates.take());
-            let version = rendered.page.as_ref().map_or(1, |p| p.version + 1);
+            page.version = rendered.page.as_ref().map_or(1, |p| p.version + 1);
             // Stamp after rendering with the (possibly new) templates folder.
-            let stamp = mtimes(settings, rendered.templates.as_deref());
-            rendered.page = Some(Page {
-                html,
-                text,
-                archive,
-                version,
-                stamp,
-            });
+            page.stamp = mtimes(settings, rendered.templates.as_deref());
+            rendered.page = Some(page);
         }
         let Some(page) = &rendered.page else {
             return (
@@ -203,12 +216,32 @@ impl Preview {
         };
         let html = "text/html; charset=utf-8";
         let text = "text/plain; charset=utf-8";
-        match path {
-            "/" | "/index.html" => (StatusCode::OK, html, page.html.clone()),
-            "/text" => (StatusCode::OK, text, page.text.clone()),
-            "/archive" => (StatusCode::OK, html, page.archive.clone()),
-            "/version" => (StatusCode::OK, text, page.version.to_string()),
-            _ => (StatusCode::NOT_FOUND, text, "not found\n".to_string()),
+        let (tab, part) = match path {
+            "/" | "/index.html" => (page.tabs.first(), "page"),
+            "/text" => (page.tabs.first(), "text"),
+            "/archive" => return (StatusCode::OK, html, page.archive.clone()),
+            "/version" => return (StatusCode::OK, text, page.version.to_string()),
+            other => {
+                let (code, part) = other
+                    .trim_start_matches('/')
+                    .split_once('/')
+                    .unwrap_or((other.trim_start_matches('/'), "page"));
+                let tab = page.tabs.iter().find(|t| t.lang.code() == code);
+                match (tab, part) {
+                    (Some(tab), "" | "page" | "text") => (Some(tab), part),
+                    _ => return (StatusCode::NOT_FOUND, text, "not found\n".to_string()),
+                }
+            }
+        };
+        match (tab, part) {
+            (Some(tab), "text") => (StatusCode::OK, text, tab.text.clone()),
+            (Some(tab), _) => (StatusCode::OK, html, tab.page.clone()),
+            (None, "text") => (StatusCode::OK, text, page.error.clone().unwrap_or_default()),
+            (None, _) => (
+                StatusCode::OK,
+                html,
+                error_page(page.error.as_deref().unwrap_or_default()),
+            ),
         }
     }
 }
@@ -250,38 +283,126 @@ fn error_page(message: &str) -> String {
     )
 }
 
-/// Renders everything once: the email's HTML and text, the archive page, and the
-/// templates folder of the config just read. An error becomes the page.
-fn render_all(settings: &PreviewSettings) -> (String, String, String, Option<PathBuf>) {
+/// Renders everything once: a tab per language, the archive page, and the templates
+/// folder of the config just read. An error becomes the page.
+fn render_all(settings: &PreviewSettings) -> (Page, Option<PathBuf>) {
+    let page = |tabs: Vec<Tab>, error: Option<String>, archive: String| Page {
+        tabs,
+        error,
+        archive,
+        version: 0,
+        stamp: Vec::new(),
+    };
     let config = match config::load(&settings.config_path) {
         Ok(c) => c,
         Err(e) => {
             let m = e.to_string();
-            return (error_page(&m), m.clone(), error_page(&m), None);
+            return (page(Vec::new(), Some(m.clone()), error_page(&m)), None);
         }
     };
     let templates = Some(config.newsletter.templates.clone());
-    let result = (|| -> Result<(String, String, String), String> {
+    let result = (|| -> Result<(Vec<Tab>, String), String> {
         let store = Store::open_existing(&settings.db).map_err(|e| e.to_string())?;
-        let published = render_edition(
-            &config,
-            &store,
-            &settings.edition,
-            Versions::One(settings.lang),
-            &links::default_unsubscribe_url(&config),
-        )
-        .map_err(|e| e.to_string())?;
-        let archive = published
+        let unsubscribe = links::default_unsubscribe_url(&config);
+        let render = |versions| {
+            render_edition(&config, &store, &settings.edition, versions, &unsubscribe)
+                .map_err(|e| e.to_string())
+        };
+        let published = render(Versions::PerLanguage)?;
+        // The web archive page is the one version `compose` writes, every language at once.
+        let joined = render(Versions::One(settings.lang))?;
+        let archive = joined
             .renderer
-            .archive_page(&published.first.view)
+            .archive_page(&joined.first.view)
             .map_err(|e| e.to_string())?;
-        let email = published.first.email;
-        Ok((email.html, email.text, archive))
+        let warnings: Vec<String> = published
+            .warnings
+            .iter()
+            .chain(&published.empty_warning())
+            .map(ToString::to_string)
+            .collect();
+        let langs: Vec<Lang> = published.versions().map(|v| v.lang).collect();
+        let mut tabs: Vec<Tab> = published
+            .versions()
+            .map(|v| Tab {
+                lang: v.lang,
+                page: tab_page(v, &langs, &warnings),
+                text: v.email.text.clone(),
+            })
+            .collect();
+        if let Some(at) = tabs.iter().position(|t| Some(t.lang) == settings.lang) {
+            tabs[..=at].rotate_right(1);
+        }
+        Ok((tabs, inject(&archive)))
     })();
     match result {
-        Ok((html, text, archive)) => (inject(&html), text, inject(&archive), templates),
-        Err(m) => (error_page(&m), m.clone(), error_page(&m), templates),
+        Ok((tabs, archive)) => (page(tabs, None, archive), templates),
+        Err(m) => (page(Vec::new(), Some(m.clone()), error_page(&m)), templates),
     }
+}
+
+/// The name of a language in itself, for its tab.
+fn endonym(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Es => "Español",
+        Lang::En => "English",
+    }
+}
+
+const TAB_STYLE: &str = "html,body{margin:0;height:100%}\
+body{display:flex;flex-direction:column;background:#f2efe9;color:#222;font:15px/1.45 system-ui,Arial,sans-serif}\
+header{padding:10px 12px 0;background:#fff;border-bottom:2px solid #8b1e3f}\
+nav{display:flex;flex-wrap:wrap;gap:4px}\
+nav a{padding:8px 16px;border:1px solid #d9d2c5;border-bottom:0;border-radius:6px 6px 0 0;background:#f7f4ef;color:#8b1e3f;text-decoration:none}\
+nav a[aria-current=page]{background:#8b1e3f;border-color:#8b1e3f;color:#fff;font-weight:bold}\
+.meta{margin:8px 0;overflow-wrap:anywhere}\
+.meta b{color:#5f5f5f;font-weight:normal}\
+ul{margin:0 0 8px;padding:0;list-style:none}\
+li{margin:4px 0;padding:6px 10px;border-left:4px solid #b36b00;background:#fff4d6;overflow-wrap:anywhere}\
+iframe{flex:1;width:100%;min-height:60vh;border:0;background:#fff}\
+@media (prefers-color-scheme:dark){header{background:#262626;color:#eee}li{background:#3a2f17;color:#eee}.meta b{color:#bbb}}";
+
+/// A tab's page: the tabs of every language in `langs`, this version's subject and inbox
+/// line, the edition's warnings, and the email itself in a sandboxed frame (its links open
+/// outside the preview, as a mail client opens them).
+fn tab_page(version: &RenderedVersion, langs: &[Lang], warnings: &[String]) -> String {
+    let code = version.lang.code();
+    let tabs: String = langs
+        .iter()
+        .map(|&l| {
+            let current = if l == version.lang {
+                " aria-current=\"page\""
+            } else {
+                ""
+            };
+            format!(
+                "<a href=\"/{0}\" hreflang=\"{0}\" lang=\"{0}\"{current}>{1}</a>",
+                l.code(),
+                endonym(l)
+            )
+        })
+        .collect();
+    let warnings: String = if warnings.is_empty() {
+        String::new()
+    } else {
+        let items: String = warnings
+            .iter()
+            .map(|w| format!("<li>{}</li>", escape(w)))
+            .collect();
+        format!("<ul aria-label=\"Warnings\">{items}</ul>")
+    };
+    let subject = mime::clean_subject(&version.email.subject);
+    let email = version
+        .email
+        .html
+        .replacen("<head>", "<head><base target=\"_blank\">", 1);
+    format!(
+        "<!DOCTYPE html><html lang=\"{code}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title} · {code} · boletin preview</title><style>{TAB_STYLE}</style></head><body><header><nav aria-label=\"Versions\">{tabs}</nav><p class=\"meta\"><b>Subject:</b> {title}<br><b>Inbox line:</b> {preheader}<br><a href=\"/{code}/text\">Plain text</a> · <a href=\"/archive\">Web archive page</a></p>{warnings}</header><iframe title=\"{endonym}: the email\" sandbox=\"allow-popups allow-popups-to-escape-sandbox\" srcdoc=\"{srcdoc}\"></iframe>{RELOAD}</body></html>",
+        title = escape(&subject),
+        preheader = escape(&version.view.preheader),
+        endonym = endonym(version.lang),
+        srcdoc = escape(&email),
+    )
 }
 
 fn inject(html: &str) -> String {

@@ -486,7 +486,7 @@ fn snapshots_of_a_fixed_edition() {
 /// Runs headless Chromium with `html` in a `width`-px-wide frame (a real viewport of that
 /// width: headless windows have a minimum width) and `probe`, a JavaScript expression
 /// evaluated inside the email; returns its value, read back from the title of the dumped
-/// DOM. With `shot`, also saves a screenshot there.
+/// DOM. With `shot`, also saves a screenshot there, cut to the frame's width.
 pub fn chromium_probe(
     html: &str,
     width: u32,
@@ -508,7 +508,7 @@ pub fn chromium_probe(
         let profile = tempfile::tempdir().unwrap();
         crate::common::chromium(&crate::common::chromium_binary(), profile.path())
             .arg("--hide-scrollbars")
-            .arg(format!("--window-size={},2400", width.max(800)))
+            .arg(format!("--window-size={width},2400"))
             .args(flags)
             .args(extra)
             .arg(&url)

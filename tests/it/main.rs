@@ -15,6 +15,7 @@ mod server;
 // One module per area.
 mod backup;
 mod beside_cron;
+mod bilingual;
 mod dedup;
 mod delivery;
 mod demo;

@@ -45,7 +45,7 @@ impl Serve {
     }
 
     /// `boletin preview editions/2026-W47.toml --port 0`.
-    fn preview(s: &Scratch) -> Serve {
+    pub fn preview(s: &Scratch) -> Serve {
         let mut child = command(s, &["preview", "editions/2026-W47.toml", "--port", "0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
