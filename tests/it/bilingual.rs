@@ -484,9 +484,10 @@ fn check_warns_when_sending_is_set_up_without_a_footer() {
     assert_eq!(s.run(&["check"]).ok().stderr, "");
 }
 
-/// Where screenshots for review are kept: `tests/it/screenshots/`.
+/// Where screenshots for review are kept, beside the email and signup ones:
+/// `target/tmp/preview-screenshots/` (copies for review under `docs/screenshots/`).
 fn screenshots() -> PathBuf {
-    let dir = crate::common::manifest_dir().join("tests/it/screenshots");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("preview-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
