@@ -11,7 +11,7 @@ use boletin::deliver::token::Secret;
 use boletin::lang::Lang;
 use boletin::publish::links;
 use boletin::web::serve::{self, ServeConfig};
-use boletin::web::subscribe::SignupConfig;
+use boletin::web::subscribe::{SIGNUPS_PER_HOUR, SignupConfig};
 
 use super::{Context, Runtime, code, fail, runtime};
 
@@ -34,11 +34,19 @@ pub struct Args {
         value_delimiter = ','
     )]
     trust_proxy: Vec<IpAddr>,
+    /// Signup confirmations mailed per hour at most, across all addresses; beyond it the
+    /// form asks readers to retry in a few minutes (and the log says so).
+    #[arg(long, value_name = "N", default_value_t = SIGNUPS_PER_HOUR, value_parser = clap::value_parser!(u32).range(1..))]
+    signups_per_hour: u32,
 }
 
 /// The signup form, when mail can be sent and `serve`'s public address is known (the
 /// unsubscribe URL's folder: the form is `subscribe` beside it).
-fn signup(config: &Config, secret: &Secret) -> Result<Option<SignupConfig>, ExitCode> {
+fn signup(
+    config: &Config,
+    secret: &Secret,
+    per_hour: u32,
+) -> Result<Option<SignupConfig>, ExitCode> {
     let (Some(_), Some(unsubscribe)) =
         (&config.delivery.smtp_url, &config.delivery.unsubscribe_url)
     else {
@@ -62,6 +70,7 @@ fn signup(config: &Config, secret: &Secret) -> Result<Option<SignupConfig>, Exit
         languages: config.newsletter.languages.clone(),
         description: config.newsletter.description.clone(),
         contact: links::unsubscribe_address(config),
+        per_hour,
     }))
 }
 
@@ -77,7 +86,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .unsubscribe_url
         .as_ref()
         .map_or_else(|| "/unsubscribe".to_string(), |u| u.path().to_string());
-    let signup = signup(&config, &secret)?;
+    let signup = signup(&config, &secret, args.signups_per_hour)?;
     let cfg = ServeConfig {
         db: ctx.db_path(),
         archive_dir: config.delivery.archive_dir.clone(),

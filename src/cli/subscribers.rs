@@ -167,7 +167,8 @@ fn add(
                 .ok_or_else(|| super::usage(&format!("--lang `{l}`: use es or en")))
         })
         .transpose()?;
-    let name = name.map(str::trim);
+    let name = name.map(subscribers::clean_name);
+    let name = name.as_deref();
     let mut store = open(ctx)?;
     let activated = store
         .activate(
@@ -258,12 +259,13 @@ fn list(ctx: &Context) -> Result<ExitCode, ExitCode> {
     } else {
         for s in &subs {
             let status = s.suppressed.map_or("active", SuppressionReason::as_str);
+            // Rows stored before names were cleaned may still hold controls.
             println!(
                 "{:<40}  {}  {:<12}  {}",
-                s.email,
+                super::one_line(&s.email),
                 s.language.code(),
                 status,
-                s.name
+                super::one_line(&s.name)
             );
         }
     }

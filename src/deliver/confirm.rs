@@ -1,5 +1,6 @@
-//! The mail that confirms a signup (double opt-in): it carries the signed, expiring link
-//! that makes the reader active when followed; nothing is stored before that.
+//! The mail that confirms a signup (double opt-in): it carries the sealed, expiring link
+//! (see [`token::sign_signup`]) that makes the reader active when followed; nothing is
+//! stored before that.
 //!
 //! Built and carried like an edition's messages: the list's headers through
 //! `publish::mime`, DKIM-signed by [`message::build`] when signing is configured, and sent
@@ -63,17 +64,24 @@ impl Confirmations {
     }
 
     /// The link that confirms `signup`.
-    pub fn link(&self, signup: &Signup) -> String {
+    pub fn link(&self, signup: &Signup) -> Result<String, DeliverError> {
+        let token = token::sign_signup(&self.secret, signup)
+            .map_err(|e| DeliverError::Message(e.to_string()))?;
         let mut url = self.confirm_url.clone();
-        url.query_pairs_mut()
-            .append_pair("token", &token::sign_signup(&self.secret, signup));
-        url.to_string()
+        url.query_pairs_mut().append_pair("token", &token);
+        Ok(url.to_string())
+    }
+
+    /// The scheme, host and port readers reach `serve` at (`https://boletin.example.org`):
+    /// the origin of the signup form's own page.
+    pub fn origin(&self) -> String {
+        self.confirm_url.origin().ascii_serialization()
     }
 
     /// The confirmation message for `signup`, as bytes for DATA, and its recipient.
     pub fn message(&self, signup: &Signup) -> Result<(Address, Vec<u8>), DeliverError> {
         let to = message::recipient(&signup.email, "")?;
-        let link = self.link(signup);
+        let link = self.link(signup)?;
         let (subject, text, html) = words(signup.lang, &self.title, &signup.email, &link);
         let tag = self.secret.derive_hex(
             "confirm-message-id",

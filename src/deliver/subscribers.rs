@@ -6,12 +6,19 @@
 //! the rest are kept; an address repeated in the file (in any spelling with the same
 //! [`address_key`], the store's) is kept once. Storing the rows (and refusing suppressed
 //! addresses) is the store's job.
+//!
+//! [`normalize_email`] is the one rule for an address coming in, whether by the import,
+//! `subscribers add` or the signup form, and [`clean_name`] the one for a name: what they
+//! accept, `send` can mail and a terminal can show.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 
 use crate::lang::Lang;
+use crate::publish::mime;
 use crate::store::{NewSubscriber, address_key};
+
+/// Longest name kept, in characters (a display name, not a biography).
+pub const MAX_NAME_CHARS: usize = 100;
 
 /// A row that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -42,27 +49,73 @@ pub struct ParsedList {
     pub duplicates: Vec<RowProblem>,
 }
 
-/// Checks an address: `local@domain.tld`, no display name, no spaces. Returns it with the
-/// domain lower-cased (the local part is the receiving server's business).
+/// Checks an address: `local@domain.tld`, no display name, no spaces, composed (NFC), so
+/// `mari\u{301}a@` and `maría@` are one spelling. Returns it with the domain lower-cased
+/// (the local part is the receiving server's business).
+///
+/// Accepted is what a message can be addressed to: a dot-atom local part (no quoted
+/// string such as `"a b"@` or `"x@y"@`), a domain name with a dot (no `[127.0.0.1]`
+/// literal), and an address that [`mime::mailbox`], the message builder's parser, reads
+/// back unchanged.
 pub fn normalize_email(raw: &str) -> Result<String, String> {
     let t = raw.trim().trim_start_matches("mailto:");
     if t.is_empty() {
         return Err("no email address".into());
     }
+    let t: String = icu_normalizer::ComposingNormalizerBorrowed::new_nfc()
+        .normalize(t)
+        .into_owned();
     let Some((local, domain)) = t.rsplit_once('@') else {
         return Err(format!("`{t}` is not an email address (no @)"));
     };
     let domain = domain.to_ascii_lowercase();
     let email = format!("{local}@{domain}");
-    if lettre::Address::from_str(&email).is_err()
+    let mailable = mime::mailbox(&email).is_ok_and(|m| m.email.to_string() == email);
+    if !mailable
+        || local.contains(['"', '\\', '(', ')', ',', ';', ':', '<', '>', '[', ']'])
+        || local.starts_with('.')
+        || local.ends_with('.')
+        || local.contains("..")
         || !domain.contains('.')
-        || domain.starts_with('.')
+        || domain.starts_with(['.', '['])
         || domain.ends_with('.')
         || domain.contains("..")
     {
         return Err(format!("`{t}` is not a valid email address"));
     }
     Ok(email)
+}
+
+/// A name as it is stored: control characters and line breaks become spaces, the
+/// invisible marks that reorder or hide text (bidi overrides and isolates) are dropped,
+/// spaces are folded, and at most [`MAX_NAME_CHARS`] characters are kept. A name reaches
+/// terminals (`subscribers list`), headers and pages; none of them should be steered by it.
+pub fn clean_name(raw: &str) -> String {
+    let spaced: String = raw
+        .chars()
+        .filter(|c| {
+            !matches!(
+                c,
+                '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            )
+        })
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    spaced
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(MAX_NAME_CHARS)
+        .collect::<String>()
+        .trim_end()
+        .to_string()
 }
 
 /// Reads a language as people write it in a spreadsheet.
@@ -162,7 +215,7 @@ pub fn parse_csv(bytes: &[u8], default_lang: Lang) -> ParsedList {
             line,
             subscriber: NewSubscriber {
                 email,
-                name: field(columns.1).to_string(),
+                name: clean_name(field(columns.1)),
                 language,
             },
         });
@@ -234,5 +287,41 @@ mod tests {
             normalize_email(" Ana@Example.Org ").as_deref(),
             Ok("Ana@example.org")
         );
+    }
+
+    #[test]
+    fn only_addresses_a_message_can_carry_and_composed() {
+        for bad in [
+            "a@[127.0.0.1]",
+            "\"a b\"@ejemplo.org",
+            "\"evil@attacker.org\"@ejemplo.org",
+            "a.@ejemplo.org",
+            ".a@ejemplo.org",
+            "a(b)@ejemplo.org",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "maría.núñez@ejemplo.org",
+            "o'neil+boletin@example.org",
+            "josé@correos.méxico.mx",
+        ] {
+            assert_eq!(normalize_email(good).as_deref(), Ok(good));
+            let to = mime::recipient(good, "").map(|m| m.email.to_string()).ok();
+            assert_eq!(to.as_deref(), Some(good));
+        }
+        assert_eq!(
+            normalize_email("mari\u{301}a@Ejemplo.org").as_deref(),
+            Ok("maría@ejemplo.org")
+        );
+    }
+
+    #[test]
+    fn names_lose_controls_and_reordering_marks() {
+        assert_eq!(clean_name("  Ana\r\nNúñez\u{1b}[2J "), "Ana Núñez [2J");
+        assert_eq!(clean_name("Acción\u{202e}txt.exe\u{2066}"), "Accióntxt.exe");
+        assert_eq!(clean_name("Tab\tbed\u{2028}línea"), "Tab bed línea");
+        assert_eq!(clean_name(&"ñ".repeat(150)).chars().count(), MAX_NAME_CHARS);
+        assert_eq!(clean_name("María José Pérez"), "María José Pérez");
     }
 }

@@ -7,15 +7,21 @@
 //! - a test send's unsubscribe link, `test-<lang>.<tag>` (purpose
 //!   `boletin-unsubscribe-test-v1`): it names no subscriber, and `serve` answers it with
 //!   a page saying it came from a test and changed nothing;
-//! - a signup confirmation, `<payload>.<tag>` (purpose `boletin-subscribe-v1`): the
-//!   address, name, language and time of the request, so that nothing is stored before
-//!   the reader follows the link, which expires [`SIGNUP_VALID_HOURS`] later.
+//! - a signup confirmation, `s2.<sealed>`: the address, name, language and time of the
+//!   request, so that nothing is stored before the reader follows the link, which expires
+//!   [`SIGNUP_VALID_HOURS`] later. The request is sealed, not only signed: encrypted with
+//!   XChaCha20-Poly1305 under a key derived from the secret for this use alone, with a
+//!   random nonce, and padded to a multiple of [`SEAL_BLOCK`] bytes. A link ends up in
+//!   proxy logs, browser history and mail scanners' reports; what it carries must mean
+//!   nothing there, and the token's length tells an address's length only roughly.
 //!
-//! Tags are checked in constant time before anything is read from the token or the
-//! database, so a forged token learns nothing.
+//! Tags are checked in constant time, and a sealed token is authenticated before a byte
+//! of it is read, so a forged token learns nothing.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
+use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -36,7 +42,7 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// Why a secret cannot be used.
+/// Why a secret cannot be used, or a token made with it.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     /// No secret was configured.
@@ -47,6 +53,9 @@ pub enum TokenError {
     /// The secret is too short to resist guessing.
     #[error("the unsubscribe secret is too short: use at least 16 characters")]
     TooShort,
+    /// A signup token could not be sealed (the system gave no random nonce).
+    #[error("cannot seal a confirmation link: {0}")]
+    Random(String),
 }
 
 impl Secret {
@@ -73,6 +82,14 @@ impl Secret {
         mac.update(b":");
         mac.update(data.as_bytes());
         mac
+    }
+
+    /// A 256-bit key for `label` alone: a key for one use is no key for another, and
+    /// none of them is the secret itself.
+    fn derive_key(&self, label: &str) -> Key {
+        Key::from(<[u8; 32]>::from(
+            self.mac(label, "").finalize().into_bytes(),
+        ))
     }
 
     /// A hex digest for deriving stable identifiers (e.g. Message-IDs) from the secret.
@@ -113,13 +130,20 @@ pub fn verify_test(secret: &Secret, token: &str) -> Option<Lang> {
 
 const UNSUBSCRIBE_PURPOSE: &str = "boletin-unsubscribe-v1";
 const TEST_PURPOSE: &str = "boletin-unsubscribe-test-v1";
-const SIGNUP_PURPOSE: &str = "boletin-subscribe-v1";
+/// The label of the key that seals signup tokens, also their associated data.
+const SIGNUP_KEY: &str = "boletin-subscribe-key-v2";
+/// What every sealed signup token starts with: a version, so another kind can follow.
+const SIGNUP_PREFIX: &str = "s2.";
+/// Sealed requests are padded to a multiple of this many bytes.
+const SEAL_BLOCK: usize = 64;
+const NONCE_BYTES: usize = 24;
+const AEAD_TAG_BYTES: usize = 16;
 
 /// How long a signup confirmation link works.
 pub const SIGNUP_VALID_HOURS: i64 = 48;
 
-/// Longest signup token read: an address (254) and a name (100 characters, up to 4 bytes
-/// each) in base64 fit well inside; anything longer is not one of ours.
+/// Longest signup token read: an address (254 bytes) and a name (100 characters, up to 4
+/// bytes each) sealed and in base64 fit well inside; anything longer is not one of ours.
 const MAX_SIGNUP_TOKEN: usize = 1200;
 
 /// What a reader asked for on the signup form, as the confirmation link carries it.
@@ -141,23 +165,36 @@ pub struct Signup {
 pub enum SignupRefused {
     /// Not a genuine token (forged, altered, cut short, or not a signup token).
     Invalid,
-    /// Genuine, but older than [`SIGNUP_VALID_HOURS`].
-    Expired,
+    /// Genuine, but older than [`SIGNUP_VALID_HOURS`]; the language the reader chose,
+    /// for the page that says so.
+    Expired(Lang),
 }
 
-/// The confirmation token for `signup`.
-pub fn sign_signup(secret: &Secret, signup: &Signup) -> String {
-    // Lines, since neither an address nor a name from the form holds a line break.
-    let text = format!(
+/// The confirmation token for `signup`: the request sealed (see the module header).
+pub fn sign_signup(secret: &Secret, signup: &Signup) -> Result<String, TokenError> {
+    // Lines, since neither an address nor a cleaned name holds a line break; NUL pads.
+    let mut plain = format!(
         "{}\n{}\n{}\n{}",
         signup.asked.timestamp(),
         signup.lang.code(),
         signup.email,
         signup.name
-    );
-    let payload = URL_SAFE_NO_PAD.encode(text.as_bytes());
-    let tag = tag(secret, SIGNUP_PURPOSE, &payload);
-    format!("{payload}.{tag}")
+    )
+    .into_bytes();
+    plain.resize(plain.len().div_ceil(SEAL_BLOCK) * SEAL_BLOCK, 0);
+    let nonce = XNonce::try_generate().map_err(|e| TokenError::Random(e.to_string()))?;
+    let sealed = XChaCha20Poly1305::new(&secret.derive_key(SIGNUP_KEY))
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: &plain,
+                aad: SIGNUP_KEY.as_bytes(),
+            },
+        )
+        .map_err(|_| TokenError::Random("the request could not be sealed".into()))?;
+    let mut bytes = nonce.to_vec();
+    bytes.extend_from_slice(&sealed);
+    Ok(format!("{SIGNUP_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 /// The signup in a genuine token still valid at `now`.
@@ -170,15 +207,24 @@ pub fn verify_signup(
     if token.len() > MAX_SIGNUP_TOKEN {
         return Err(SignupRefused::Invalid);
     }
-    let (payload, tag) = token.split_once('.').ok_or(SignupRefused::Invalid)?;
-    if !check(secret, SIGNUP_PURPOSE, payload, tag) {
-        return Err(SignupRefused::Invalid);
-    }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload)
+    let sealed = token
+        .strip_prefix(SIGNUP_PREFIX)
+        .and_then(|b64| URL_SAFE_NO_PAD.decode(b64).ok())
+        .filter(|b| b.len() >= NONCE_BYTES + AEAD_TAG_BYTES)
+        .ok_or(SignupRefused::Invalid)?;
+    let (nonce, sealed) = sealed.split_at(NONCE_BYTES);
+    let nonce = XNonce::try_from(nonce).map_err(|_| SignupRefused::Invalid)?;
+    let plain = XChaCha20Poly1305::new(&secret.derive_key(SIGNUP_KEY))
+        .decrypt(
+            &nonce,
+            Payload {
+                msg: sealed,
+                aad: SIGNUP_KEY.as_bytes(),
+            },
+        )
         .map_err(|_| SignupRefused::Invalid)?;
-    let text = String::from_utf8(bytes).map_err(|_| SignupRefused::Invalid)?;
-    let mut parts = text.splitn(4, '\n');
+    let text = String::from_utf8(plain).map_err(|_| SignupRefused::Invalid)?;
+    let mut parts = text.trim_end_matches('\0').splitn(4, '\n');
     let mut next = || parts.next().ok_or(SignupRefused::Invalid);
     let asked = next()?
         .parse::<i64>()
@@ -189,7 +235,7 @@ pub fn verify_signup(
     let email = next()?.to_string();
     let name = next()?.to_string();
     if now - asked > chrono::Duration::hours(SIGNUP_VALID_HOURS) {
-        return Err(SignupRefused::Expired);
+        return Err(SignupRefused::Expired(lang));
     }
     Ok(Signup {
         email,
@@ -306,29 +352,65 @@ mod tests {
     }
 
     #[test]
-    fn signup_tokens_carry_the_request_and_expire() {
+    fn signup_tokens_carry_the_request_sealed_and_expire() {
         let signup = Signup {
             email: "maría.núñez@ejemplo.org".into(),
             name: "María Núñez".into(),
             lang: Lang::Es,
             asked: at(0),
         };
-        let t = sign_signup(&secret(), &signup);
+        let t = sign_signup(&secret(), &signup).unwrap_or_default();
         assert!(t.len() < MAX_SIGNUP_TOKEN, "{}", t.len());
         assert_eq!(verify_signup(&secret(), &t, at(1)), Ok(signup.clone()));
         assert_eq!(verify_signup(&secret(), &t, at(48)), Ok(signup.clone()));
         assert_eq!(
             verify_signup(&secret(), &t, at(49)),
-            Err(SignupRefused::Expired)
+            Err(SignupRefused::Expired(Lang::Es))
         );
-        // Another address in the payload, the old tag kept.
-        let (_, tag) = t.split_once('.').unwrap_or_default();
-        let forged = format!(
-            "{}.{tag}",
-            URL_SAFE_NO_PAD.encode(format!("{}\nes\nintruso@ejemplo.org\n", at(0).timestamp()))
-        );
+        // Nothing of the request shows, in the token or in its base64 decoding.
+        let bytes = URL_SAFE_NO_PAD
+            .decode(t.trim_start_matches(SIGNUP_PREFIX))
+            .unwrap_or_default();
+        let decoded = String::from_utf8_lossy(&bytes);
+        for part in ["núñez", "ejemplo", "María", "1795000000"] {
+            assert!(
+                !t.contains(part) && !decoded.contains(part),
+                "{part} in {t}"
+            );
+        }
+        // Two tokens for one request differ (a fresh nonce each), and both work.
+        let again = sign_signup(&secret(), &signup).unwrap_or_default();
+        assert_ne!(again, t);
+        assert_eq!(verify_signup(&secret(), &again, at(1)), Ok(signup.clone()));
+        // Lengths come in steps: a shorter address gives the same length.
+        let short = Signup {
+            email: "ana@ejemplo.org".into(),
+            name: String::new(),
+            ..signup.clone()
+        };
+        let short_token = sign_signup(&secret(), &short).unwrap_or_default();
+        assert_eq!(short_token.len(), t.len());
+        // Any byte changed, another secret, or the plain payload of the first version.
+        let mut altered = bytes.clone();
+        altered[30] ^= 1;
+        let altered = format!("{SIGNUP_PREFIX}{}", URL_SAFE_NO_PAD.encode(&altered));
+        let other =
+            Secret::new("another secret of sufficient length").unwrap_or_else(|_| unreachable!());
+        let plain =
+            URL_SAFE_NO_PAD.encode(format!("{}\nes\nintruso@ejemplo.org\n", at(0).timestamp()));
+        for bad in [
+            altered,
+            format!("{plain}.AAAAAAAAAAAAAAAAAAAAAA"),
+            format!("{SIGNUP_PREFIX}{plain}"),
+        ] {
+            assert_eq!(
+                verify_signup(&secret(), &bad, at(1)),
+                Err(SignupRefused::Invalid),
+                "{bad}"
+            );
+        }
         assert_eq!(
-            verify_signup(&secret(), &forged, at(1)),
+            verify_signup(&other, &t, at(1)),
             Err(SignupRefused::Invalid)
         );
         // Other kinds of token, and junk.
@@ -336,6 +418,8 @@ mod tests {
             sign(&secret(), 7),
             sign_test(&secret(), Lang::Es),
             String::new(),
+            SIGNUP_PREFIX.to_string(),
+            format!("{SIGNUP_PREFIX}AAAA"),
             "x".repeat(5000),
         ] {
             assert_eq!(

@@ -369,7 +369,10 @@ impl Store {
                 | (SuppressionReason::Bounced, Consent::Editor { force: false }) => {
                     return Ok(Activated::Bounced { at, detail });
                 }
-                (SuppressionReason::Unsubscribed, Consent::Signup { asked }) if at > asked => {
+                // Both are recorded to the second: an unsubscribe in the same second as
+                // the request is taken as the later, since keeping a reader out by
+                // mistake costs a new signup and mailing one who left costs their trust.
+                (SuppressionReason::Unsubscribed, Consent::Signup { asked }) if at >= asked => {
                     return Ok(Activated::UnsubscribedSince(at));
                 }
                 _ => {}

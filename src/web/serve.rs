@@ -246,11 +246,7 @@ pub async fn run(
         idle: Mutex::new(vec![first]),
         slots: Semaphore::new(threads.max(1)),
     });
-    let desk = cfg
-        .signup
-        .as_ref()
-        .map(|s| Desk::open(&s.mail))
-        .transpose()?;
+    let desk = cfg.signup.as_ref().map(Desk::open).transpose()?;
     let app = Arc::new(App { cfg, stores, desk });
     let router = Router::new().fallback(answer).with_state(Arc::clone(&app));
     http::run(bound.listener, router, LIMITS, stop).await?;
@@ -266,6 +262,11 @@ async fn answer(State(app): State<Arc<App>>, request: Request) -> Reply {
     if path == app.cfg.unsubscribe_path || path == "/unsubscribe" {
         return unsubscribe(app, request).await;
     }
+    // `/subscribe/` is `/subscribe`: people type the slash, and sites link with it.
+    let path = match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    };
     if let Some(signup) = &app.cfg.signup {
         if path == signup.path || path == "/subscribe" {
             return subscribe::form(app, request).await;
@@ -438,13 +439,14 @@ fn words(lang: Lang) -> Words {
     }
 }
 
-/// A whole page in the look every `serve` page shares; `inner` is HTML.
+/// A whole page in the look every `serve` page shares; `inner` is HTML. A long address or
+/// link wraps anywhere rather than widen a phone's page.
 pub(super) fn page(lang: Lang, site: &str, title: &str, inner: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <meta name=\"robots\" content=\"noindex\"><title>{} · {}</title></head>\
-<body style=\"font-family:Arial,Helvetica,sans-serif;max-width:36em;margin:3em auto;padding:0 1em;color:#222;line-height:1.5\">\
+<body style=\"font-family:Arial,Helvetica,sans-serif;max-width:36em;margin:3em auto;padding:0 1em;color:#222;line-height:1.5;overflow-wrap:anywhere;word-break:break-word\">\
 <p style=\"color:#8b1e3f;font-weight:bold\">{}</p><h1 style=\"font-family:Georgia,serif\">{}</h1>{}</body></html>\n",
         lang.code(),
         escape(title),

@@ -75,7 +75,7 @@ impl Serve {
     }
 
     /// SIGTERM, then the exit status (within `limit`).
-    fn terminate(mut self, limit: Duration) -> std::process::ExitStatus {
+    pub fn terminate(mut self, limit: Duration) -> std::process::ExitStatus {
         rustix::process::kill_process(
             rustix::process::Pid::from_child(&self.child),
             rustix::process::Signal::TERM,

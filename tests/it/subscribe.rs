@@ -289,7 +289,9 @@ fn an_unsubscribed_reader_comes_back_through_the_form_and_an_old_link_does_not_u
     assert_eq!(counts(&s), (3, 1, 0));
     assert_eq!(http(addr, "GET", "/subscribe?lang=es", "").status, 200);
 
-    // Asking again mails a link; following it brings the reader back.
+    // Asking again mails a link; following it brings the reader back. Both are recorded
+    // to the second, a tie going to the unsubscribe: the request comes a second later.
+    std::thread::sleep(Duration::from_millis(1100));
     let answer = sign_up(addr, "María José Pérez", who, "es");
     assert!(answer.body.contains("Revisa tu correo"), "{}", answer.body);
     assert_eq!(counts(&s), (3, 1, 0), "nothing before the link");
@@ -711,4 +713,670 @@ fn chromium_shows_the_form_whole_at_375_px_with_the_honeypot_out_of_sight() {
             "{value}"
         );
     }
+}
+
+// What an attacker tried on the signup, and what a reader gets afterwards.
+
+/// `boletin serve` behind a trusted proxy at 127.0.0.1 (so `X-Forwarded-For` names the
+/// client), with `extra` arguments and its log (at info level) in `log`.
+fn serve_behind_proxy(s: &Scratch, extra: &[&str], log: &std::path::Path) -> Serve {
+    let mut args = vec!["--trust-proxy", "127.0.0.1"];
+    args.extend_from_slice(extra);
+    serve_logged(s, &args, log)
+}
+
+/// Posts the signup form for `email` as `client` (through the trusted proxy).
+fn sign_up_as(addr: &str, client: &str, name: &str, email: &str, lang: &str) -> Response {
+    let body = form(&[
+        ("email", email),
+        ("name", name),
+        ("lang", lang),
+        ("website", ""),
+    ]);
+    let xff = format!("X-Forwarded-For: {client}");
+    http_with(addr, "POST", "/subscribe", &[&xff], &body)
+}
+
+/// Posts `n` signup forms, built by `post(i)` as (client, email), over four connections
+/// at a time; returns how many got each status.
+fn flood(
+    addr: &str,
+    n: usize,
+    post: impl Fn(usize) -> (String, String) + Sync,
+) -> std::collections::BTreeMap<u16, usize> {
+    let counts = std::sync::Mutex::new(std::collections::BTreeMap::new());
+    std::thread::scope(|scope| {
+        for lane in 0..4 {
+            let (counts, post) = (&counts, &post);
+            scope.spawn(move || {
+                for i in (lane..n).step_by(4) {
+                    let (client, email) = post(i);
+                    let body = form(&[("email", &email), ("name", ""), ("lang", "es")]);
+                    let xff = format!("X-Forwarded-For: {client}");
+                    let status = http_with(addr, "POST", "/subscribe", &[&xff], &body).status;
+                    *counts.lock().unwrap().entry(status).or_insert(0) += 1;
+                }
+            });
+        }
+    });
+    counts.into_inner().unwrap()
+}
+
+/// An IPv6 client in a /48 of its own for each `i` (below 65,536).
+fn network(i: usize) -> String {
+    format!("2001:db8:{i:x}::7")
+}
+
+/// Waits (up to 15 s) until `log` holds `text`; returns the log.
+fn logged(log: &std::path::Path, text: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let now = std::fs::read_to_string(log).unwrap_or_default();
+        if now.contains(text) {
+            return now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no `{text}` in the log after 15 s: {now}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A relay to the SMTP server that holds every connection until it is opened: a mail
+/// server that has stopped answering, for a while or for good.
+struct Gate {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Gate {
+    fn new(upstream: u16) -> Gate {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let opened = std::sync::Arc::clone(&open);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let opened = std::sync::Arc::clone(&opened);
+                std::thread::spawn(move || {
+                    while !opened.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else {
+                        return;
+                    };
+                    let pump = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    };
+                    let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                    let up = std::thread::spawn(move || pump(c2, s2));
+                    pump(server, client);
+                    let _ = up.join();
+                });
+            }
+        });
+        Gate { port, open }
+    }
+
+    fn open(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        self.open();
+    }
+}
+
+/// The demo set up to send through a [`Gate`] in front of a real SMTP server.
+fn gated_world() -> (tempfile::TempDir, SmtpServer, Gate, Scratch) {
+    let (tmp, smtp, s) = world(0, 0.0, "");
+    let gate = Gate::new(smtp.port);
+    let config = s.read("feeds.toml").replace(
+        &format!("smtp://127.0.0.1:{}", smtp.port),
+        &format!("smtp://127.0.0.1:{}", gate.port),
+    );
+    s.write("feeds.toml", &config);
+    (tmp, smtp, gate, s)
+}
+
+#[test]
+fn a_flood_of_made_up_addresses_leaves_a_real_reader_mailed_or_truthfully_asked_to_retry() {
+    let (tmp, smtp, s) = world(0, 0.0, "");
+    let log = tmp.path().join("serve.log");
+    let serve = serve_behind_proxy(&s, &[], &log);
+    let addr = &serve.addr;
+
+    // 20,100 made-up addresses from 1,675 networks, each within its clients' share.
+    let started = Instant::now();
+    let statuses = flood(addr, 20_100, |i| {
+        (network(i / 12), format!("falso{i}@example.org"))
+    });
+    println!("flood: {statuses:?} in {:?}", started.elapsed());
+    assert_eq!(statuses.get(&429), None, "{statuses:?}");
+    // The hourly budget caps what the flood got mailed.
+    let queued = statuses.get(&200).copied().unwrap_or(0);
+    assert!(queued <= 310, "{statuses:?}");
+
+    // A real reader is not told a mail is on its way when none is: either it comes, or
+    // the page says to retry in a few minutes, and then it comes.
+    let lucia = "lucia.hernandez@ejemplo.org";
+    let mut answer = sign_up_as(addr, "198.51.100.20", "Lucía", lucia, "es");
+    if answer.status == 503 {
+        assert!(
+            answer.body.contains("Inténtalo dentro de unos minutos"),
+            "{}",
+            answer.body
+        );
+        assert!(answer.head.contains("Retry-After: 180"), "{}", answer.head);
+        // Every 12 s the budget has room for one more.
+        std::thread::sleep(Duration::from_secs(13));
+        answer = sign_up_as(addr, "198.51.100.20", "Lucía", lucia, "es");
+    }
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(answer.body.contains("Revisa tu correo"), "{}", answer.body);
+    assert_eq!(mail_to(&smtp, lucia, 1).len(), 1);
+    logged(&log, "the budget of 300 an hour is spent");
+}
+
+#[test]
+fn a_flood_of_clients_locks_nobody_out_and_is_logged() {
+    let (tmp, smtp, s) = world(0, 0.0, "");
+    let log = tmp.path().join("serve.log");
+    let serve = serve_behind_proxy(&s, &[], &log);
+    let addr = &serve.addr;
+
+    // 20,050 clients, each from a network of its own, posting an empty address.
+    let statuses = flood(addr, 20_050, |i| (network(i), String::new()));
+    assert_eq!(statuses.get(&400), Some(&20_050), "{statuses:?}");
+    logged(&log, "signup limit per client is full");
+
+    // The next reader, from yet another network, is let in and mailed.
+    let who = "tomas.ruiz@ejemplo.org";
+    let answer = sign_up_as(addr, &network(30_000), "Tomás", who, "es");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(mail_to(&smtp, who, 1).len(), 1);
+}
+
+#[test]
+fn a_full_queue_answers_every_address_alike_in_its_language_and_costs_it_no_mail() {
+    let (tmp, smtp, gate, s) = gated_world();
+    // One address bounced on an earlier send (straight to the server, not through the gate).
+    let direct = s.read("feeds.toml").replace(
+        &format!("smtp://127.0.0.1:{}", gate.port),
+        &format!("smtp://127.0.0.1:{}", smtp.port),
+    );
+    let gated = s.read("feeds.toml");
+    s.write("feeds.toml", &direct);
+    import(&s, 2, &["bounce-rosa@example.org"]);
+    run(&s, &["send", "editions/2026-W47.toml"]).ok();
+    assert_eq!(counts(&s), (2, 0, 1));
+    s.write("feeds.toml", &gated);
+    let log = tmp.path().join("serve.log");
+    let serve = serve_behind_proxy(&s, &[], &log);
+    let addr = &serve.addr;
+
+    // The mail server stops answering: the worker holds one, the queue takes 256 more.
+    let mut filled = 0;
+    for i in 0..400 {
+        let client = format!("198.18.{}.{}", i / 200, i % 200 / 10);
+        let r = sign_up_as(addr, &client, "", &format!("espera{i}@example.org"), "es");
+        if r.status == 503 {
+            filled = i;
+            break;
+        }
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    assert!(
+        (250..=300).contains(&filled),
+        "the queue filled after {filled}"
+    );
+    logged(&log, "the queue of signup confirmations is full");
+
+    // Bounced, subscribed, new: one page, asking to retry in a few minutes, in the
+    // language chosen.
+    let post = |email: &str, lang: &str| {
+        let r = sign_up_as(addr, "203.0.113.50", "", email, lang);
+        let body = r.body.replace(email, "…");
+        (r.status, header(&r.head, "Content-Type"), body)
+    };
+    let bounced = post("bounce-rosa@example.org", "es");
+    let active = post("lector000@example.org", "es");
+    let new = post("nadia@example.org", "es");
+    assert_eq!(bounced.0, 503);
+    assert_eq!(bounced.1.as_deref(), Some("text/html; charset=utf-8"));
+    assert!(bounced.2.contains("<html lang=\"es\""), "{}", bounced.2);
+    assert!(
+        bounced.2.contains("dentro de unos minutos"),
+        "{}",
+        bounced.2
+    );
+    assert_eq!(bounced, active);
+    assert_eq!(active, new);
+    let english = post("nadia@example.org", "en");
+    assert_eq!(english.0, 503);
+    assert!(english.2.contains("<html lang=\"en\""), "{}", english.2);
+    assert!(
+        english.2.contains("try again in a few minutes"),
+        "{}",
+        english.2
+    );
+
+    // The server answers again: what was queued goes out, and Nadia still has her three
+    // confirmations for the day (the busy answers took none).
+    gate.open();
+    mail_to(&smtp, &format!("espera{}@example.org", filled - 1), 1);
+    for _ in 0..4 {
+        let r = sign_up_as(addr, "203.0.113.51", "", "nadia@example.org", "es");
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    sign_up_as(addr, "203.0.113.52", "", "centinela@example.org", "es");
+    mail_to(&smtp, "centinela@example.org", 1);
+    assert_eq!(mail_to(&smtp, "nadia@example.org", 3).len(), 3);
+    assert!(
+        smtp.messages()
+            .iter()
+            .all(|(r, _)| !r.starts_with("bounce"))
+    );
+}
+
+#[test]
+fn the_confirmation_link_carries_nothing_a_log_could_read() {
+    let (_tmp, smtp, s) = world(0, 0.0, "");
+    let serve = Serve::start(&s);
+    let who = "lucia.hernandez@ejemplo.org";
+    sign_up(&serve.addr, "Lucía Hernández Ñuñoa", who, "es");
+    let link = confirm_target(&mail_to(&smtp, who, 1)[0]);
+    let token = link.split("token=").nth(1).unwrap().to_string();
+    // Neither as written nor in any base64 reading of it.
+    let decoded = python_base64_readings(&token);
+    for secret in [
+        "lucia",
+        "hernandez",
+        "ejemplo",
+        "Lucía",
+        "Hernández",
+        "Ñuñoa",
+    ] {
+        assert!(
+            !token.to_lowercase().contains(&secret.to_lowercase()),
+            "{token}"
+        );
+        assert!(!decoded.contains(secret), "{secret} in {decoded}");
+    }
+    // A second request gets another link; both work, once.
+    sign_up(&serve.addr, "Lucía Hernández Ñuñoa", who, "es");
+    let second = confirm_target(&mail_to(&smtp, who, 2)[1]);
+    assert_ne!(second, link);
+    let done = http(&serve.addr, "POST", &link, "");
+    assert!(
+        done.body.contains("Suscripción confirmada"),
+        "{}",
+        done.body
+    );
+    assert_eq!(
+        subscriber(&s, who).unwrap()["name"],
+        "Lucía Hernández Ñuñoa"
+    );
+}
+
+/// Every base64 reading (URL-safe or not, from any of the first bytes) of `token` and its
+/// dot-separated parts, as lossy UTF-8.
+fn python_base64_readings(token: &str) -> String {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import base64, sys\n\
+             t = sys.argv[1]\n\
+             for part in [t] + t.split('.'):\n\
+             \x20   for skip in range(4):\n\
+             \x20       p = part[skip:]\n\
+             \x20       p = p + '=' * (-len(p) % 4)\n\
+             \x20       for dec in (base64.urlsafe_b64decode, base64.b64decode):\n\
+             \x20           try: print(dec(p).decode('utf-8', 'replace'))\n\
+             \x20           except Exception: pass\n",
+        )
+        .arg(token)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn one_address_rule_for_the_form_add_and_import_and_accents_composed() {
+    let (_tmp, smtp, s) = world(0, 0.0, "");
+    let unmailable = [
+        "a@[127.0.0.1]",
+        "\"a b\"@ejemplo.org",
+        "\"evil@attacker.org\"@ejemplo.org",
+    ];
+    for bad in unmailable {
+        let r = run(&s, &["subscribers", "add", bad]);
+        assert_eq!(r.code, 2, "{bad}: {}", r.stdout);
+        assert!(
+            r.stderr.contains("not a valid email address"),
+            "{}",
+            r.stderr
+        );
+    }
+    let mut csv = String::from("email,name,language\n");
+    for bad in unmailable {
+        csv.push_str(&format!("\"{}\",Prueba,es\n", bad.replace('"', "\"\"")));
+    }
+    // Decomposed accents, as some keyboards and copies write them.
+    csv.push_str("jose\u{301}.nun\u{303}ez@ejemplo.org,José Núñez,es\n");
+    s.write("lista.csv", &csv);
+    let r = run(&s, &["--json", "subscribers", "import", "lista.csv"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(j["added"], 1, "{j}");
+    let lines: Vec<u64> = j["bad_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [2, 3, 4], "{j}");
+    assert!(subscriber(&s, "josé.nuñez@ejemplo.org").is_some());
+
+    let added = run(
+        &s,
+        &["--json", "subscribers", "add", "mari\u{301}a@Ejemplo.org"],
+    )
+    .ok()
+    .json();
+    assert_eq!(added["email"], "maría@ejemplo.org", "{added}");
+    assert_eq!(counts(&s), (2, 0, 0));
+
+    let serve = Serve::start(&s);
+    for bad in unmailable {
+        let r = sign_up(&serve.addr, "", bad, "es");
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(r.body.contains("no parece válida"), "{}", r.body);
+    }
+    let r = sign_up(&serve.addr, "", "inE\u{301}s@ejemplo.org", "es");
+    assert_eq!(r.status, 200, "{}", r.body);
+    mail_to(&smtp, "inÉs@ejemplo.org", 1);
+    assert!(
+        smtp.messages()
+            .iter()
+            .all(|(r, _)| !r.contains('[') && !r.contains('"'))
+    );
+}
+
+#[test]
+fn names_are_cleaned_coming_in_and_escaped_going_out() {
+    let (_tmp, smtp, s) = world(0, 0.0, "");
+    s.write(
+        "lista.csv",
+        "email,name,language\n\
+         ana@ejemplo.org,\"Ana\u{1b}[2J\u{1b}[31mNúñez\",es\n\
+         pedro@ejemplo.org,\"Pedro\r\nboletin: imported 900\",es\n\
+         rosa@ejemplo.org,\"Rosa \u{202e}txt.exe\",es\n",
+    );
+    run(&s, &["subscribers", "import", "lista.csv"]).ok();
+    run(
+        &s,
+        &[
+            "subscribers",
+            "add",
+            "luis@ejemplo.org",
+            "--name",
+            "Luis\u{7}\u{1b}]0;pwned\u{7}",
+        ],
+    )
+    .ok();
+    let serve = Serve::start(&s);
+    sign_up(
+        &serve.addr,
+        "Eva\u{2066}\u{202e}López\u{1b}[1m",
+        "eva@ejemplo.org",
+        "es",
+    );
+    let link = confirm_target(&mail_to(&smtp, "eva@ejemplo.org", 1)[0]);
+    http(&serve.addr, "POST", &link, "");
+    // A row stored raw before names were cleaned.
+    let db = s.db();
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1])\n\
+             c.execute(\"UPDATE subscribers SET name = ? WHERE email = 'rosa@ejemplo.org'\", ('Rosa\\x1b[8m\\u202eoculto\\r\\n',))\n\
+             c.commit()\n",
+        )
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let names: std::collections::BTreeMap<String, String> =
+        run(&s, &["--json", "subscribers", "list"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["email"].as_str().unwrap().to_string(),
+                    v["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+    assert_eq!(names["ana@ejemplo.org"], "Ana [2J [31mNúñez");
+    assert_eq!(names["pedro@ejemplo.org"], "Pedro boletin: imported 900");
+    assert_eq!(names["luis@ejemplo.org"], "Luis ]0;pwned");
+    assert_eq!(names["eva@ejemplo.org"], "EvaLópez [1m");
+    let listed = run(&s, &["subscribers", "list"]).ok().stdout;
+    assert_eq!(listed.lines().count(), 5, "{listed}");
+    for raw in ['\u{1b}', '\u{7}', '\r', '\u{202e}', '\u{2066}'] {
+        assert!(!listed.contains(raw), "{raw:?} in {listed:?}");
+    }
+    assert!(
+        listed.contains("Rosa\\u{1b}[8m\\u{202e}oculto\\r\\n"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn chromium_wraps_a_long_address_on_the_check_your_mail_page_at_375_px() {
+    let (_tmp, _smtp, s) = world(0, 0.0, "");
+    let serve = Serve::start(&s);
+    let long = format!(
+        "{}@{}.ejemplo.org",
+        "maria.jose.perez.hernandez.de.la.santisima.trinidad",
+        "comite-de-solidaridad-con-los-pueblos-de-oaxaca-y-chiapas"
+    );
+    let answer = sign_up(&serve.addr, "", &long, "es");
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(answer.body.contains(&long));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shot = dir.join("check-your-mail-375px.png");
+    let probe = "[document.documentElement.scrollWidth, innerWidth].join(' ')";
+    let value = crate::email::chromium_probe(&answer.body, 375, &[], probe, Some(&shot));
+    let v: Vec<i64> = value.split(' ').map(|n| n.parse().unwrap()).collect();
+    assert!(v[0] <= 375 && v[1] == 375, "horizontal scroll: {value}");
+}
+
+#[test]
+fn confirmations_still_queued_at_sigterm_are_named_in_the_log() {
+    let (tmp, _smtp, _gate, s) = gated_world();
+    let log = tmp.path().join("serve.log");
+    let serve = serve_behind_proxy(&s, &[], &log);
+    for who in [
+        "ana.garcia@ejemplo.org",
+        "pedro@ejemplo.org",
+        "lucia@ejemplo.org",
+    ] {
+        assert_eq!(sign_up(&serve.addr, "", who, "es").status, 200);
+    }
+    let started = Instant::now();
+    let status = serve.terminate(Duration::from_secs(20));
+    assert!(status.success(), "{status:?}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "gave the queue its time"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let warning = logged
+        .lines()
+        .find(|l| l.contains("signup confirmations unsent"))
+        .unwrap_or_else(|| panic!("no warning: {logged}"));
+    assert!(
+        warning.contains("WARN") && warning.contains("stopping with 3 "),
+        "{warning}"
+    );
+    for masked in [
+        "a•••a@ejemplo.org",
+        "p•••o@ejemplo.org",
+        "l•••a@ejemplo.org",
+    ] {
+        assert!(warning.contains(masked), "{warning}");
+    }
+}
+
+#[test]
+fn an_unsubscribe_in_the_same_second_as_the_request_outweighs_its_link() {
+    let (_tmp, smtp, s) = world(0, 0.0, "");
+    import(&s, 1, &[]);
+    run(&s, &["send", "editions/2026-W47.toml"]).ok();
+    let who = "lector000@example.org";
+    let unsubscribe = unsubscribe_target(&mail_to(&smtp, who, 1)[0]);
+    let serve = Serve::start(&s);
+    let addr = &serve.addr;
+    let second = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+    };
+    // Both at the start of one second, the signup first.
+    while second().subsec_millis() > 50 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let before = second().as_secs();
+    sign_up(addr, "María José", who, "es");
+    http(addr, "POST", &unsubscribe, "List-Unsubscribe=One-Click");
+    assert_eq!(second().as_secs(), before, "both requests in one second");
+    assert_eq!(counts(&s), (0, 1, 0));
+    let link = confirm_target(&mail_to(&smtp, who, 2)[1]);
+    let stale = http(addr, "POST", &link, "");
+    assert!(stale.body.contains("ya no vale"), "{}", stale.body);
+    assert_eq!(counts(&s), (0, 1, 0));
+}
+
+#[test]
+fn smaller_things_expired_links_trailing_slashes_init_and_posts_from_other_sites() {
+    let (_tmp, smtp, s) = world(0, 0.0, "");
+    bilingual(&s);
+    let serve = Serve::start(&s);
+    let addr = &serve.addr;
+
+    // An expired link speaks the language the reader chose, not the browser's.
+    let secret =
+        boletin::deliver::token::Secret::resolve(Some(crate::delivery::SECRET.to_string()), None)
+            .unwrap();
+    let old = boletin::deliver::token::Signup {
+        email: "kate@example.org".into(),
+        name: "Kate".into(),
+        lang: boletin::lang::Lang::En,
+        asked: (std::time::SystemTime::now() - Duration::from_secs(49 * 3600)).into(),
+    };
+    let token = boletin::deliver::token::sign_signup(&secret, &old).unwrap();
+    let expired = http_with(
+        addr,
+        "GET",
+        &format!("/subscribe/confirm?token={token}"),
+        &["Accept-Language: es-MX,es;q=0.9"],
+        "",
+    );
+    assert_eq!(expired.status, 410);
+    assert!(
+        expired.body.contains("<html lang=\"en\""),
+        "{}",
+        expired.body
+    );
+    assert!(expired.body.contains("has expired"), "{}", expired.body);
+
+    // `/subscribe/` is `/subscribe`.
+    let slash = http(addr, "GET", "/subscribe/?lang=en", "");
+    assert_eq!(slash.status, 200, "{}", slash.body);
+    assert!(slash.body.contains(">Subscribe</button>"), "{}", slash.body);
+
+    // Posts from another site's page, or that are not a form, are refused and mail nobody.
+    let body = form(&[("email", "victima@example.org"), ("lang", "es")]);
+    for headers in [
+        vec!["Origin: https://evil.example"],
+        vec!["Sec-Fetch-Site: cross-site", "Origin: https://evil.example"],
+        vec!["Origin: null"],
+    ] {
+        let r = http_with(addr, "POST", "/subscribe", &headers, &body);
+        assert_eq!(r.status, 403, "{headers:?}: {}", r.body);
+    }
+    let plain = raw_post(addr, "/subscribe", "text/plain", &body);
+    assert!(plain.starts_with("HTTP/1.1 415"), "{plain}");
+    let none = raw_post(addr, "/subscribe", "", &body);
+    assert!(none.starts_with("HTTP/1.1 415"), "{none}");
+    // The form on its own page still works, with or without the headers browsers add.
+    let own = format!("Origin: http://{addr}");
+    for headers in [
+        vec!["Sec-Fetch-Site: same-origin", own.as_str()],
+        vec![own.as_str()],
+        vec!["Origin: http://127.0.0.1:8080"],
+        vec![],
+    ] {
+        let r = http_with(
+            addr,
+            "POST",
+            "/subscribe/",
+            &headers,
+            &form(&[("email", "ok@example.org"), ("lang", "es")]),
+        );
+        assert_eq!(r.status, 200, "{headers:?}: {}", r.body);
+    }
+    mail_to(&smtp, "ok@example.org", 3);
+    assert!(
+        smtp.messages()
+            .iter()
+            .all(|(r, _)| r != "victima@example.org")
+    );
+
+    // `init` says what turns the form on.
+    let fresh = Scratch::empty();
+    fresh.run_bare(&["init"]).ok();
+    let config = fresh.read("feeds.toml");
+    assert!(
+        config.contains("With smtp_url and unsubscribe_url both set,")
+            && config.contains("signup form"),
+        "{config}"
+    );
+}
+
+/// A POST with exactly the `Content-Type` given (none when empty); the raw answer.
+fn raw_post(addr: &str, target: &str, content_type: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let kind = if content_type.is_empty() {
+        String::new()
+    } else {
+        format!("Content-Type: {content_type}\r\n")
+    };
+    write!(
+        stream,
+        "POST {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{kind}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    let _ = stream.read_to_string(&mut raw);
+    raw
 }
