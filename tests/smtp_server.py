@@ -8,6 +8,11 @@ always whole). Recipients steer the server by their local part:
 
   bounce...@  -> 550 5.1.1 at RCPT TO (a permanent failure)
   defer...@   -> 451 4.2.0 at RCPT TO for the first --defer-times attempts, then accepted
+  strict...@  -> 553 5.6.7 at RCPT TO saying the server only takes ASCII (a relay's
+                 refusal, not the mailbox's)
+
+--no-smtputf8 leaves SMTPUTF8 out of EHLO: a non-ASCII address is then refused with
+aiosmtpd's own "500 Error: strict ASCII mode", as a relay without it answers.
 
 --tls-cert/--tls-key offer STARTTLS (and require it); with --implicit-tls the socket is
 TLS from the first byte instead (SMTPS). --auth USER:PASSWORD requires that login.
@@ -40,6 +45,8 @@ class Handler:
         local = address.split("@", 1)[0].lower()
         if local.startswith("bounce"):
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if local.startswith("strict"):
+            return "553 5.6.7 <%s>: SMTPUTF8 not supported, strict ASCII mode" % address
         if local.startswith("defer"):
             seen = self.deferred.get(address.lower(), 0)
             if seen < self.defer_times:
@@ -73,13 +80,14 @@ async def main():
     p.add_argument("--tls-key")
     p.add_argument("--implicit-tls", action="store_true")
     p.add_argument("--auth")
+    p.add_argument("--no-smtputf8", action="store_true")
     args = p.parse_args()
     handler = Handler(args.maildir, args.defer_times, args.delay)
     context = None
     if args.tls_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.tls_cert, args.tls_key)
-    options = dict(hostname="mx.test", decode_data=False, enable_SMTPUTF8=True)
+    options = dict(hostname="mx.test", decode_data=False, enable_SMTPUTF8=not args.no_smtputf8)
     if context and not args.implicit_tls:
         options.update(tls_context=context, require_starttls=True)
     if args.auth:

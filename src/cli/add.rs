@@ -22,7 +22,7 @@ pub struct Args {
     /// The new source's display name [default: the feed's title].
     #[arg(long)]
     name: Option<String>,
-    /// The section it goes to [default: the first section].
+    /// The section it goes to [default: the first [[section]] in feeds.toml].
     #[arg(long)]
     section: Option<String>,
     /// Show the source without writing feeds.toml.
@@ -44,13 +44,20 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let (mut ids, urls, _) = boletin::config::opml::existing(&doc);
     // Settled before anything is fetched: a wrong argument costs no request.
     let section = section(&config, args.section.as_deref())?;
-    if let Some(id) = &args.id
-        && ids.contains(id)
-    {
-        return Err(super::usage(&format!(
-            "a source with id `{id}` is already in {}: choose another --id",
-            ctx.config_path.display()
-        )));
+    if let Some(id) = &args.id {
+        if !boletin::config::is_id(id) {
+            return Err(super::usage(&format!(
+                "--id {}",
+                boletin::config::id_rule(id)
+            )));
+        }
+        // Ids that differ only by case name one source to a reader of the file.
+        if let Some(taken) = ids.iter().find(|have| have.eq_ignore_ascii_case(id)) {
+            return Err(super::usage(&format!(
+                "a source with id `{taken}` is already in {}: choose another --id",
+                ctx.config_path.display()
+            )));
+        }
     }
     let runtime =
         super::runtime(super::Runtime::OneThread).map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
@@ -75,18 +82,22 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     let feed_name = feed
         .and_then(|f| f.title.as_deref())
         .and_then(name::from_feed_title);
-    let display = args
+    // The site's own name first (og:site_name, the title part naming the site), then the
+    // feed's title; the id always comes from the name chosen, else from the host.
+    let chosen = args
         .name
         .clone()
-        .or_else(|| feed_name.clone())
-        .or_else(|| found.page_title.clone())
+        .or_else(|| found.page_title.clone().filter(|t| !name::is_generic(t)))
+        .or(feed_name);
+    let display = chosen
+        .clone()
         .unwrap_or_else(|| url.host_str().unwrap_or("source").to_string());
     let id = match &args.id {
         Some(id) => {
             ids.insert(id.clone());
             id.clone()
         }
-        None => boletin::config::opml::unique_id(&default_id(&args, &found, feed_name), &mut ids),
+        None => boletin::config::opml::unique_id(&default_id(chosen.as_deref(), &found), &mut ids),
     };
     let mut table = Table::new();
     table.insert("id", toml_edit::value(id.clone()));
@@ -199,14 +210,12 @@ fn section(config: &boletin::config::Config, asked: Option<&str>) -> Result<Stri
     }
 }
 
-/// An id from the first of: the name the editor gave, the site's name, the feed's title,
-/// the host's registered name (or the page's first path segment on a bare address).
-fn default_id(args: &Args, found: &Discovery, feed_name: Option<String>) -> String {
-    args.name
-        .iter()
-        .chain(found.page_title.iter())
-        .chain(feed_name.iter())
-        .map(|n| name::id_from_name(n))
+/// An id from the name chosen for the source, else from the host's registered name (or
+/// the page's first path segment on a bare address).
+fn default_id(chosen: Option<&str>, found: &Discovery) -> String {
+    chosen
+        .map(name::id_from_name)
+        .into_iter()
         .chain([name::id_from_url(&found.page)])
         .find(|id| !id.is_empty())
         .unwrap_or_else(|| "source".into())

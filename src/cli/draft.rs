@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::cli::when;
 use boletin::edition::curate;
 use boletin::edition::{self, DraftMeta, Edition, iso_week};
+use boletin::lang::Lang;
 use boletin::publish::i18n;
 use boletin::store::{ItemQuery, Store};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -96,15 +97,25 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let candidates = curate::candidates(&config, items);
     let languages = config.newsletter.languages.clone();
-    let long_date = i18n::edition_long_dates(date, &languages);
+    // One subject and intro per language, each with its own long date, for the editor to
+    // translate: never one string joining both languages.
+    let per_language = |text: &dyn Fn(Lang) -> String| -> Vec<(Lang, String)> {
+        languages.iter().map(|&l| (l, text(l))).collect()
+    };
     let meta = DraftMeta {
         week: week.clone(),
         number: next_number(&path),
         date,
-        languages,
-        subject: format!("{} · {long_date}", config.newsletter.title),
+        subject: per_language(&|l| {
+            format!(
+                "{} · {}",
+                config.newsletter.title,
+                i18n::edition_long_dates(date, &[l])
+            )
+        }),
         preheader: String::new(),
-        intro: config.newsletter.description.clone(),
+        intro: per_language(&|_| config.newsletter.description.clone()),
+        languages,
         today,
     };
     let (text, report) = edition::draft(existing.as_deref(), &path, &meta, &config, &candidates)

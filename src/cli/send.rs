@@ -113,8 +113,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     // Exit code 4 says it to cron; the dry run answers as the real run would.
     let refusal = |verdict: &str| {
         format!(
-            "{}: {verdict}: no item is included (each has `include = false`, or the week had none); include one, or pass --allow-empty to send it as it is",
-            args.edition.display()
+            "{}: {verdict}: {}; include one, or pass --allow-empty to send it as it is",
+            args.edition.display(),
+            edition.why_empty
         )
     };
     if config.delivery.unsubscribe_url.is_none() && !ctx.quiet {
@@ -139,18 +140,23 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
                 .iter()
                 .map(|(l, n)| format!("{n} in {l}"))
                 .collect();
+            // Refused, it sends nothing: a count beside the refusal would read as a promise.
+            let would = if refuse_empty {
+                "would send nothing (refused: the edition shows no item)".to_string()
+            } else {
+                format!(
+                    "would send {} messages ({})",
+                    report.would_send,
+                    if langs.is_empty() {
+                        "none".into()
+                    } else {
+                        langs.join(", ")
+                    }
+                )
+            };
             println!(
-                "{}: would send {} messages ({}); {} already sent; {} suppressed; {} items",
-                report.edition,
-                report.would_send,
-                if langs.is_empty() {
-                    "none".into()
-                } else {
-                    langs.join(", ")
-                },
-                report.already_sent,
-                report.suppressed,
-                edition.items
+                "{}: {would}; {} already sent; {} suppressed; {} items",
+                report.edition, report.already_sent, report.suppressed, edition.items
             );
             for (lang, subject) in &report.subjects {
                 println!("  subject ({lang}): {subject}");

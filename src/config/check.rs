@@ -79,7 +79,7 @@ pub(crate) fn localized(spec: Spanned<LocalizedSpec>, text: &str) -> Localized {
 
 /// Whether `id` can name a folder, a URL path segment or a database key as it is:
 /// non-empty, ASCII letters, digits, `-` and `_`.
-pub(crate) fn is_id(id: &str) -> bool {
+pub fn is_id(id: &str) -> bool {
     !id.is_empty()
         && id
             .chars()
@@ -87,7 +87,7 @@ pub(crate) fn is_id(id: &str) -> bool {
 }
 
 /// What an id that fails [`is_id`] must look like.
-pub(crate) fn id_rule(id: &str) -> String {
+pub fn id_rule(id: &str) -> String {
     format!("`{id}` must be non-empty and use only letters, digits, `-` and `_`")
 }
 

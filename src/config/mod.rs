@@ -9,6 +9,7 @@
 //! that are known to be usable.
 
 pub(crate) mod check;
+pub use check::{id_rule, is_id};
 pub mod opml;
 pub(crate) mod spec;
 

@@ -62,9 +62,42 @@ impl<'de> Visitor<'de> for LocalizedVisitor {
                 )));
             };
             // TOML itself refuses a key given twice.
-            texts.push((lang, map.next_value::<String>()?));
+            texts.push((lang, map.next_value::<LangText>()?.0));
         }
         Ok(LocalizedSpec::ByLang(texts))
+    }
+}
+
+/// One language's text; a table there (`{ es.x = "…" }`) gets the shape hint.
+struct LangText(String);
+
+impl<'de> Deserialize<'de> for LangText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(LangTextVisitor)
+    }
+}
+
+struct LangTextVisitor;
+
+impl<'de> Visitor<'de> for LangTextVisitor {
+    type Value = LangText;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<LangText, E> {
+        Ok(LangText(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<LangText, E> {
+        Ok(LangText(v))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<LangText, A::Error> {
+        Err(de::Error::custom(
+            "invalid type: a table inside a language, expected a string: write the text as { es = \"…\", en = \"…\" }",
+        ))
     }
 }
 

@@ -151,8 +151,12 @@ pub struct SendReport {
     pub deferred: u64,
     /// 5xx: address suppressed as bounced.
     pub bounced: u64,
-    /// Given up after too many 4xx.
+    /// Given up after too many 4xx, an address SMTP cannot carry, or one the server
+    /// lacks SMTPUTF8 for.
     pub failed: u64,
+    /// Of `failed`: non-ASCII addresses our server cannot carry (no SMTPUTF8); kept, not
+    /// suppressed.
+    pub needs_smtputf8: u64,
     /// Unsubscribed or bounced after the audience was taken.
     pub skipped: u64,
     /// Messages sent per language in this run.
@@ -190,6 +194,12 @@ impl SendReport {
             "{}: {} sent, {} deferred, {} bounced, {} failed, {} skipped this run",
             self.edition, self.sent, self.deferred, self.bounced, self.failed, self.skipped
         );
+        if self.needs_smtputf8 > 0 {
+            line.push_str(&format!(
+                " ({} failed because the SMTP server lacks SMTPUTF8 for non-ASCII addresses; those addresses are kept, not suppressed)",
+                self.needs_smtputf8
+            ));
+        }
         if self.recovered_in_flight > 0 {
             line.push_str(&format!(
                 " ({} in flight at an earlier crash resent)",
@@ -511,6 +521,13 @@ fn attempt(
             store.mark_deferred(id, job.subscriber_id, next, &reply, now)?;
             drop(store);
             ended(RowOutcome::Deferred, broken, Some(reply))
+        }
+        // Our server cannot carry this address; the mailbox refused nothing, so it stays.
+        smtp::Outcome::Unsupported(reply) => {
+            store.mark_failed(id, job.subscriber_id, &job.email, &reply, false, now)?;
+            drop(store);
+            lock(&shared.report).needs_smtputf8 += 1;
+            ended(RowOutcome::Failed, false, Some(reply))
         }
         smtp::Outcome::Rejected(reply) => {
             store.mark_failed(id, job.subscriber_id, &job.email, &reply, true, now)?;

@@ -40,6 +40,8 @@ pub struct OutgoingEdition {
     pub items: usize,
     /// What the editor should look at before sending (see `RenderedEdition::warnings`).
     pub warnings: Vec<crate::edition::EditionWarning>,
+    /// Why it shows no item, when it shows none (see `RenderedEdition::why_empty`).
+    pub why_empty: String,
 }
 
 impl OutgoingEdition {
@@ -85,6 +87,7 @@ pub fn load(config: &Config, store: &Store, path: &Path) -> Result<OutgoingEditi
         UNSUBSCRIBE_PLACEHOLDER,
     )?;
     let items = rendered.item_count();
+    let why_empty = rendered.why_empty();
     let warnings = rendered.warnings;
     let by_lang = std::iter::once(rendered.first)
         .chain(rendered.others)
@@ -100,6 +103,7 @@ pub fn load(config: &Config, store: &Store, path: &Path) -> Result<OutgoingEditi
         by_lang,
         items,
         warnings,
+        why_empty,
     })
 }
 
@@ -123,6 +127,7 @@ mod tests {
             ],
             items: 3,
             warnings: Vec::new(),
+            why_empty: String::new(),
         };
         let test = edition.marked_as_test();
         let subjects: Vec<&str> = test.by_lang.iter().map(|v| v.subject.as_str()).collect();

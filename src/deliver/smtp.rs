@@ -3,6 +3,11 @@
 //! RCPT TO or of the message is the recipient's (4xx: defer, 5xx: bounce), and a broken
 //! connection after the message was handed over leaves its fate unknown.
 //!
+//! An address with a non-ASCII mailbox name (or a domain with no ASCII form) needs the
+//! server's SMTPUTF8; a server without it cannot carry that message, which says nothing
+//! about the mailbox: such a row is [`Outcome::Unsupported`], never a bounce, whether the
+//! server's EHLO lacks SMTPUTF8 or its 5xx reply says it only takes ASCII.
+//!
 //! `smtp://host[:port]` uses STARTTLS (required, port 587) except towards a loopback
 //! host, where it is plain; `?tls=required|opportunistic|none` overrides. `smtps://` is
 //! TLS from the first byte (port 465). Credentials come from `BOLETIN_SMTP_USER` and
@@ -170,6 +175,9 @@ pub enum Outcome {
     /// The connection broke; if it broke after the message was handed over, the server
     /// may have it. Retried like a 4xx.
     Broken(String),
+    /// Our server lacks what this address needs (SMTPUTF8): the row fails, but the
+    /// mailbox did not refuse anything, so the address is kept.
+    Unsupported(String),
 }
 
 impl Outcome {
@@ -182,6 +190,7 @@ impl Outcome {
             Outcome::Rejected(_) => "rejected",
             Outcome::SenderRefused(_) => "sender refused",
             Outcome::Broken(_) => "connection broke",
+            Outcome::Unsupported(_) => "not supported by the server",
         }
     }
 
@@ -192,9 +201,39 @@ impl Outcome {
             | Outcome::Deferred(r)
             | Outcome::Rejected(r)
             | Outcome::SenderRefused(r)
-            | Outcome::Broken(r) => r,
+            | Outcome::Broken(r)
+            | Outcome::Unsupported(r) => r,
         }
     }
+}
+
+/// `to` as plain ASCII (the domain in its IDNA form), or `None` when only SMTPUTF8 can
+/// carry it: a non-ASCII mailbox name, or a domain with no ASCII form.
+fn ascii_form(to: &Address) -> Option<Address> {
+    if !to.user().is_ascii() {
+        return None;
+    }
+    if to.domain().is_ascii() {
+        return Some(to.clone());
+    }
+    let domain = idna::domain_to_ascii(to.domain()).ok()?;
+    Address::new(to.user(), domain).ok()
+}
+
+/// Whether a 5xx reply says the server refuses non-ASCII (no SMTPUTF8, "strict ASCII"),
+/// which is about our server, not about the mailbox.
+fn refuses_non_ascii(reply: &str) -> bool {
+    let reply = reply.to_ascii_lowercase();
+    [
+        "smtputf8",
+        "strict ascii",
+        "non-ascii",
+        "non ascii",
+        "8-bit characters",
+        "utf8 not",
+    ]
+    .iter()
+    .any(|m| reply.contains(m))
 }
 
 /// An open SMTP session.
@@ -221,8 +260,24 @@ impl Session {
             self.conn.abort();
             return Outcome::Broken(reply_of(&e));
         }
-        self.used = true;
         let mut params = Vec::new();
+        let to = match ascii_form(to) {
+            Some(ascii) => ascii,
+            None if self
+                .conn
+                .server_info()
+                .supports_feature(Extension::SmtpUtfEight) =>
+            {
+                params.push(MailParameter::SmtpUtfEight);
+                to.clone()
+            }
+            None => {
+                return Outcome::Unsupported(format!(
+                    "the SMTP server does not offer SMTPUTF8, which the non-ASCII address {to} needs; not a bounce (the address is kept): use a server with SMTPUTF8"
+                ));
+            }
+        };
+        self.used = true;
         if !message.is_ascii()
             && self
                 .conn
@@ -239,7 +294,7 @@ impl Session {
                 Outcome::Broken(reply_of(&e))
             };
         }
-        if let Err(e) = self.conn.command(Rcpt::new(to.clone(), vec![])) {
+        if let Err(e) = self.conn.command(Rcpt::new(to, vec![])) {
             return self.classify(e);
         }
         if let Err(e) = self.conn.command(Data) {
@@ -260,7 +315,12 @@ impl Session {
     }
 
     fn classify(&mut self, e: lettre::transport::smtp::Error) -> Outcome {
-        if e.is_permanent() {
+        let reply = reply_of(&e);
+        if e.is_permanent() && refuses_non_ascii(&reply) {
+            Outcome::Unsupported(format!(
+                "{reply} (the server refused non-ASCII text; not a bounce: the address is kept)"
+            ))
+        } else if e.is_permanent() {
             Outcome::Rejected(reply_of(&e))
         } else if e.is_transient() {
             Outcome::Deferred(reply_of(&e))

@@ -124,6 +124,18 @@ fn language_name(lang: Lang) -> &'static str {
     }
 }
 
+/// Whether the file's `link` is the stored one: as URLs when both parse (so scheme and
+/// host case do not count), else as text.
+fn same_url(link: &str, stored: Option<&str>) -> bool {
+    let Some(stored) = stored.map(str::trim) else {
+        return false;
+    };
+    match (url::Url::parse(link), url::Url::parse(stored)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => link == stored,
+    }
+}
+
 /// Whitespace folded, so a title the editor re-wrapped still reads as the same.
 fn folded(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -411,29 +423,38 @@ impl Edition {
 
     /// Included items whose title or link in the file is not the stored item's: the id
     /// may name another story than the one the editor meant. A title or link the file
-    /// leaves out is not compared; whitespace is.
+    /// leaves out is not compared; titles are compared NFC-normalized with whitespace
+    /// folded, links as URLs (scheme and host in any case). A title that differs beside a
+    /// matching link is the editor's edit, not a wrong id: the `title` line does not
+    /// render, so the warning points to `title_override` (none when that is set).
     pub fn mismatches(&self, items: &HashMap<i64, StoredItem>) -> Vec<EditionWarning> {
+        let nfc = icu_normalizer::ComposingNormalizerBorrowed::new_nfc();
+        let title_of = |t: &str| folded(&nfc.normalize(t));
         let mut out = Vec::new();
         for e in self.included() {
             let Some(item) = items.get(&e.id) else {
                 continue;
             };
-            let title = folded(&e.title);
+            let (title, stored) = (title_of(&e.title), title_of(&item.title));
             let link = e.link.as_deref().map(str::trim).unwrap_or_default();
-            let message = if !title.is_empty() && title != folded(&item.title) {
-                format!(
-                    "item {} is «{}» in the store, the file says «{title}» — wrong id?",
-                    e.id,
-                    folded(&item.title)
-                )
-            } else if !link.is_empty() && Some(link) != item.link.as_deref() {
-                format!(
+            let same_link = (!link.is_empty()).then(|| same_url(link, item.link.as_deref()));
+            let title_differs = !title.is_empty() && title != stored;
+            let message = match (title_differs, same_link) {
+                (true, Some(true)) if !e.title_override.is_empty() => continue,
+                (true, Some(true)) => format!(
+                    "item {}: the `title` line is not rendered (readers get «{stored}»); to change the title, write title_override = \"{title}\"",
+                    e.id
+                ),
+                (true, _) => format!(
+                    "item {} is «{stored}» in the store, the file says «{title}» — wrong id?",
+                    e.id
+                ),
+                (false, Some(false)) => format!(
                     "item {} links to {} in the store, the file says {link} — wrong id?",
                     e.id,
                     item.link.as_deref().unwrap_or("nothing")
-                )
-            } else {
-                continue;
+                ),
+                (false, _) => continue,
             };
             out.push(EditionWarning {
                 path: self.path.display().to_string(),
@@ -547,12 +568,13 @@ pub struct DraftMeta {
     pub date: NaiveDate,
     /// Written as `language`: one code, or a list for a bilingual edition.
     pub languages: Vec<Lang>,
-    /// Written as `subject`, a starting point the editor rewrites.
-    pub subject: String,
+    /// Written as `subject`, a starting point the editor rewrites: one per language of
+    /// the edition (`{ es = "…", en = "…" }`), one string when it has one language.
+    pub subject: Vec<(Lang, String)>,
     /// Written as `preheader`, the inbox preview line (may be empty).
     pub preheader: String,
-    /// Written as `intro`, Markdown (may be empty).
-    pub intro: String,
+    /// Written as `intro`, Markdown (may be empty), one per language like `subject`.
+    pub intro: Vec<(Lang, String)>,
     /// The day of this draft run: the `# new since` line above what a later draft adds
     /// carries it, so each batch says when it arrived in the file.
     pub today: NaiveDate,
@@ -614,12 +636,30 @@ fn new_document(meta: &DraftMeta, config: &Config) -> String {
         let arr: toml_edit::Array = langs.iter().copied().collect();
         out.push_str(&kv("language", value(arr)));
     }
-    out.push_str(&kv("subject", str_value(&meta.subject)));
+    match meta.subject.as_slice() {
+        [(_, one)] => out.push_str(&kv("subject", str_value(one))),
+        many => {
+            let mut table = toml_edit::InlineTable::new();
+            for (lang, text) in many {
+                table.insert(lang.code(), text.as_str().into());
+            }
+            out.push_str(&kv("subject", value(table)));
+        }
+    }
     out.push_str(&kv("preheader", str_value(&meta.preheader)));
-    out.push_str(&format!(
-        "intro = \"\"\"\n{}\n\"\"\"\n",
-        escape_multiline(&meta.intro)
-    ));
+    // Dotted keys, one per language, so each text stays a multi-line string of its own.
+    let one = meta.intro.len() == 1;
+    for (lang, text) in &meta.intro {
+        let key = if one {
+            "intro".to_string()
+        } else {
+            format!("intro.{}", lang.code())
+        };
+        out.push_str(&format!(
+            "{key} = \"\"\"\n{}\n\"\"\"\n",
+            escape_multiline(text)
+        ));
+    }
     for s in &config.sections {
         out.push_str(&format!(
             "\n[[section]]\nid = {}\ntitle = {}\n",
@@ -707,10 +747,16 @@ pub fn draft(
     config: &Config,
     candidates: &[SectionCandidates],
 ) -> Result<(String, DraftReport), EditionError> {
-    let text = match existing {
+    let original = match existing {
         Some(t) => t.to_string(),
         None => new_document(meta, config),
     };
+    // A file saved on Windows keeps its byte-order mark and its line endings.
+    let bom = original.starts_with('\u{feff}');
+    let text = original
+        .strip_prefix('\u{feff}')
+        .unwrap_or(&original)
+        .to_string();
     let shown = path.display().to_string();
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         let (line, message) = toml_error(&text, e.span(), e.message());
@@ -724,7 +770,9 @@ pub fn draft(
     // editor already listed.
     let parsed = Edition::parse(&text, path)?;
     let on_file: HashSet<i64> = parsed.item_ids().into_iter().collect();
-    let offered_before = notes::offered(&text);
+    // Only the file's own trailing comments: what a string or an item's comment holds is
+    // content, never the record.
+    let offered_before = notes::offered(doc.trailing().as_str().unwrap_or_default());
     let mut listed: BTreeSet<i64> = on_file.iter().chain(&offered_before).copied().collect();
     let mut report = DraftReport {
         kept: parsed.sections.iter().map(|s| s.entries.len()).sum(),
@@ -818,11 +866,39 @@ pub fn draft(
     }
     if report.added == 0 {
         // Not even re-serialized: a run with nothing new leaves the file as it was.
-        return Ok((text, report));
+        return Ok((original, report));
     }
     let trailing = doc.trailing().as_str().unwrap_or_default().to_string();
     doc.set_trailing(notes::with_record(&trailing, &offered_before, &listed));
-    Ok((doc.to_string(), report))
+    let mut out = doc.to_string();
+    if mostly_crlf(&text) {
+        out = with_crlf(&out);
+    }
+    if bom {
+        out.insert(0, '\u{feff}');
+    }
+    Ok((out, report))
+}
+
+/// Whether most lines of `text` end in CRLF (a file saved on Windows).
+fn mostly_crlf(text: &str) -> bool {
+    let crlf = text.matches("\r\n").count();
+    crlf > 0 && crlf * 2 >= text.matches('\n').count()
+}
+
+/// `text` with every bare LF made CRLF: what `draft` adds (written with LF) takes the
+/// file's own line ending; lines already ending in CRLF are left as they are.
+fn with_crlf(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut previous = '\0';
+    for c in text.chars() {
+        if c == '\n' && previous != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        previous = c;
+    }
+    out
 }
 
 #[cfg(test)]

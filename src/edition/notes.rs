@@ -3,6 +3,11 @@
 //! candidates a later draft adds, the `# new since` line; at the end of the file, the ids
 //! drafts have offered, so an item the editor deleted is not offered again.
 //!
+//! The record is read only from the comments after the file's last value (the document's
+//! own trailing comments, where `draft` writes it): a line inside a string or above an item
+//! is never part of it, and a candidate's words line never starts like a record line, so
+//! no feed and no text the editor writes can hide an item from the next draft.
+//!
 //! Pure text in, comment lines out. Whatever a feed wrote (newlines, `"""`, control and
 //! bidirectional characters, words thousands of letters long) comes out as one bounded
 //! line that TOML reads as a comment and an editor shows as it is stored.
@@ -112,6 +117,8 @@ pub(crate) fn first_words(item: &StoredItem) -> Option<String> {
 /// The comment lines above a candidate: its first words, then its language and tags.
 pub(crate) fn candidate_lines(item: &StoredItem) -> [String; 2] {
     let words = match first_words(item) {
+        // A text that starts like the record says so, lest it read as one where it lands.
+        Some(w) if w.starts_with(RECORD.trim_start_matches("# ")) => format!("# (text) {w}"),
         Some(w) => format!("# {w}"),
         None => "# (no text beyond the title)".to_string(),
     };
@@ -156,8 +163,9 @@ const RECORD: &str = "# offered:";
 /// Ids per record line.
 const RECORD_IDS: usize = 12;
 
-/// The ids the record in `text` lists, wherever the editor moved its lines.
-pub(crate) fn offered(text: &str) -> BTreeSet<i64> {
+/// The ids the record lists in `trailing`, the comments after the file's last value.
+pub(crate) fn offered(trailing: &str) -> BTreeSet<i64> {
+    let text = trailing;
     text.lines()
         .filter_map(|l| l.trim_start().strip_prefix(RECORD))
         .flat_map(|ids| ids.split([' ', ',']).filter_map(|i| i.trim().parse().ok()))

@@ -63,6 +63,8 @@ pub struct RenderedEdition {
     /// What the editor should look at before sending (an item id whose title or link is
     /// not the file's, a text a language's readers get in another), in file order.
     pub warnings: Vec<EditionWarning>,
+    /// Included items left out because their source is no longer in the config.
+    pub sourceless: Vec<i64>,
 }
 
 impl RenderedEdition {
@@ -81,9 +83,54 @@ impl RenderedEdition {
         (self.item_count() == 0).then(|| EditionWarning {
             path: self.edition.path.display().to_string(),
             line: 0,
-            message: "no item is included (each has `include = false`, or the week had none): the email would carry only its intro; `send` refuses it without --allow-empty".into(),
+            message: format!(
+                "{}: the email would carry only its intro; `send` refuses it without --allow-empty",
+                self.why_empty()
+            ),
         })
     }
+
+    /// Why an edition shows no item, in the editor's terms: nothing has `include = true`,
+    /// or what has it comes from sources feeds.toml no longer lists.
+    pub fn why_empty(&self) -> String {
+        if self.sourceless.is_empty() {
+            return "no item is included (each has `include = false`, or the week had none)".into();
+        }
+        let ids: Vec<String> = self.sourceless.iter().map(i64::to_string).collect();
+        format!(
+            "no item is shown (included: {}, but their sources are no longer in feeds.toml)",
+            ids.join(", ")
+        )
+    }
+}
+
+/// Included items of `edition` whose source `config` no longer lists: they render as
+/// nothing, so each gets a warning naming its line, and the ids are returned.
+fn sourceless(
+    config: &Config,
+    edition: &Edition,
+    items: &HashMap<i64, StoredItem>,
+) -> (Vec<i64>, Vec<EditionWarning>) {
+    let mut ids = Vec::new();
+    let mut warnings = Vec::new();
+    for e in edition.included() {
+        let Some(item) = items.get(&e.id) else {
+            continue;
+        };
+        if config.source(&item.source_id).is_some() {
+            continue;
+        }
+        ids.push(e.id);
+        warnings.push(EditionWarning {
+            path: edition.path.display().to_string(),
+            line: e.line,
+            message: format!(
+                "item {}'s source `{}` is no longer in feeds.toml; it is left out",
+                e.id, item.source_id
+            ),
+        });
+    }
+    (ids, warnings)
 }
 
 /// The warnings of `edition` rendered in `langs`: its item ids checked against the store,
@@ -97,6 +144,7 @@ fn warnings(
     shown: &[SectionView],
 ) -> Vec<EditionWarning> {
     let mut out = edition.mismatches(items);
+    out.extend(sourceless(config, edition, items).1);
     out.extend(edition.translation_gaps(langs));
     out.sort_by_key(|w| w.line);
     let sections = shown
@@ -155,12 +203,14 @@ pub fn render_edition(
         &edition.languages(config),
         &first.view.sections,
     );
+    let (sourceless, _) = sourceless(config, &edition, &items);
     Ok(RenderedEdition {
         edition,
         renderer,
         first,
         others,
         warnings,
+        sourceless,
     })
 }
 

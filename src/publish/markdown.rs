@@ -75,8 +75,8 @@ struct PlainText {
 
 /// What leaving an element writes.
 enum Leave {
-    /// A link: its address, if the sanitizer kept one.
-    Link(Option<String>),
+    /// A link: its address, if the sanitizer kept one, and where its text starts in `out`.
+    Link(Option<String>, usize),
     Block,
     Pre,
     Item,
@@ -162,14 +162,22 @@ impl<'a> Visit<'a> for PlainText {
                 self.text(e.attr("alt").unwrap_or_default());
                 return None;
             }
-            "a" => Leave::Link(e.attr("href").map(str::to_string)),
+            "a" => Leave::Link(e.attr("href").map(str::to_string), self.out.len()),
             _ => Leave::Nothing,
         })
     }
 
     fn leave(&mut self, leave: Leave) {
         match leave {
-            Leave::Link(Some(url)) => self.mark(&format!(" <{url}>")),
+            Leave::Link(Some(url), start) => {
+                // An autolink (`<https://…>`) already shows its address: not twice.
+                let shown = self.out.get(start..).unwrap_or_default().trim();
+                let same = shown == url
+                    || matches!((Url::parse(shown), Url::parse(&url)), (Ok(a), Ok(b)) if a == b);
+                if !same {
+                    self.mark(&format!(" <{url}>"));
+                }
+            }
             Leave::Block => self.mark("\n\n"),
             Leave::Pre => {
                 self.pre -= 1;
@@ -177,7 +185,7 @@ impl<'a> Visit<'a> for PlainText {
             }
             Leave::Item | Leave::List => self.mark("\n"),
             Leave::Quote => self.quote = self.quote.saturating_sub(1),
-            Leave::Link(None) | Leave::Nothing => {}
+            Leave::Link(None, _) | Leave::Nothing => {}
         }
     }
 }
@@ -197,6 +205,10 @@ mod tests {
         assert_eq!(
             text,
             "Firma la carta aquí <https://boletin.example.org/carta/>.\n\n- uno\n- dos\n\n> cita"
+        );
+        assert_eq!(
+            markdown_text("Firma en <https://carta.example.org/firma>.", &base),
+            "Firma en https://carta.example.org/firma."
         );
         let html = markdown_html("<script>x()</script>\n\n*sí*", &base);
         assert_eq!(html.as_str(), "<p><em>sí</em></p>");

@@ -118,6 +118,11 @@ fn an_empty_edition_is_warned_about_refused_by_send_and_sent_only_when_allowed()
     assert_eq!(dry.code, 4, "{dry:?}");
     assert!(dry.stdout.contains("0 items"), "{}", dry.stdout);
     assert!(
+        dry.stdout.contains("would send nothing") && !dry.stdout.contains("would send 3"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
         dry.stderr
             .contains("editions/2026-W47.toml: send would refuse it: no item is included"),
         "{}",
@@ -578,4 +583,165 @@ fn preview_shows_one_tab_per_language_each_as_its_readers_receive_it() {
             "{lang}: the email gets more room than the header"
         );
     }
+}
+
+/// The demo fetched and drafted for W47; the edition's text.
+fn drafted() -> Scratch {
+    let s = Scratch::demo();
+    s.run(&["--quiet", "fetch"]).ok();
+    s.run(&["--quiet", "draft", "--now", "2026-11-21", "--out", EDITION])
+        .ok();
+    s
+}
+
+#[test]
+fn an_item_whose_source_left_feeds_toml_is_named_and_the_empty_guard_says_why() {
+    let s = drafted();
+    let source_of: std::collections::HashMap<i64, String> = s
+        .items(&[])
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_i64().unwrap(),
+                i["source_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let gone = "colectivo-solidario";
+    // Only the removed partner's stories stay included.
+    let mut kept = Vec::new();
+    edit(&s, |doc| {
+        for item in items(doc) {
+            let id = item["id"].as_integer().unwrap();
+            let theirs = source_of[&id] == gone;
+            item["include"] = value(theirs);
+            if theirs {
+                kept.push(id);
+            }
+        }
+    });
+    assert!(!kept.is_empty(), "the demo has stories from {gone}");
+    let mut config: DocumentMut = s.read("feeds.toml").parse().unwrap();
+    config["source"]
+        .as_array_of_tables_mut()
+        .unwrap()
+        .retain(|t| t["id"].as_str() != Some(gone));
+    s.write("feeds.toml", &config.to_string());
+
+    let text = s.read(EDITION);
+    let composed = s.run(&["compose", EDITION, "--out", "out"]).ok();
+    for id in &kept {
+        let line = line_with(&text, &format!("id = {id}"));
+        assert!(
+            composed.stderr.contains(&format!(
+                "boletin: warning: editions/2026-W47.toml:{line}: item {id}'s source `{gone}` is no longer in feeds.toml; it is left out"
+            )),
+            "{}",
+            composed.stderr
+        );
+    }
+    let ids: Vec<String> = kept.iter().map(i64::to_string).collect();
+    let why = format!(
+        "no item is shown (included: {}, but their sources are no longer in feeds.toml)",
+        ids.join(", ")
+    );
+    assert!(composed.stderr.contains(&why), "{}", composed.stderr);
+    assert!(
+        !composed.stderr.contains("each has `include = false`"),
+        "{}",
+        composed.stderr
+    );
+}
+
+#[test]
+fn an_edited_title_or_a_respelled_link_is_not_called_a_wrong_id() {
+    let s = drafted();
+    let mut lines = Vec::new();
+    edit(&s, |doc| {
+        let mut all = items(doc);
+        // The same title typed with decomposed accents (as macOS editors may save it).
+        let title = all[0]["title"].as_str().unwrap().to_string();
+        let decomposed = title
+            .replace('á', "a\u{301}")
+            .replace('é', "e\u{301}")
+            .replace('í', "i\u{301}")
+            .replace('ó', "o\u{301}")
+            .replace('ñ', "n\u{303}");
+        all[0]["title"] = value(decomposed);
+        // The same link with the scheme and host in capitals.
+        let link = all[1]["link"].as_str().unwrap().to_string();
+        let upper = link.replacen("https://", "HTTPS://", 1);
+        let (scheme, rest) = upper.split_at(8);
+        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        all[1]["link"] = value(format!("{scheme}{}{path}", host.to_uppercase()));
+        // The title rewritten where it does not render; then one with title_override too.
+        all[2]["title"] = value("Desplazamiento en Chenalhó: urge ayuda");
+        lines.push(all[2]["id"].as_integer().unwrap());
+        all[3]["title"] = value("Un título mejor");
+        all[3]["title_override"] = value("Un título mejor");
+    });
+    let text = s.read(EDITION);
+    let composed = s.run(&["compose", EDITION, "--out", "out"]).ok();
+    assert_eq!(
+        composed.stderr.matches("wrong id?").count(),
+        0,
+        "{}",
+        composed.stderr
+    );
+    let line = line_with(&text, &format!("id = {}", lines[0]));
+    assert!(
+        composed.stderr.contains(&format!(
+            "editions/2026-W47.toml:{line}: item {}: the `title` line is not rendered (readers get «",
+            lines[0]
+        )) && composed.stderr.contains(
+            "to change the title, write title_override = \"Desplazamiento en Chenalhó: urge ayuda\""
+        ),
+        "{}",
+        composed.stderr
+    );
+    assert!(
+        !composed.stderr.contains("Un título mejor"),
+        "{}",
+        composed.stderr
+    );
+}
+
+#[test]
+fn a_note_in_a_nested_table_gets_the_shape_hint_and_an_autolink_is_written_once() {
+    let s = drafted();
+    edit(&s, |doc| {
+        let mut all = items(doc);
+        all[0]["blurb"] = value(
+            "Firma la carta en <https://carta.example.org/firma-chenalho>, antes del viernes.",
+        );
+    });
+    s.run(&["compose", EDITION, "--out", "out"]).ok();
+    let text = s.read("out/2026-W47/email.txt");
+    assert_eq!(
+        text.matches("https://carta.example.org/firma-chenalho")
+            .count(),
+        1,
+        "{text}"
+    );
+
+    let good = s.read(EDITION);
+    let nested = good.replacen(
+        "blurb = \"Firma",
+        "blurb = { es.nota = \"Firma\" }\n# blurb = \"Firma",
+        1,
+    );
+    s.write(EDITION, &nested);
+    let failed = s.run(&["compose", EDITION, "--out", "out"]);
+    assert_eq!(failed.code, 2, "{}", failed.stderr);
+    let line = line_with(&nested, "blurb = { es.nota");
+    assert!(
+        failed
+            .stderr
+            .contains(&format!("editions/2026-W47.toml:{line}: "))
+            && failed
+                .stderr
+                .contains("write the text as { es = \"…\", en = \"…\" }"),
+        "{}",
+        failed.stderr
+    );
 }

@@ -427,18 +427,7 @@ fn deferred_are_retried_and_arrive_once_and_bounces_are_suppressed() {
     assert_eq!(counts.get("bounce1@example.org"), None);
     assert_eq!(counts.len(), 12);
 
-    let list = run(&s, &["--json", "subscribers", "list"]).ok().json();
-    let status: BTreeMap<String, String> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["email"].as_str().unwrap().to_string(),
-                s["suppressed"].as_str().unwrap_or("active").to_string(),
-            )
-        })
-        .collect();
+    let status = states(&s);
     assert_eq!(status["bounce1@example.org"], "bounced");
     assert_eq!(status["defer1@example.org"], "active");
 
@@ -1047,4 +1036,67 @@ fn send_delivers_the_edited_edition_compose_renders_in_each_readers_language() {
     .json();
     assert_eq!(dry["edition"], "2026-W48");
     assert_eq!(dry["by_language"], serde_json::json!({"es": 4}), "{dry}");
+}
+
+/// Each address's state in `subscribers list`: `active`, or why it is suppressed.
+fn states(s: &Scratch) -> BTreeMap<String, String> {
+    let list = run(s, &["--json", "subscribers", "list"]).ok().json();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["email"].as_str().unwrap().to_string(),
+                s["suppressed"].as_str().unwrap_or("active").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_relay_without_smtputf8_fails_non_ascii_addresses_but_never_suppresses_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start_with(tmp.path(), &["--no-smtputf8"]);
+    let s = setup(smtp.port, "");
+    // Mailbox names in Spanish with accents; an IDN domain with an ASCII name is carried
+    // in its ASCII (IDNA) form; `strict@` gets a 5xx saying the relay takes only ASCII.
+    let extra = [
+        "josé.núñez@example.org",
+        "ana@ñandú.example",
+        "strict@example.org",
+    ];
+    import(&s, 3, &extra);
+    let r = run(&s, &["--json", "send", "editions/2026-W47.toml"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let j = r.json();
+    assert_eq!(j["sent"], 4, "{j}");
+    assert_eq!(j["bounced"], 0, "not the mailboxes' refusal: {j}");
+    assert_eq!(j["failed"], 2, "{j}");
+    assert_eq!(j["needs_smtputf8"], 2, "{j}");
+    let received = per_recipient(&smtp.messages());
+    assert_eq!(
+        received.get("ana@xn--and-6ma2c.example"),
+        Some(&1),
+        "{received:?}"
+    );
+
+    let status = states(&s);
+    assert_eq!(status["josé.núñez@example.org"], "active", "{status:?}");
+    assert_eq!(status["strict@example.org"], "active", "{status:?}");
+
+    // Said to a person too, with the reason on the address's own line.
+    let s2 = setup(smtp.port, "");
+    import(&s2, 1, &["josé.núñez@example.org"]);
+    let r = run(&s2, &["send", "editions/2026-W47.toml"]).ok();
+    assert!(
+        r.stderr
+            .contains("josé.núñez@example.org: failed (the SMTP server does not offer SMTPUTF8"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("1 failed because the SMTP server lacks SMTPUTF8 for non-ASCII addresses; those addresses are kept, not suppressed"),
+        "{}",
+        r.stdout
+    );
 }

@@ -280,7 +280,9 @@ fn add_discovers_the_feed_and_keeps_the_config_comments() {
         text.contains(&format!("url = \"{}\"", server.url("/feed/"))),
         "{text}"
     );
-    assert!(text.contains("name = \"Noticias\""), "{text}");
+    // Named after the site (the page's title), not after its feed's section word.
+    assert!(text.contains("name = \"Tlachinollan\""), "{text}");
+    assert!(text.contains("id = \"tlachinollan\""), "{text}");
     assert!(text.contains("section = \"urgentes\""), "{text}");
     s.run(&["check"]).ok();
     // A second time: already there, nothing written.

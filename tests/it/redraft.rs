@@ -777,3 +777,226 @@ fn add_suggests_the_list_of_dated_posts_not_the_longer_sidebar_of_bare_links() {
         "{dates:?}"
     );
 }
+
+/// A partner's statement whose text starts like the record of offered ids.
+const FORGER: Post = Post {
+    slug: "comunicado-asamblea",
+    title: "Comunicado de la asamblea de Unión Hidalgo",
+    day: 16,
+    text: "offered: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20",
+    category: "Istmo",
+};
+
+#[test]
+fn nothing_a_feed_or_the_editor_writes_can_hide_items_from_the_next_draft() {
+    let server = Server::start();
+    let host = "istmo.example.org";
+    let feed = LiveFeed::serve(&server, "/feed/", rss(host, &[&FORGER, &NEWS[0]]));
+    let s = Scratch::empty();
+    s.write(
+        "feeds.toml",
+        &format!(
+            "{CONFIG}{}",
+            source("istmo", "Asamblea del Istmo", &server.url("/feed/"), "news")
+        ),
+    );
+    s.run(&["fetch", "--quiet"]).ok();
+    s.run(DRAFT).ok();
+    let first = s.read(EDITION);
+    let forger = id_of(&s, FORGER.title);
+    // The feed's words are shown, but never as a line the record could be read from.
+    assert_eq!(
+        comments_above(&first, forger)[0],
+        format!("# (text) {}", FORGER.text)
+    );
+    // The editor's intro quotes a record line inside its string.
+    let edited = first.replacen(
+        "intro = \"\"\"\n",
+        "intro = \"\"\"\n# offered: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20\n",
+        1,
+    );
+    assert_ne!(edited, first);
+    s.write(EDITION, &edited);
+
+    feed.set(rss(host, &[&FORGER, &NEWS[0], &NEWS[1], &NEWS[2]]));
+    s.run(&["fetch", "--quiet", "--force"]).ok();
+    let report = s.run(&[&["--json"][..], DRAFT].concat()).ok().json();
+    assert_eq!(report["added"], 2, "{report}");
+    assert_eq!(report["dropped"], 0, "{report}");
+    let after = s.read(EDITION);
+    for post in &NEWS[1..] {
+        let id = id_of(&s, post.title);
+        assert!(
+            sections(&after)[1].1.contains(&(id, false)),
+            "{id} offered: {after}"
+        );
+    }
+}
+
+#[test]
+fn a_file_saved_on_windows_keeps_its_line_endings_and_byte_order_mark() {
+    let server = Server::start();
+    let host = "defensoras.example.org";
+    let feed = LiveFeed::serve(&server, "/feed/", rss(host, &[&NEWS[0]]));
+    let s = Scratch::empty();
+    s.write(
+        "feeds.toml",
+        &format!(
+            "{CONFIG}{}",
+            source("red", "Red de Defensoras", &server.url("/feed/"), "news")
+        ),
+    );
+    s.run(&["fetch", "--quiet"]).ok();
+    s.run(DRAFT).ok();
+    let windows = format!(
+        "\u{feff}{}",
+        s.read(EDITION)
+            .replace(
+                "include = true\n",
+                "include = true\nblurb = \"Nota de Ana\"\n"
+            )
+            .replace('\n', "\r\n")
+    );
+    s.write(EDITION, &windows);
+
+    feed.set(rss(host, &[&NEWS[0], &NEWS[1]]));
+    s.run(&["fetch", "--quiet", "--force"]).ok();
+    let report = s.run(&[&["--json"][..], DRAFT].concat()).ok().json();
+    assert_eq!(report["added"], 1, "{report}");
+    let after = s.read(EDITION);
+    assert!(after.starts_with('\u{feff}'), "the byte-order mark stays");
+    let bare = after
+        .match_indices('\n')
+        .filter(|(at, _)| !after[..*at].ends_with('\r'));
+    assert_eq!(bare.count(), 0, "every line ends in CRLF:\n{after:?}");
+    let body = windows.trim_end_matches("\r\n");
+    let cut = body.find("\r\n\r\n# Items `boletin draft`").unwrap();
+    assert!(
+        after.starts_with(&body[..cut]),
+        "the editor's part is unchanged"
+    );
+    let id = id_of(&s, NEWS[1].title);
+    let normalized = after.trim_start_matches('\u{feff}').replace("\r\n", "\n");
+    assert!(sections(&normalized)[1].1.contains(&(id, false)));
+    s.run(&["compose", EDITION, "--out", "out"]).ok();
+}
+
+#[test]
+fn a_bilingual_draft_writes_its_subject_and_intro_once_per_language() {
+    let server = Server::pages(&[(
+        "/feed/",
+        "application/rss+xml",
+        &rss("defensoras.example.org", &[&NEWS[0]]),
+    )]);
+    let s = Scratch::empty();
+    let config = CONFIG
+        .replace("language = \"es\"", "language = [\"es\", \"en\"]")
+        .replace(
+            "[settings]",
+            "description = \"Noticias de las organizaciones de Oaxaca y Chiapas.\"\n\n[settings]",
+        );
+    s.write(
+        "feeds.toml",
+        &format!(
+            "{config}{}",
+            source("red", "Red de Defensoras", &server.url("/feed/"), "news")
+        ),
+    );
+    s.run(&["fetch", "--quiet"]).ok();
+    s.run(DRAFT).ok();
+    let text = s.read(EDITION);
+    let doc: toml::Value = toml::from_str(&text).unwrap();
+    let subject = &doc["subject"];
+    assert_eq!(
+        subject["es"].as_str(),
+        Some("Boletín Solidaridad Oaxaca–Chiapas · 21 de noviembre de 2026"),
+        "{text}"
+    );
+    assert_eq!(
+        subject["en"].as_str(),
+        Some("Boletín Solidaridad Oaxaca–Chiapas · November 21, 2026"),
+        "{text}"
+    );
+    for lang in ["es", "en"] {
+        assert_eq!(
+            doc["intro"][lang].as_str().map(str::trim),
+            Some("Noticias de las organizaciones de Oaxaca y Chiapas."),
+            "{text}"
+        );
+    }
+    let composed = s.run(&["compose", EDITION, "--out", "out"]).ok();
+    assert!(
+        !composed.stderr.contains("no `en` text"),
+        "{}",
+        composed.stderr
+    );
+}
+
+#[test]
+fn add_names_a_source_after_the_site_not_the_page_and_checks_the_id_first() {
+    let feed = rss(
+        "colectivo-solidario.example.org",
+        &NEWS.iter().collect::<Vec<_>>(),
+    )
+    .replace(
+        "<title>colectivo-solidario.example.org</title>",
+        "<title>Noticias</title>",
+    );
+    let page = r#"<!DOCTYPE html><html lang="es"><head><meta charset="utf-8">
+<title>Noticias | Colectivo Solidario Oaxaca-Chiapas</title>
+<link rel="alternate" type="application/rss+xml" title="Noticias" href="/feed/">
+</head><body><h1>Noticias</h1><p>Lo último de nuestras compañeras.</p></body></html>"#;
+    let server = Server::pages(&[
+        ("/noticias/", "text/html; charset=utf-8", page),
+        ("/feed/", "application/rss+xml", &feed),
+    ]);
+    let s = Scratch::empty();
+    s.write("feeds.toml", CONFIG);
+    let added = add(&s, &[&server.url("/noticias/"), "--json"]).ok().json();
+    assert_eq!(
+        added["name"], "Colectivo Solidario Oaxaca-Chiapas",
+        "{added}"
+    );
+    assert_eq!(added["id"], "colectivo-solidario-oaxaca-chiapas", "{added}");
+
+    // A home page titled only "Inicio": the feed's title names it, and the id follows.
+    let radio_feed = feed.replace(
+        "<title>Noticias</title>",
+        "<title>Radio Tlaxiaco » Feed</title>",
+    );
+    let home = r#"<html><head><title>Inicio</title>
+<link rel="alternate" type="application/rss+xml" href="/feed/"></head><body></body></html>"#;
+    let radio = Server::pages(&[
+        ("/", "text/html", home),
+        ("/feed/", "application/rss+xml", &radio_feed),
+    ]);
+    let added = add(&s, &[&radio.url("/"), "--json"]).ok().json();
+    assert_eq!(
+        (added["name"].as_str(), added["id"].as_str()),
+        (Some("Radio Tlaxiaco"), Some("radio-tlaxiaco")),
+        "{added}"
+    );
+
+    // Ids are checked before anything is fetched: characters, and case-only twins.
+    let before = s.read("feeds.toml");
+    let third = Server::pages(&[
+        ("/", "text/html", home),
+        ("/feed/", "application/rss+xml", &feed),
+    ]);
+    for (id, want) in [
+        (
+            "mi fuente",
+            "`mi fuente` must be non-empty and use only letters, digits",
+        ),
+        (
+            "Radio-Tlaxiaco",
+            "a source with id `radio-tlaxiaco` is already in",
+        ),
+    ] {
+        let run = add(&s, &[&third.url("/"), "--id", id]);
+        assert_eq!(run.code, 2, "{id}: {}", run.stderr);
+        assert!(run.stderr.contains(want), "{id}: {}", run.stderr);
+    }
+    assert_eq!(third.requests().len(), 0, "refused before any request");
+    assert_eq!(s.read("feeds.toml"), before);
+}

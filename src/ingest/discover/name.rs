@@ -1,7 +1,8 @@
 //! What `boletin add` calls a new source: its name from what the site says it is called
-//! (`og:site_name`, the `<title>` without its tagline or "Inicio", the feed's own title
-//! without "» Feed"), and an id made from that name, else from the host's registered
-//! name. Never from an IP address: `127.0.0.1` says nothing about whose site it is. Pure.
+//! (`og:site_name`, the `<title>` part that names the site, not the page's heading, its
+//! tagline or a section word like "Noticias"; else the feed's own title without
+//! "» Feed"), and an id made from that name, else from the host's registered name. Never
+//! from an IP address: `127.0.0.1` says nothing about whose site it is. Pure.
 
 use url::{Host, Url};
 
@@ -27,6 +28,35 @@ const PAGE_WORDS: &[&str] = &[
     "bienvenidas",
     "welcome",
     "front page",
+];
+
+/// Title parts that name a section of a site, not the site (`Noticias | Colectivo …`).
+const SECTION_WORDS: &[&str] = &[
+    "noticias",
+    "ultimas noticias",
+    "news",
+    "latest news",
+    "blog",
+    "articulos",
+    "publicaciones",
+    "comunicados",
+    "boletines",
+    "prensa",
+    "sala de prensa",
+    "actualidad",
+    "agenda",
+    "eventos",
+    "events",
+    "contacto",
+    "contact",
+    "nosotros",
+    "quienes somos",
+    "about",
+    "about us",
+    "archivo",
+    "archive",
+    "campanas",
+    "acciones urgentes",
 ];
 
 /// Title parts that name a feed format, not a site (`Voces » Feed`, `Voces - RSS`).
@@ -83,7 +113,29 @@ fn first_named_part(title: &str, generic: &[&str]) -> Option<String> {
 /// The site's name from a page's `<title>`: "Inicio | Red de Defensoras de Oaxaca" and
 /// "Red de Defensoras de Oaxaca – Defendiendo la vida" both give the organization.
 pub fn from_page_title(title: &str) -> Option<String> {
-    first_named_part(title, PAGE_WORDS)
+    site_from_title(title, None).or_else(|| first_named_part(title, PAGE_WORDS))
+}
+
+/// The part of a page's `<title>` that names the site: the first that is neither a page or
+/// section word ("Inicio", "Noticias") nor the page's own `heading` (its `<h1>`, the
+/// article's title on an article page); `None` when no part is left.
+pub fn site_from_title(title: &str, heading: Option<&str>) -> Option<String> {
+    let title = crate::ingest::normalize::one_line(title);
+    let heading = heading.map(fold).filter(|h| !h.is_empty());
+    parts(&title)
+        .into_iter()
+        .find(|p| {
+            let folded = fold(p);
+            !is_generic(p) && heading.as_deref() != Some(folded.as_str())
+        })
+        .map(str::to_string)
+}
+
+/// Whether `name` only names a kind of page or a section ("Inicio", "Noticias", "Blog"),
+/// not whose site it is.
+pub fn is_generic(name: &str) -> bool {
+    let folded = fold(name);
+    PAGE_WORDS.contains(&folded.as_str()) || SECTION_WORDS.contains(&folded.as_str())
 }
 
 /// A feed's title without the format word publishing tools add ("Voces » Feed" → "Voces");
@@ -189,9 +241,23 @@ mod tests {
             ("Centro Prodh", "Centro Prodh"),
             ("  Home\n - Voces del Sur ", "Voces del Sur"),
             ("Inicio", "Inicio"),
+            (
+                "Noticias | Colectivo Solidario Oaxaca-Chiapas",
+                "Colectivo Solidario Oaxaca-Chiapas",
+            ),
         ] {
             assert_eq!(from_page_title(title).as_deref(), Some(want), "{title}");
         }
+        // An article page: its heading leads the title, the site follows.
+        assert_eq!(
+            site_from_title(
+                "Desalojo en El Estor – Colectivo Solidario",
+                Some("Desalojo en  El Estor")
+            )
+            .as_deref(),
+            Some("Colectivo Solidario")
+        );
+        assert_eq!(site_from_title("Noticias · Blog", None), None);
         assert_eq!(from_page_title(" \n "), None);
         assert_eq!(
             from_feed_title("Tlachinollan » Feed").as_deref(),

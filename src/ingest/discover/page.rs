@@ -116,19 +116,24 @@ pub fn feed_links(html: &str, base: &Url) -> Vec<FoundFeed> {
     found
 }
 
-/// The site's name as a page gives it: `og:site_name`, else its `<title>` without the
-/// page's own name or the site's tagline (see [`name::from_page_title`]).
+/// The site's name as a page gives it: `og:site_name`, else the part of its `<title>`
+/// that is neither the page's heading nor a section word (see [`name::site_from_title`]);
+/// `None` when the title names no site.
 pub fn html_title(html: &str) -> Option<String> {
     let doc = crate::ingest::scrape::parse_page(html);
     let og = doc
         .select(&selector("meta[property='og:site_name']"))
         .find_map(|m| m.value().attr("content").map(str::to_string));
+    let heading = doc
+        .select(&selector("h1"))
+        .next()
+        .map(|h| crate::ingest::normalize::one_line(&h.text().collect::<String>()));
     og.map(|t| crate::ingest::normalize::one_line(&t))
         .filter(|t| !t.is_empty())
         .or_else(|| {
-            doc.select(&selector("title"))
-                .next()
-                .and_then(|t| name::from_page_title(&t.text().collect::<String>()))
+            doc.select(&selector("title")).next().and_then(|t| {
+                name::site_from_title(&t.text().collect::<String>(), heading.as_deref())
+            })
         })
 }
 
