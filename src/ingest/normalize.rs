@@ -15,10 +15,11 @@
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::annotate::{Annotator, Facts};
 use crate::config::Source;
 use crate::html::excerpt::excerpt;
 use crate::html::sanitize::{self, SafeHtml};
-use crate::html::text::to_text;
+use crate::html::text::{Parsed, to_text};
 use crate::html::url::strip_tracking;
 use crate::ingest::item::{Item, RawItem};
 
@@ -253,6 +254,17 @@ fn hash(parts: &[&str]) -> String {
 
 /// Normalizes one raw item from `source`; `None` for entries with nothing to show.
 pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
+    normalize_with(source, raw, None)
+}
+
+/// [`normalize`], and with an `annotator` the item's annotation too, made from the text and
+/// the parsed HTML normalizing already has: the fetch annotates as it reads, and an item's
+/// body is parsed once after the sanitizer.
+pub fn normalize_with(
+    source: &Source,
+    raw: RawItem,
+    annotator: Option<&Annotator>,
+) -> Option<Item> {
     let base = raw
         .base
         .clone()
@@ -270,10 +282,18 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
     };
     let summary_html = raw.summary.as_deref().map(sanitized);
     let content_html = raw.content.as_deref().map(sanitized);
-    let body_text = content_html
+    // Each sanitized body is parsed once more, here: its text and links serve the title,
+    // the summary, the fingerprint and the annotation alike.
+    let content = content_html.as_ref().map(Parsed::new);
+    let content_text = content.as_ref().map(Parsed::text);
+    let given = summary_html
         .as_ref()
-        .or(summary_html.as_ref())
-        .map(|h| to_text(h.as_str()))
+        .filter(|s| !s.as_str().is_empty())
+        .map(Parsed::new);
+    let given_text = given.as_ref().map(Parsed::text);
+    let body_text = content_text
+        .as_deref()
+        .or(given_text.as_deref())
         .unwrap_or_default();
     let title = raw
         .title
@@ -285,15 +305,21 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
             )))
         })
         .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| one_line(&excerpt(&body_text, 12)));
+        .unwrap_or_else(|| one_line(&excerpt(body_text, 12)));
     if title.is_empty() && link.is_none() {
         return None;
     }
     // A feed with only full content still gets a short summary for the digest.
-    let summary = match summary_html {
-        Some(s) if !s.as_str().is_empty() => s,
-        _ => SafeHtml::from_text(&excerpt(&body_text, SUMMARY_WORDS)),
-    };
+    let made_summary = given
+        .is_none()
+        .then(|| SafeHtml::from_text(&excerpt(body_text, SUMMARY_WORDS)));
+    let made = made_summary.as_ref().map(Parsed::new);
+    let made_text = made.as_ref().map(Parsed::text);
+    let summary_read = given
+        .as_ref()
+        .zip(given_text.as_deref())
+        .or(made.as_ref().zip(made_text.as_deref()));
+    let content_read = content.as_ref().zip(content_text.as_deref());
     let published = raw.published.or(raw.updated);
     let guid = raw.guid.map(|g| g.trim().to_string());
     let key = match (&guid, &link) {
@@ -305,11 +331,28 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
             &published.map(|d| d.to_rfc3339()).unwrap_or_default(),
         ]),
     };
-    let fingerprint = fingerprint(
-        &title,
-        &[Some(&summary), content_html.as_ref()],
-        link.as_ref(),
-    );
+    let fingerprint = fingerprint_read(&title, &[summary_read, content_read], link.as_ref());
+    let annotation = annotator.zip(summary_read).map(|(annotator, summary)| {
+        // What annotation reads: the content as stored (when it is not empty), else the
+        // summary as stored.
+        let html = content_read
+            .filter(|(c, _)| !c.html().as_str().is_empty())
+            .unwrap_or(summary);
+        annotator.annotate_read(
+            &Facts {
+                source_id: &source.id,
+                title: &title,
+                link_key: link.as_ref().map(link_key),
+                date: published.map_or(0, |d| d.timestamp()),
+            },
+            html,
+            || summary.1.to_string(),
+        )
+    });
+    let summary = match made_summary {
+        Some(made) => made,
+        None => summary_html.unwrap_or_default(),
+    };
     Some(Item {
         source_id: source.id.clone(),
         key,
@@ -328,6 +371,7 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
             .map(|c| one_line(c))
             .collect(),
         fingerprint,
+        annotation,
     })
 }
 
@@ -339,13 +383,30 @@ const TITLE_BYTES: usize = 64 * 1024;
 /// timestamps in the text, and the query strings of image URLs (resizing and cache tokens).
 /// Links and every other word count, so a real correction is an update.
 pub fn fingerprint(title: &str, html: &[Option<&SafeHtml>], link: Option<&Url>) -> String {
+    let parsed: Vec<Option<Parsed<'_>>> = html.iter().map(|h| h.map(Parsed::new)).collect();
+    let texts: Vec<Option<String>> = parsed
+        .iter()
+        .map(|p| p.as_ref().map(Parsed::text))
+        .collect();
+    let read: Vec<Option<(&Parsed<'_>, &str)>> = parsed
+        .iter()
+        .zip(&texts)
+        .map(|(p, t)| p.as_ref().zip(t.as_deref()))
+        .collect();
+    fingerprint_read(title, &read, link)
+}
+
+/// [`fingerprint`] of HTML already parsed, each with its text ([`Parsed::text`]).
+fn fingerprint_read(
+    title: &str,
+    html: &[Option<(&Parsed<'_>, &str)>],
+    link: Option<&Url>,
+) -> String {
     let mut parts: Vec<String> = vec![title.split_whitespace().collect::<Vec<_>>().join(" ")];
-    for h in html.iter().flatten() {
-        let text = to_text(h.as_str());
+    for (parsed, text) in html.iter().flatten() {
         let words: Vec<&str> = text.split_whitespace().filter(|w| !is_noise(w)).collect();
         parts.push(words.join(" "));
-        let doc = scraper::Html::parse_fragment(h.as_str());
-        for node in doc.tree.root().descendants() {
+        for node in parsed.tree().tree.root().descendants() {
             let Some(e) = node.value().as_element() else {
                 continue;
             };
