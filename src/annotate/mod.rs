@@ -1,13 +1,15 @@
-//! After items are stored: each new or changed item gets its language, region/topic/source
-//! tags, an excerpt of `excerpt_words` words (plain and HTML), a search entry and a place
-//! in a story (primary, or a copy of another partner's item).
+//! Each new or changed item gets its language, region/topic/source tags, an excerpt of
+//! `excerpt_words` words (plain and HTML), a search entry and a place in a story (primary,
+//! or a copy of another partner's item).
 //!
-//! Runs after the fetch commits (so it never slows or blocks the concurrent fetch) and
-//! works on whatever is pending, so an interrupted run is finished by the next one.
-//! Stories are decided in a second pass over everything annotated (see
-//! [`Annotator::run_with`]).
-//! Editing the gazetteer, a source's tags or language, or `excerpt_words` re-annotates
-//! every item on the next run.
+//! The fetch annotates items as it reads them ([`Annotator::annotate_read`], on the cores
+//! parsing them, from the text and tree normalizing made: an item's body is parsed once
+//! after the sanitizer) and stores them annotated. [`Annotator::run_with`] then annotates
+//! whatever is still pending, reading it back from the store (items stored some other way,
+//! an interrupted run's, every item when the config changed), so an interrupted run is
+//! finished by the next one; and decides stories in a second pass over everything
+//! annotated. Editing the gazetteer, a source's tags or language, or `excerpt_words`
+//! re-annotates every item on the next run.
 
 pub mod dedup;
 pub mod fold;
@@ -199,7 +201,12 @@ impl Annotator {
 
     /// The annotation of an item whose body text ([`body_text`]) and HTML excerpt are made.
     fn annotate_text(&self, item: &Facts<'_>, body: String, excerpt_html: SafeHtml) -> Annotation {
-        let text = format!("{}\n{}", item.title, body);
+        // Language detection reads the first characters only.
+        let head = body
+            .char_indices()
+            .nth(tag::LANGUAGE_SAMPLE)
+            .map_or(body.as_str(), |(end, _)| &body[..end]);
+        let text = format!("{}\n{head}", item.title);
         let (source_tags, source_lang) = self
             .sources
             .get(item.source_id)

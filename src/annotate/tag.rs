@@ -298,7 +298,7 @@ impl Gazetteer {
 
 /// Characters read to detect a language: enough for a reliable guess on Spanish and English
 /// prose, and detection costs grow with the text.
-const LANGUAGE_SAMPLE: usize = 400;
+pub(crate) const LANGUAGE_SAMPLE: usize = 400;
 
 /// An item's language: `es`, `en` or `other`, from its title and text. `None` when there is
 /// too little text to tell.

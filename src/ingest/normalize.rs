@@ -245,11 +245,12 @@ fn hash(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update([0u8]);
     }
-    h.finalize()
-        .iter()
-        .take(12)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex12(&h.finalize())
+}
+
+/// The first 12 bytes of a digest in hex: what keys and fingerprints keep.
+fn hex12(digest: &[u8]) -> String {
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Normalizes one raw item from `source`; `None` for entries with nothing to show.
@@ -402,10 +403,28 @@ fn fingerprint_read(
     html: &[Option<(&Parsed<'_>, &str)>],
     link: Option<&Url>,
 ) -> String {
-    let mut parts: Vec<String> = vec![title.split_whitespace().collect::<Vec<_>>().join(" ")];
+    // Each part hashed as it is read, ended by a 0 byte: what `hash` makes of the parts
+    // joined, without building them.
+    let mut h = Sha256::new();
+    let words = |h: &mut Sha256, words: &mut dyn Iterator<Item = &str>| {
+        for (i, w) in words.enumerate() {
+            if i > 0 {
+                h.update(b" ");
+            }
+            h.update(w.as_bytes());
+        }
+        h.update([0u8]);
+    };
+    words(&mut h, &mut title.split_whitespace());
     for (parsed, text) in html.iter().flatten() {
-        let words: Vec<&str> = text.split_whitespace().filter(|w| !is_noise(w)).collect();
-        parts.push(words.join(" "));
+        words(
+            &mut h,
+            &mut text.split_whitespace().filter(|w| !is_noise(w)),
+        );
+        // Without a `<` there is no element, and no link.
+        if !parsed.html().as_str().contains('<') {
+            continue;
+        }
         for node in parsed.tree().tree.root().descendants() {
             let Some(e) = node.value().as_element() else {
                 continue;
@@ -419,18 +438,23 @@ fn fingerprint_read(
                 _ => None,
             };
             if let Some(u) = url {
-                parts.push(u.to_string());
+                h.update(u.as_str().as_bytes());
+                h.update([0u8]);
             }
         }
     }
-    parts.push(link.map(Url::as_str).unwrap_or_default().to_string());
-    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-    hash(&refs)
+    h.update(link.map(Url::as_str).unwrap_or_default().as_bytes());
+    h.update([0u8]);
+    hex12(&h.finalize())
 }
 
 /// Words that change on every render without the story changing: clock times
 /// (`13:05`, `13:05:22`), ISO timestamps and Unix timestamps (9+ digits).
 fn is_noise(word: &str) -> bool {
+    // Both kinds have digits; most words have none.
+    if !word.bytes().any(|b| b.is_ascii_digit()) {
+        return false;
+    }
     let w = word.trim_matches(|c: char| !c.is_alphanumeric());
     if w.is_empty() {
         return false;
@@ -549,6 +573,137 @@ mod tests {
         let v = Url::parse("http://www.example.org:8080/a/index.html?utm_medium=x")
             .unwrap_or_else(|_| unreachable!());
         assert_eq!(link_key(&v), "example.org:8080/a");
+    }
+
+    /// Items as partners write them: full content with images, links, entities, embeds and
+    /// noise; a summary only; content only; text without markup.
+    fn raw_items() -> Vec<RawItem> {
+        let content = r#"<div class="entry"><p><strong>Acción urgente:</strong> la defensora
+            mixe fue detenida el 12 de noviembre a las 13:05 en Tlahuitoltepec &amp; trasladada
+            a Oaxaca.</p><figure><img src="/wp-content/uploads/foto.jpg?itok=AbC1" alt="Asamblea"
+            width="800"><figcaption>Foto: Colectivo</figcaption></figure>
+            <iframe src="https://www.youtube.com/embed/abc123" title="Video"></iframe>
+            <p>Women defenders in the Isthmus call for letters to the governor. <a href="/firma/?utm_source=rss">Firma</a>
+            · 1732190000</p><script>track()</script></div>"#;
+        let raw = |summary: Option<&str>, content: Option<&str>| RawItem {
+            guid: Some("https://red.example.org/?p=7".into()),
+            link: Some("https://red.example.org/2026/11/accion/?utm_medium=feed".into()),
+            title: Some("AU: Detienen a defensora mixe en Oaxaca".into()),
+            authors: vec!["Comunicación".into()],
+            summary: summary.map(str::to_string),
+            content: content.map(str::to_string),
+            published: chrono::DateTime::from_timestamp(1_794_000_000, 0),
+            base: Url::parse("https://red.example.org/feed/").ok(),
+            ..RawItem::default()
+        };
+        vec![
+            raw(Some("La defensora mixe fue detenida […]"), Some(content)),
+            raw(Some("<p>Sólo un <b>resumen</b> &amp; nada más.</p>"), None),
+            raw(None, Some(content)),
+            raw(
+                Some(""),
+                Some("<p><img src=\"https://red.example.org/x.jpg\"></p>"),
+            ),
+            raw(
+                Some("Texto plano sin marcas, con 14:41:07 y acentos: Chenalhó"),
+                None,
+            ),
+        ]
+    }
+
+    #[test]
+    fn the_fingerprint_is_read_from_one_parse_as_it_was_from_several() {
+        // The fingerprint as first defined: each body's text and links read by a parse of
+        // its own. Stored fingerprints must not change (every item would look updated).
+        let reference = |item: &Item| {
+            let mut parts = vec![item.title.split_whitespace().collect::<Vec<_>>().join(" ")];
+            for h in [Some(&item.summary), item.content.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                let text = to_text(h.as_str());
+                let words: Vec<&str> = text.split_whitespace().filter(|w| !is_noise(w)).collect();
+                parts.push(words.join(" "));
+                let doc = scraper::Html::parse_fragment(h.as_str());
+                for node in doc.tree.root().descendants() {
+                    let Some(e) = node.value().as_element() else {
+                        continue;
+                    };
+                    let url = match e.name() {
+                        "img" => e.attr("src").and_then(|s| Url::parse(s).ok()).map(|mut u| {
+                            u.set_query(None);
+                            u
+                        }),
+                        "a" => e.attr("href").and_then(|s| Url::parse(s).ok()),
+                        _ => None,
+                    };
+                    parts.extend(url.map(|u| u.to_string()));
+                }
+            }
+            parts.push(
+                item.link
+                    .as_ref()
+                    .map(Url::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+            hash(&refs)
+        };
+        let source = Source::adhoc(
+            Url::parse("https://red.example.org/feed/").unwrap_or_else(|_| unreachable!()),
+        );
+        for raw in raw_items() {
+            let item = normalize(&source, raw).unwrap_or_else(|| unreachable!());
+            assert_eq!(item.fingerprint, reference(&item), "{item:?}");
+            let again = fingerprint(
+                &item.title,
+                &[Some(&item.summary), item.content.as_ref()],
+                item.link.as_ref(),
+            );
+            assert_eq!(item.fingerprint, again, "{item:?}");
+        }
+    }
+
+    #[test]
+    fn the_fetch_annotates_as_annotation_reads_back() {
+        let source = Source::adhoc(
+            Url::parse("https://red.example.org/feed/").unwrap_or_else(|_| unreachable!()),
+        );
+        let annotator = Annotator::new(
+            crate::annotate::tag::Gazetteer::default(),
+            12,
+            std::slice::from_ref(&source),
+        );
+        let mut said = 0;
+        for raw in raw_items() {
+            let item =
+                normalize_with(&source, raw, Some(&annotator)).unwrap_or_else(|| unreachable!());
+            let fresh = item.annotation.clone().unwrap_or_else(|| unreachable!());
+            let date = item.published.map_or(0, |d| d.timestamp());
+            let stored = crate::store::PendingItem {
+                id: 1,
+                source_id: item.source_id.clone(),
+                title: item.title.clone(),
+                link: item.link.as_ref().map(|l| l.to_string()),
+                summary: item.summary.clone(),
+                content: item.content.clone(),
+                sort_at: date,
+                first_seen: date,
+                fingerprint: item.fingerprint.clone(),
+                annotated: false,
+            };
+            let read_back = annotator.annotate(&stored);
+            assert_eq!(fresh.language, read_back.language, "{item:?}");
+            assert_eq!(fresh.tags, read_back.tags, "{item:?}");
+            assert_eq!(fresh.excerpt, read_back.excerpt, "{item:?}");
+            assert_eq!(fresh.excerpt_html, read_back.excerpt_html, "{item:?}");
+            assert_eq!(fresh.signature, read_back.signature, "{item:?}");
+            assert_eq!(fresh.body, read_back.body, "{item:?}");
+            said += usize::from(!fresh.body.is_empty() && fresh.language.is_some());
+        }
+        // All but the image alone say something, in a language.
+        assert_eq!(said, 4);
     }
 
     #[test]

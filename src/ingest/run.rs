@@ -1,10 +1,12 @@
 //! The fetch run: every due source fetched concurrently (the tokio fan-out), read by its
-//! kind, and committed to the store by one writer, a source at a time; and `inspect`, the
-//! same fetch and read for one source without the store.
+//! kind (and its items annotated, when the run has an annotator), and written to the store
+//! by one writer, a source at a time, several sources a transaction; and `inspect`, the same
+//! fetch and read for one source without the store.
 //!
 //! The I/O of ingest and nothing else: how a document is read is [`kind`]'s, what an outcome
 //! makes of a source's state is [`state`]'s, when and in what order sources are asked is
-//! [`schedule`]'s. Hands on a [`RunReport`]; annotation runs after it, over the store.
+//! [`schedule`]'s. Hands on a [`RunReport`]; annotation then finishes over the store (what
+//! the run did not annotate, and stories).
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -26,11 +28,12 @@ use crate::ingest::state::{self, Outcome};
 use crate::ingest::{follow, schedule};
 use crate::store::{FetchBatch, SourceState, Store, StoreError};
 
-/// A write transaction of the fetch is committed once it holds this many items…
+/// A write transaction of the fetch is committed once it holds this many items (their
+/// search entries wait in memory until then)…
 const BATCH_ITEMS: usize = 4096;
-/// …or has held the write lock this long (an editor's command waiting for it gives up
-/// after the store's busy timeout).
-const BATCH_HOLD: std::time::Duration = std::time::Duration::from_millis(500);
+/// …or has held the write lock this long: an editor's command waiting for it gives up
+/// after the store's busy timeout.
+const BATCH_HOLD: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Why a whole run (not one source) failed.
 #[derive(Debug, thiserror::Error)]
