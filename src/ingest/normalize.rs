@@ -425,27 +425,34 @@ fn fingerprint_read(
         if !parsed.html().as_str().contains('<') {
             continue;
         }
-        for node in parsed.tree().tree.root().descendants() {
-            let Some(e) = node.value().as_element() else {
-                continue;
-            };
-            let url = match e.name() {
-                "img" => e.attr("src").and_then(|s| Url::parse(s).ok()).map(|mut u| {
-                    u.set_query(None);
-                    u
-                }),
-                "a" => e.attr("href").and_then(|s| Url::parse(s).ok()),
-                _ => None,
-            };
-            if let Some(u) = url {
-                h.update(u.as_str().as_bytes());
-                h.update([0u8]);
-            }
+        for u in parsed
+            .tree()
+            .tree
+            .root()
+            .descendants()
+            .filter_map(counted_link)
+        {
+            h.update(u.as_str().as_bytes());
+            h.update([0u8]);
         }
     }
     h.update(link.map(Url::as_str).unwrap_or_default().as_bytes());
     h.update([0u8]);
     hex12(&h.finalize())
+}
+
+/// The address a node gives that the fingerprint counts: a link, or an image without its
+/// query string (resizing and cache tokens).
+fn counted_link(node: ego_tree::NodeRef<'_, scraper::Node>) -> Option<Url> {
+    let e = node.value().as_element()?;
+    match e.name() {
+        "img" => e.attr("src").and_then(|s| Url::parse(s).ok()).map(|mut u| {
+            u.set_query(None);
+            u
+        }),
+        "a" => e.attr("href").and_then(|s| Url::parse(s).ok()),
+        _ => None,
+    }
 }
 
 /// Words that change on every render without the story changing: clock times
@@ -625,20 +632,8 @@ mod tests {
                 let words: Vec<&str> = text.split_whitespace().filter(|w| !is_noise(w)).collect();
                 parts.push(words.join(" "));
                 let doc = scraper::Html::parse_fragment(h.as_str());
-                for node in doc.tree.root().descendants() {
-                    let Some(e) = node.value().as_element() else {
-                        continue;
-                    };
-                    let url = match e.name() {
-                        "img" => e.attr("src").and_then(|s| Url::parse(s).ok()).map(|mut u| {
-                            u.set_query(None);
-                            u
-                        }),
-                        "a" => e.attr("href").and_then(|s| Url::parse(s).ok()),
-                        _ => None,
-                    };
-                    parts.extend(url.map(|u| u.to_string()));
-                }
+                let links = doc.tree.root().descendants().filter_map(counted_link);
+                parts.extend(links.map(|u| u.to_string()));
             }
             parts.push(
                 item.link

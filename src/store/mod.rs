@@ -616,8 +616,12 @@ impl FetchBatch<'_> {
                     })
                     .optional()?;
                 let annotation = self.stamp.as_ref().and(item.annotation.take());
-                match existing {
-                    Some((_, fp, _, _)) if fp == item.fingerprint => counts.unchanged += 1,
+                // (id, date, first seen, annotated before, inserted) of a row written.
+                let written = match existing {
+                    Some((_, fp, _, _)) if fp == item.fingerprint => {
+                        counts.unchanged += 1;
+                        None
+                    }
                     Some((id, _, was_annotated, first_seen)) => {
                         update.execute(params![
                             id,
@@ -633,17 +637,8 @@ impl FetchBatch<'_> {
                             item.fingerprint,
                         ])?;
                         counts.updated += 1;
-                        if let Some(annotation) = annotation {
-                            fresh.push(Fresh {
-                                id,
-                                sort_at: ts(item.published).unwrap_or(first_seen),
-                                first_seen,
-                                annotated: was_annotated,
-                                inserted: false,
-                                item: n,
-                                annotation,
-                            });
-                        }
+                        let sort_at = ts(item.published).unwrap_or(first_seen);
+                        Some((id, sort_at, first_seen, was_annotated, false))
                     }
                     None => {
                         let sort_at = ts(item.published).unwrap_or(now.timestamp());
@@ -671,18 +666,27 @@ impl FetchBatch<'_> {
                                 .map(|(_, stamp)| stories::annotated(&item.fingerprint, stamp)),
                         ])?;
                         counts.new += 1;
-                        if let Some(annotation) = annotation {
-                            fresh.push(Fresh {
-                                id: tx.last_insert_rowid(),
-                                sort_at,
-                                first_seen: now.timestamp(),
-                                annotated: false,
-                                inserted: true,
-                                item: n,
-                                annotation,
-                            });
-                        }
+                        Some((
+                            tx.last_insert_rowid(),
+                            sort_at,
+                            now.timestamp(),
+                            false,
+                            true,
+                        ))
                     }
+                };
+                if let (Some((id, sort_at, first_seen, annotated, inserted)), Some(annotation)) =
+                    (written, annotation)
+                {
+                    fresh.push(Fresh {
+                        id,
+                        sort_at,
+                        first_seen,
+                        annotated,
+                        inserted,
+                        item: n,
+                        annotation,
+                    });
                 }
             }
         }
