@@ -61,7 +61,7 @@ impl<'h> Parsed<'h> {
 
     /// The parsed tree.
     pub fn tree(&self) -> &Html {
-        self.tree.get_or_init(|| dom::fragment(self.html.as_str()))
+        self.tree.get_or_init(|| dom::safe_fragment(self.html))
     }
 
     /// [`to_text`] of the HTML.
