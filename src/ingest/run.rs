@@ -30,10 +30,10 @@ use crate::store::{FetchBatch, SourceState, Store, StoreError};
 
 /// A write transaction of the fetch is committed once it holds this many items (their
 /// search entries wait in memory until then)…
-const BATCH_ITEMS: usize = 4096;
+const BATCH_ITEMS: usize = 8192;
 /// …or has held the write lock this long: an editor's command waiting for it gives up
 /// after the store's busy timeout.
-const BATCH_HOLD: std::time::Duration = std::time::Duration::from_secs(1);
+const BATCH_HOLD: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Why a whole run (not one source) failed.
 #[derive(Debug, thiserror::Error)]

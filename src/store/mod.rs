@@ -283,13 +283,11 @@ impl Store {
         )
         .map_err(open_err)?;
         // A first fetch of thousands of feeds writes tens of thousands of items and their
-        // candidate keys. An 8 MiB page cache (SQLite's default is 2) and a checkpoint every
-        // 32 MiB of WAL (not 4) took a cold fetch of 1,000 feeds from 8.1 s to 7.8 s. Since
-        // the fetch writes items with their keys, the linking pass after it finds fewer key
-        // pages in an 8 MiB cache: 16 MiB saved it about a tenth of its CPU, for some 12 MB
-        // more at the peak. The WAL file is trimmed back to 64 MiB after checkpoints.
+        // band keys. An 8 MiB page cache (SQLite's default is 2) and a checkpoint every 32 MiB
+        // of WAL (not 4) took a cold fetch of 1,000 feeds from 8.1 s to 7.8 s; a bigger cache
+        // only cost memory. The WAL file is trimmed back to 64 MiB after checkpoints.
         conn.execute_batch(
-            "PRAGMA cache_size = -16384;
+            "PRAGMA cache_size = -8192;
              PRAGMA temp_store = MEMORY;
              PRAGMA wal_autocheckpoint = 8192;
              PRAGMA journal_size_limit = 67108864;",
