@@ -1,15 +1,20 @@
 //! Fetch benchmark: N synthetic feeds served from loopback, fetched by the real release binary
 //! cold (empty database: every feed downloaded, parsed, sanitized, stored and annotated) and
 //! then warm (every feed answers 304 to the stored ETag). Prints wall time, CPU time (user +
-//! sys of the child), the child's peak resident memory, where the time went (the fetch —
-//! download, parse, sanitize, store — then annotation, by wall time and by CPU of the
-//! threads doing each), and what dedup made of it (copies folded, the largest story).
-//! Figures, not a pass/fail test.
+//! sys of the child), the child's peak resident memory, where the time went, and what dedup
+//! made of it (copies folded, the largest story). Figures, not a pass/fail test.
+//!
+//! Where the time went: the fetch (download, parse, sanitize, annotate, store), by wall time
+//! and CPU, and annotation's share of that CPU (language, tags, excerpts, signatures: the
+//! binary counts its threads' CPU time); then the pass that places items in stories.
 //!
 //! ```sh
 //! cargo bench --bench fetch                         # both kinds of text, 1,000 and 5,000 feeds
 //! cargo bench --bench fetch -- 200 2000             # other sizes
 //! cargo bench --bench fetch -- --mode templated 1000
+//! cargo bench --bench fetch -- --keep /tmp/dbs 200   # keep each run's database
+//! cargo bench --bench fetch -- --feeds /tmp/feeds 200 # only write the feeds, for other tools
+//! BOLETIN_BENCH_BIN=/path/to/boletin cargo bench --bench fetch   # another build
 //! ```
 //!
 //! Each feed is RSS 2.0 with 30 items (WordPress-like: excerpt plus full HTML content in
@@ -83,7 +88,29 @@ fn main() {
         Some("templated") => vec![Mode::Templated],
         _ => vec![Mode::Templated, Mode::Unique],
     };
-    let bin = env!("CARGO_BIN_EXE_boletin");
+    let keep = args
+        .iter()
+        .position(|a| a == "--keep")
+        .and_then(|i| args.get(i + 1))
+        .map(std::path::PathBuf::from);
+    if let Some(folder) = args
+        .iter()
+        .position(|a| a == "--feeds")
+        .and_then(|i| args.get(i + 1))
+    {
+        for &mode in &modes {
+            let folder = Path::new(folder).join(mode.name());
+            std::fs::create_dir_all(&folder).expect("--feeds folder");
+            for n in 0..sizes.iter().copied().max().unwrap_or(0) {
+                std::fs::write(folder.join(format!("{n}.xml")), feed(n, mode)).expect("write feed");
+            }
+        }
+        return;
+    }
+    // Comparing two builds on the same feeds: the other one's binary.
+    let bin = std::env::var("BOLETIN_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_boletin").to_string());
+    let bin = bin.as_str();
     println!(
         "boletin fetch benchmark: {ITEMS} items and {:.0}/{:.0} KB per feed (unique/templated), \
          {HOSTS} loopback hosts, {} cores",
@@ -126,7 +153,7 @@ fn main() {
         .collect();
 
     println!(
-        "\n{:<9} {:>6}  {:<5} {:>7} {:>7} {:>9} {:>5}  {:<30} answers",
+        "\n{:<9} {:>6}  {:<5} {:>7} {:>7} {:>9} {:>5}  {:<56} answers",
         "text", "feeds", "run", "wall s", "CPU s", "peak MiB", "exit", "where the time went"
     );
     for &mode in &modes {
@@ -145,14 +172,15 @@ fn main() {
                     not_modified.load(Ordering::SeqCst)
                 );
                 let split = format!(
-                    "fetch {:.2}s/{:.1}cpu, annotate {:.2}s/{:.1}cpu",
+                    "fetch {:.2}s/{:.1}cpu (annotating {:.1}cpu), stories {:.2}s/{:.1}cpu",
                     m.fetch_ms as f64 / 1000.0,
                     m.fetch_cpu,
+                    m.annotate_cpu,
                     m.annotate_ms as f64 / 1000.0,
                     m.cpu_secs - m.fetch_cpu,
                 );
                 println!(
-                    "{:<9} {n:>6}  {run:<5} {:>7.2} {:>7.2} {:>9.1} {:>5}  {split:<30} {answers}",
+                    "{:<9} {n:>6}  {run:<5} {:>7.2} {:>7.2} {:>9.1} {:>5}  {split:<56} {answers}",
                     mode.name(),
                     m.wall.as_secs_f64(),
                     m.cpu_secs,
@@ -170,6 +198,15 @@ fn main() {
                 }
             }
             let (items, copies, largest) = stories(&dir.path().join("boletin.db"));
+            if let Some(keep) = &keep {
+                std::fs::create_dir_all(keep).expect("--keep folder");
+                let db = keep.join(format!("{}-{n}.db", mode.name()));
+                let _ = std::fs::remove_file(&db);
+                // A consistent copy of the database, written-ahead log included.
+                rusqlite::Connection::open(dir.path().join("boletin.db"))
+                    .and_then(|c| c.execute("VACUUM INTO ?1", [db.to_string_lossy()]))
+                    .expect("copy the database");
+            }
             println!(
                 "{:<9} {n:>6}  stored {items} items (expected {}); {copies} copies folded, \
                  largest story {largest} items, at most {max_candidates} candidates judged per item",
@@ -201,9 +238,12 @@ struct Measure {
     cpu_secs: f64,
     peak_kib: u64,
     exit: i32,
-    /// From `fetch --json`: the fetch's wall time and annotation's.
+    /// From `fetch --json`: the fetch's wall time, and the time of what follows it (annotating
+    /// what the fetch did not, placing items in stories).
     fetch_ms: u64,
     annotate_ms: u64,
+    /// CPU seconds the binary spent annotating (its threads' CPU time, summed).
+    annotate_cpu: f64,
     /// CPU seconds spent until the fetch's worker threads were gone.
     fetch_cpu: f64,
     /// CPU seconds per thread name, most first.
@@ -289,6 +329,7 @@ fn measure(bin: &str, dir: &Path) -> Measure {
         exit,
         fetch_ms: json["annotation"]["fetch_ms"].as_u64().unwrap_or(0),
         annotate_ms: json["annotation"]["ms"].as_u64().unwrap_or(0),
+        annotate_cpu: json["annotation"]["cpu_ms"].as_u64().unwrap_or(0) as f64 / 1000.0,
         fetch_cpu: fetch_cpu.unwrap_or(cpu_secs),
         threads,
         max_candidates: json["annotation"]["max_candidates"].as_u64().unwrap_or(0),

@@ -6,6 +6,11 @@ mod cli;
 
 use std::process::ExitCode;
 
+/// Parsing and sanitizing partner HTML allocates millions of small nodes and strings:
+/// mimalloc serves them faster than the system's allocator, across threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     cli::run()
 }

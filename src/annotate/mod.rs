@@ -1,13 +1,15 @@
-//! After items are stored: each new or changed item gets its language, region/topic/source
-//! tags, an excerpt of `excerpt_words` words (plain and HTML), a search entry and a place
-//! in a story (primary, or a copy of another partner's item).
+//! Each new or changed item gets its language, region/topic/source tags, an excerpt of
+//! `excerpt_words` words (plain and HTML), a search entry and a place in a story (primary,
+//! or a copy of another partner's item).
 //!
-//! Runs after the fetch commits (so it never slows or blocks the concurrent fetch) and
-//! works on whatever is pending, so an interrupted run is finished by the next one.
-//! Stories are decided in a second pass over everything annotated (see
-//! [`Annotator::run_with`]).
-//! Editing the gazetteer, a source's tags or language, or `excerpt_words` re-annotates
-//! every item on the next run.
+//! The fetch annotates items as it reads them ([`Annotator::annotate_read`], on the cores
+//! parsing them, from the text and tree normalizing made: an item's body is parsed once
+//! after the sanitizer) and stores them annotated. [`Annotator::run_with`] then annotates
+//! whatever is still pending, reading it back from the store (items stored some other way,
+//! an interrupted run's, every item when the config changed), so an interrupted run is
+//! finished by the next one; and decides stories in a second pass over everything
+//! annotated. Editing the gazetteer, a source's tags or language, or `excerpt_words`
+//! re-annotates every item on the next run.
 
 pub mod dedup;
 pub mod fold;
@@ -15,7 +17,8 @@ pub mod tag;
 pub mod why;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -24,9 +27,10 @@ use crate::annotate::fold::slug;
 use crate::annotate::tag::{Gazetteer, TagError};
 use crate::config::{Config, Source};
 use crate::html::sanitize::SafeHtml;
+use crate::html::text::Parsed;
 use crate::html::{excerpt, text};
 use crate::ingest::normalize;
-use crate::store::{Annotation, AnnotationBatch, PendingItem, Store, StoreError};
+use crate::store::{Annotation, AnnotationBatch, PendingItem, Row, Store, StoreError};
 
 /// Pending items read from the store, annotated and written at a time.
 const PAGE: usize = 1024;
@@ -35,6 +39,10 @@ const PAGE: usize = 1024;
 /// 1,000 feeds (30,000 items) ~3 s faster. A crash loses at most this much annotation work,
 /// which the next run redoes.
 const COMMIT_EVERY: usize = 8 * PAGE;
+/// Items placed in stories per read of their postings. Each read sweeps the key index (a
+/// page's keys are spread all over it), so on a large store fewer, larger reads cost less:
+/// with 150,000 items, 1,024 at a time made linking grow faster than the store.
+const LINK_PAGE: usize = 8 * PAGE;
 /// Longest a transaction of annotations holds the write lock (on a slow machine 8 pages take
 /// longer): an editor's command waiting for it gives up after the store's busy timeout.
 const MAX_HOLD: std::time::Duration =
@@ -65,14 +73,28 @@ pub struct AnnotateReport {
 }
 
 /// Everything annotation reads from the config.
+#[derive(Debug)]
 pub struct Annotator {
     gazetteer: Gazetteer,
     excerpt_words: usize,
     sources: HashMap<String, (Vec<String>, Option<&'static str>)>,
     stamp: String,
-    /// [`PAGE`] and [`COMMIT_EVERY`]; smaller in tests.
+    /// [`PAGE`], [`COMMIT_EVERY`] and [`LINK_PAGE`]; smaller in tests.
     page: usize,
     commit_every: usize,
+    link_page: usize,
+    /// CPU time spent annotating, summed over threads (nanoseconds).
+    cpu: AtomicU64,
+}
+
+/// What annotation reads of an item besides its text.
+pub(crate) struct Facts<'a> {
+    pub(crate) source_id: &'a str,
+    pub(crate) title: &'a str,
+    /// [`normalize::link_key`] of its link.
+    pub(crate) link_key: Option<String>,
+    /// Seconds: published, else first seen (the store sets it when it knows).
+    pub(crate) date: i64,
 }
 
 impl Annotator {
@@ -120,17 +142,80 @@ impl Annotator {
             stamp,
             page: PAGE,
             commit_every: COMMIT_EVERY,
+            link_page: LINK_PAGE,
+            cpu: AtomicU64::new(0),
         }
     }
 
-    /// The annotation of one stored item.
+    /// The annotation of one stored item. Its HTML is parsed once, for its text and its
+    /// excerpt.
     pub fn annotate(&self, item: &PendingItem) -> Annotation {
-        let html = item.content.as_ref().unwrap_or(&item.summary);
-        let body = body_text(item.content.as_ref(), &item.summary);
-        let text = format!("{}\n{}", item.title, body);
+        let html = Parsed::new(item.content.as_ref().unwrap_or(&item.summary));
+        let link_key = item
+            .link
+            .as_deref()
+            .and_then(|l| url::Url::parse(l).ok())
+            .map(|u| normalize::link_key(&u));
+        self.annotate_read(
+            &Facts {
+                source_id: &item.source_id,
+                title: &item.title,
+                link_key,
+                date: item.sort_at,
+            },
+            (&html, &html.text()),
+            || text::to_text(item.summary.as_str()),
+        )
+    }
+
+    /// The annotation of an item from its HTML as annotation reads it (the content, else
+    /// the summary; [`body_text`]) already parsed, with that HTML's text; `summary_text`
+    /// gives the summary's text, read when the content has none.
+    pub(crate) fn annotate_read(
+        &self,
+        item: &Facts<'_>,
+        (html, text): (&Parsed<'_>, &str),
+        summary_text: impl FnOnce() -> String,
+    ) -> Annotation {
+        let started = thread_cpu();
+        let excerpt_html = excerpt::excerpt_html_of(html, text, self.excerpt_words);
+        let body = if text.is_empty() {
+            summary_text()
+        } else {
+            text.to_string()
+        };
+        let annotation = self.annotate_text(item, body, excerpt_html);
+        let spent = thread_cpu().saturating_sub(started);
+        self.cpu.fetch_add(
+            u64::try_from(spent.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        annotation
+    }
+
+    /// CPU time spent annotating so far (text, language, tags, excerpts, signatures; not
+    /// the parse of the HTML they are read from, nor storing), summed over threads.
+    pub fn cpu(&self) -> Duration {
+        Duration::from_nanos(self.cpu.load(Ordering::Relaxed))
+    }
+
+    /// The stamp stored with annotations made under this config: annotations under
+    /// another stamp are made again.
+    pub fn stamp(&self) -> &str {
+        &self.stamp
+    }
+
+    /// The annotation of an item whose body text ([`body_text`]) and HTML excerpt are made.
+    fn annotate_text(&self, item: &Facts<'_>, body: String, excerpt_html: SafeHtml) -> Annotation {
+        // Language detection reads the first characters only.
+        let head = body
+            .char_indices()
+            .nth(tag::LANGUAGE_SAMPLE)
+            .map_or(body.as_str(), |(end, _)| &body[..end]);
+        let text = format!("{}\n{head}", item.title);
         let (source_tags, source_lang) = self
             .sources
-            .get(&item.source_id)
+            .get(item.source_id)
             .map(|(t, l)| (t.as_slice(), *l))
             .unwrap_or((&[], None));
         let language = source_lang
@@ -139,7 +224,7 @@ impl Annotator {
         // Folded once for both tags and the duplicate signature: fold(title + "\n" + body)
         // is the two folded halves joined by a space.
         let folded_body = fold::fold(&body);
-        let folded_title = fold::fold(&item.title);
+        let folded_title = fold::fold(item.title);
         let folded = match (folded_title.is_empty(), folded_body.is_empty()) {
             (true, _) => folded_body.clone(),
             (false, true) => folded_title,
@@ -149,19 +234,19 @@ impl Annotator {
         tags.extend(source_tags.iter().cloned());
         tags.sort();
         tags.dedup();
-        let link_key = item
-            .link
-            .as_deref()
-            .and_then(|l| url::Url::parse(l).ok())
-            .map(|u| normalize::link_key(&u));
         // The one place excerpts are made: annotation has the configured length, and its
         // stamp redoes every excerpt when that length changes.
         Annotation {
             language,
             tags,
             excerpt: excerpt::excerpt(&body, self.excerpt_words),
-            excerpt_html: excerpt::excerpt_html(html, self.excerpt_words),
-            signature: dedup::signature_folded(link_key, &item.title, &folded_body, item.sort_at),
+            excerpt_html,
+            signature: dedup::signature_folded(
+                item.link_key.clone(),
+                item.title,
+                &folded_body,
+                item.date,
+            ),
             body,
         }
     }
@@ -192,7 +277,7 @@ impl Annotator {
         let mut stopped = false;
         // Linking is cheap per item; it is committed with the batch at the end (a crash
         // leaves items unplaced, and the next run places them).
-        let linked = batch.link_unlinked(self.page, &mut || {
+        let linked = batch.link_unlinked(self.link_page, &mut || {
             stopped = cancel.load(Ordering::Relaxed);
             !stopped
         })?;
@@ -287,8 +372,9 @@ impl Annotator {
         page: &[PendingItem],
         annotations: &mut [Annotation],
     ) -> Result<(), StoreError> {
-        batch.flag_boilerplate(page, annotations)?;
-        let pairs: Vec<(&PendingItem, &Annotation)> = page.iter().zip(annotations.iter()).collect();
+        let rows: Vec<Row<'_>> = page.iter().map(PendingItem::row).collect();
+        batch.flag_boilerplate(&rows, annotations)?;
+        let pairs: Vec<(Row<'_>, &Annotation)> = rows.into_iter().zip(annotations.iter()).collect();
         batch.save(&pairs, &self.stamp)
     }
 }
@@ -303,6 +389,20 @@ pub(crate) fn body_text(content: Option<&SafeHtml>, summary: &SafeHtml) -> Strin
     } else {
         body
     }
+}
+
+/// The calling thread's CPU time (zero where the system does not tell).
+fn thread_cpu() -> Duration {
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        Duration::new(
+            u64::try_from(t.tv_sec).unwrap_or(0),
+            u32::try_from(t.tv_nsec).unwrap_or(0),
+        )
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    Duration::ZERO
 }
 
 #[cfg(test)]
@@ -360,6 +460,7 @@ mod tests {
             updated: None,
             categories: vec![],
             fingerprint: format!("fp-{source}-{n}"),
+            annotation: None,
         }
     }
 
@@ -378,7 +479,7 @@ mod tests {
                 .unwrap_or_else(|_| unreachable!());
         }
         let mut annotator = Annotator::new(Gazetteer::default(), 60, &[]);
-        (annotator.page, annotator.commit_every) = (page, commit_every);
+        (annotator.page, annotator.commit_every, annotator.link_page) = (page, commit_every, page);
         let report = annotator.run(&mut store).unwrap_or_else(|_| unreachable!());
         assert_eq!(report.annotated, 24);
         assert_eq!(annotator.run(&mut store).map(|r| r.annotated).ok(), Some(0));
@@ -410,7 +511,7 @@ mod tests {
             .commit_source(&state, &items, Utc::now())
             .unwrap_or_else(|_| unreachable!());
         let mut annotator = Annotator::new(Gazetteer::default(), 60, &[]);
-        (annotator.page, annotator.commit_every) = (3, 100);
+        (annotator.page, annotator.commit_every, annotator.link_page) = (3, 100, 3);
         let cancel = std::sync::atomic::AtomicBool::new(true);
         let mut seen = Vec::new();
         let first = annotator

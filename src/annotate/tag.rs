@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -94,11 +95,12 @@ struct Phrase {
 pub struct Gazetteer {
     tags: Vec<String>,
     parents: HashMap<String, String>,
-    /// Phrases whose first word is exact, by that word.
-    exact: HashMap<String, Vec<Phrase>>,
+    /// Phrases whose first word is exact, by that word. (Looked up for every word of every
+    /// item: a fast hash, not the default one that resists collision attacks.)
+    exact: FxHashMap<String, Vec<Phrase>>,
     /// Phrases whose first word is a prefix, by that prefix's first [`PREFIX_KEY`] characters
     /// (shorter prefixes under ""): a word is tried only against the prefixes it could match.
-    prefix: HashMap<String, Vec<Phrase>>,
+    prefix: FxHashMap<String, Vec<Phrase>>,
     /// SHA-256 of the text it was parsed from.
     digest: [u8; 32],
 }
@@ -109,8 +111,8 @@ impl Default for Gazetteer {
         Gazetteer::parse(DEFAULT_GAZETTEER, "gazetteer.toml").unwrap_or_else(|_| Gazetteer {
             tags: Vec::new(),
             parents: HashMap::new(),
-            exact: HashMap::new(),
-            prefix: HashMap::new(),
+            exact: FxHashMap::default(),
+            prefix: FxHashMap::default(),
             digest: [0; 32],
         })
     }
@@ -141,8 +143,8 @@ impl Gazetteer {
         let mut g = Gazetteer {
             tags: Vec::new(),
             parents: HashMap::new(),
-            exact: HashMap::new(),
-            prefix: HashMap::new(),
+            exact: FxHashMap::default(),
+            prefix: FxHashMap::default(),
             digest: Sha256::digest(text.as_bytes()).into(),
         };
         for ignore in &spec.ignore {
@@ -223,6 +225,7 @@ impl Gazetteer {
                     }
                 })
         };
+        let short = self.prefix.get("");
         for (at, word) in words.iter().enumerate() {
             if let Some(phrases) = self.exact.get(*word) {
                 for p in phrases.iter().filter(|p| matches(p, at)) {
@@ -230,7 +233,6 @@ impl Gazetteer {
                 }
             }
             let keyed = prefix_key(word).and_then(|k| self.prefix.get(k));
-            let short = self.prefix.get("");
             for p in keyed
                 .into_iter()
                 .chain(short)
@@ -296,7 +298,7 @@ impl Gazetteer {
 
 /// Characters read to detect a language: enough for a reliable guess on Spanish and English
 /// prose, and detection costs grow with the text.
-const LANGUAGE_SAMPLE: usize = 400;
+pub(crate) const LANGUAGE_SAMPLE: usize = 400;
 
 /// An item's language: `es`, `en` or `other`, from its title and text. `None` when there is
 /// too little text to tell.

@@ -38,6 +38,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     }
     // A broken gazetteer stops the run before anything is fetched.
     let annotator = boletin::annotate::Annotator::from_config(&config)
+        .map(Arc::new)
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let db = ctx.db_path();
     let _lock = super::lock(&db)?;
@@ -51,6 +52,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         only: args.sources,
         cancel: cancel.clone(),
         now,
+        annotator: Some(annotator.clone()),
     };
     let selected = if options.only.is_empty() {
         config.sources.len()
@@ -112,6 +114,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
     report.interrupted |= annotated.stopped;
     let fetch_ms = report.ms;
     let annotate_ms = started.elapsed().as_millis() as u64;
+    let annotate_cpu_ms = annotator.cpu().as_millis() as u64;
     report.ms += annotate_ms;
 
     if ctx.json {
@@ -120,7 +123,8 @@ pub fn run(ctx: &Context, args: Args) -> Result<ExitCode, ExitCode> {
         value["annotation"] = serde_json::json!({
             "fetch_ms": fetch_ms,
             "ms": annotate_ms,
-            "annotated": annotated.annotated,
+            "cpu_ms": annotate_cpu_ms,
+            "annotated": report.annotated + annotated.annotated,
             "copies": annotated.duplicates,
             "max_candidates": annotated.max_candidates,
         });

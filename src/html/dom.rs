@@ -21,6 +21,8 @@ use html5ever::tree_builder::{Tracer, TreeBuilder, TreeBuilderOpts, create_eleme
 use html5ever::{LocalName, QualName, TokenizerResult, local_name, ns};
 use scraper::{Html, HtmlTreeSink, Node};
 
+use crate::html::sanitize::SafeHtml;
+
 /// Elements the parser keeps open at once (formatting elements waiting to be reopened count
 /// too). Browsers stop nesting at 512; no article comes near this, and every parser step
 /// stays cheap below it. Start tags beyond it are left out (their content stays, one level
@@ -71,6 +73,16 @@ pub fn before_crowded_tag(html: &str) -> &str {
 /// Parses an HTML fragment as the body of a document would, the way scraper's
 /// `Html::parse_fragment` does, except that at most [`MAX_OPEN_ELEMENTS`] are open at once.
 pub fn fragment(html: &str) -> Html {
+    fragment_of(before_crowded_tag(html))
+}
+
+/// [`fragment`] of sanitized HTML: its tags carry a few allowed attributes at most, so
+/// there is no crowded tag to look for.
+pub fn safe_fragment(html: &SafeHtml) -> Html {
+    fragment_of(html.as_str())
+}
+
+fn fragment_of(html: &str) -> Html {
     let sink = HtmlTreeSink::new(Html::new_fragment());
     let context = create_element(
         &sink,
@@ -89,12 +101,12 @@ pub fn document(html: &str) -> Html {
     parse(
         TreeBuilder::new(sink, TreeBuilderOpts::default()),
         None,
-        html,
+        before_crowded_tag(html),
     )
 }
 
+/// Parses `html`, already cut before any crowded tag.
 fn parse(builder: Builder, initial_state: Option<State>, html: &str) -> Html {
-    let html = before_crowded_tag(html);
     let opts = TokenizerOpts {
         initial_state,
         ..TokenizerOpts::default()

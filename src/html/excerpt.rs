@@ -7,7 +7,7 @@ use scraper::Node;
 use crate::html::dom::{self, Visit};
 use crate::html::escape::{escape_text, push_attr};
 use crate::html::sanitize::{self, SafeHtml};
-use crate::html::text::to_text;
+use crate::html::text::Parsed;
 
 /// Words in an excerpt unless the config says otherwise (`[newsletter] excerpt_words`).
 pub const DEFAULT_EXCERPT_WORDS: usize = 60;
@@ -57,18 +57,22 @@ const EXCERPT_SKIP: &[&str] = &["img", "figure", "table", "pre", "hr"];
 /// tag closed, entities whole (text is re-escaped, never cut inside `&…;`), an ellipsis
 /// when cut.
 pub fn excerpt_html(html: &SafeHtml, words: usize) -> SafeHtml {
+    let parsed = Parsed::new(html);
+    excerpt_html_of(&parsed, &parsed.text(), words)
+}
+
+/// [`excerpt_html`] of HTML already parsed, whose text ([`Parsed::text`]) is `text`.
+pub fn excerpt_html_of(html: &Parsed<'_>, text: &str, words: usize) -> SafeHtml {
     if words == 0 {
         return SafeHtml::default();
     }
-    let total = to_text(html.as_str()).split_whitespace().count();
-    let tree = dom::fragment(html.as_str());
     let mut cut = Cut {
         left: words,
-        more: total > words,
+        more: text.split_whitespace().nth(words).is_some(),
         cut: false,
         out: String::new(),
     };
-    dom::walk(tree.tree.root(), &mut cut);
+    dom::walk(html.tree().tree.root(), &mut cut);
     // The pieces came from sanitized HTML; the policy re-checks the assembled fragment.
     sanitize::recheck(&cut.out)
 }
@@ -166,6 +170,7 @@ impl<'a> Visit<'a> for Cut {
 mod tests {
     use super::*;
     use crate::html::sanitize::sanitize;
+    use crate::html::text::to_text;
 
     fn base() -> url::Url {
         url::Url::parse("https://colectivo.example.org/noticias/")

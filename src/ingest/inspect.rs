@@ -175,6 +175,7 @@ fn unstored(source: &Source, raw: RawItem) -> crate::ingest::item::Item {
         updated: raw.updated,
         categories: raw.categories,
         fingerprint: String::new(),
+        annotation: None,
     }
 }
 

@@ -1,10 +1,12 @@
 //! The types items pass through: [`RawItem`] as a parser or scraper found it, [`Item`]
-//! after normalization (plain-text title, sanitized HTML, a stable identity).
+//! after normalization (plain-text title, sanitized HTML, a stable identity, and its
+//! annotation when the fetch made it).
 
 use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::html::sanitize::SafeHtml;
+use crate::store::Annotation;
 
 /// One entry as found in a feed or on a page: untrusted, unnormalized.
 #[derive(Debug, Clone, Default)]
@@ -43,4 +45,7 @@ pub struct Item {
     pub(crate) categories: Vec<String>,
     /// Hash of what a reader sees; a change means the item was really updated.
     pub fingerprint: String,
+    /// Its annotation, when the fetch annotated it as it read it (else annotation reads it
+    /// back from the store).
+    pub(crate) annotation: Option<Annotation>,
 }

@@ -8,6 +8,7 @@
 
 use url::Url;
 
+use crate::annotate::Annotator;
 use crate::config::{ScrapeRules, Source, SourceKind};
 use crate::ingest::feed::parse::{self, ParsedFeed};
 use crate::ingest::fetch::{self, Disposition, FetchError};
@@ -126,15 +127,20 @@ impl Document {
     }
 
     /// The entries as the store takes them (normalized; those without title and link
-    /// dropped), and the publisher's polling hint (RSS `<ttl>`, minutes).
-    pub fn into_items(self, source: &Source) -> (Vec<Item>, Option<u32>) {
+    /// dropped; annotated when an `annotator` is given), and the publisher's polling hint
+    /// (RSS `<ttl>`, minutes).
+    pub fn into_items(
+        self,
+        source: &Source,
+        annotator: Option<&Annotator>,
+    ) -> (Vec<Item>, Option<u32>) {
         let (raw, ttl) = match self {
             Document::Feed(feed) => (feed.items, feed.ttl_minutes),
             Document::Entries(items) => (items, None),
         };
         let items = raw
             .into_iter()
-            .filter_map(|r| normalize::normalize(source, r))
+            .filter_map(|r| normalize::normalize_with(source, r, annotator))
             .collect();
         (items, ttl)
     }

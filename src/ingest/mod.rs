@@ -3,9 +3,10 @@
 //! [`run`] drives the stage: it asks every due source concurrently through [`fetch`] (in
 //! [`schedule`]'s order, when [`state`] says it is due), reads each answer by its kind
 //! ([`kind`]: [`decode`], then [`feed`] parsing or [`scrape`], then [`normalize`] into
-//! [`item::Item`]s; [`follow`] fetches item pages for kinds that want them), and commits
-//! each source's items with the next state [`state`] decides, one transaction per source.
-//! It hands on a [`report::RunReport`]; annotation then works over the store. `inspect`
+//! [`item::Item`]s, annotated as they are read when the run has an annotator; [`follow`]
+//! fetches item pages for kinds that want them), and commits each source's items with the
+//! next state [`state`] decides, several sources a transaction. It hands on a
+//! [`report::RunReport`]; annotation then finishes over the store. `inspect`
 //! ([`run::inspect`], shown as an [`inspect::View`]) and `add` ([`discover`]) use the same
 //! fetch and reading without the store; [`lock`] keeps two runs off one database.
 //!

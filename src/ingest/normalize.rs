@@ -15,10 +15,11 @@
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::annotate::{Annotator, Facts};
 use crate::config::Source;
 use crate::html::excerpt::excerpt;
 use crate::html::sanitize::{self, SafeHtml};
-use crate::html::text::to_text;
+use crate::html::text::{Parsed, to_text};
 use crate::html::url::strip_tracking;
 use crate::ingest::item::{Item, RawItem};
 
@@ -244,15 +245,27 @@ fn hash(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update([0u8]);
     }
-    h.finalize()
-        .iter()
-        .take(12)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex12(&h.finalize())
+}
+
+/// The first 12 bytes of a digest in hex: what keys and fingerprints keep.
+fn hex12(digest: &[u8]) -> String {
+    digest.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Normalizes one raw item from `source`; `None` for entries with nothing to show.
 pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
+    normalize_with(source, raw, None)
+}
+
+/// [`normalize`], and with an `annotator` the item's annotation too, made from the text and
+/// the parsed HTML normalizing already has: the fetch annotates as it reads, and an item's
+/// body is parsed once after the sanitizer.
+pub fn normalize_with(
+    source: &Source,
+    raw: RawItem,
+    annotator: Option<&Annotator>,
+) -> Option<Item> {
     let base = raw
         .base
         .clone()
@@ -270,10 +283,18 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
     };
     let summary_html = raw.summary.as_deref().map(sanitized);
     let content_html = raw.content.as_deref().map(sanitized);
-    let body_text = content_html
+    // Each sanitized body is parsed once more, here: its text and links serve the title,
+    // the summary, the fingerprint and the annotation alike.
+    let content = content_html.as_ref().map(Parsed::new);
+    let content_text = content.as_ref().map(Parsed::text);
+    let given = summary_html
         .as_ref()
-        .or(summary_html.as_ref())
-        .map(|h| to_text(h.as_str()))
+        .filter(|s| !s.as_str().is_empty())
+        .map(Parsed::new);
+    let given_text = given.as_ref().map(Parsed::text);
+    let body_text = content_text
+        .as_deref()
+        .or(given_text.as_deref())
         .unwrap_or_default();
     let title = raw
         .title
@@ -285,15 +306,21 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
             )))
         })
         .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| one_line(&excerpt(&body_text, 12)));
+        .unwrap_or_else(|| one_line(&excerpt(body_text, 12)));
     if title.is_empty() && link.is_none() {
         return None;
     }
     // A feed with only full content still gets a short summary for the digest.
-    let summary = match summary_html {
-        Some(s) if !s.as_str().is_empty() => s,
-        _ => SafeHtml::from_text(&excerpt(&body_text, SUMMARY_WORDS)),
-    };
+    let made_summary = given
+        .is_none()
+        .then(|| SafeHtml::from_text(&excerpt(body_text, SUMMARY_WORDS)));
+    let made = made_summary.as_ref().map(Parsed::new);
+    let made_text = made.as_ref().map(Parsed::text);
+    let summary_read = given
+        .as_ref()
+        .zip(given_text.as_deref())
+        .or(made.as_ref().zip(made_text.as_deref()));
+    let content_read = content.as_ref().zip(content_text.as_deref());
     let published = raw.published.or(raw.updated);
     let guid = raw.guid.map(|g| g.trim().to_string());
     let key = match (&guid, &link) {
@@ -305,11 +332,28 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
             &published.map(|d| d.to_rfc3339()).unwrap_or_default(),
         ]),
     };
-    let fingerprint = fingerprint(
-        &title,
-        &[Some(&summary), content_html.as_ref()],
-        link.as_ref(),
-    );
+    let fingerprint = fingerprint_read(&title, &[summary_read, content_read], link.as_ref());
+    let annotation = annotator.zip(summary_read).map(|(annotator, summary)| {
+        // What annotation reads: the content as stored (when it is not empty), else the
+        // summary as stored.
+        let html = content_read
+            .filter(|(c, _)| !c.html().as_str().is_empty())
+            .unwrap_or(summary);
+        annotator.annotate_read(
+            &Facts {
+                source_id: &source.id,
+                title: &title,
+                link_key: link.as_ref().map(link_key),
+                date: published.map_or(0, |d| d.timestamp()),
+            },
+            html,
+            || summary.1.to_string(),
+        )
+    });
+    let summary = match made_summary {
+        Some(made) => made,
+        None => summary_html.unwrap_or_default(),
+    };
     Some(Item {
         source_id: source.id.clone(),
         key,
@@ -328,6 +372,7 @@ pub fn normalize(source: &Source, raw: RawItem) -> Option<Item> {
             .map(|c| one_line(c))
             .collect(),
         fingerprint,
+        annotation,
     })
 }
 
@@ -339,37 +384,84 @@ const TITLE_BYTES: usize = 64 * 1024;
 /// timestamps in the text, and the query strings of image URLs (resizing and cache tokens).
 /// Links and every other word count, so a real correction is an update.
 pub fn fingerprint(title: &str, html: &[Option<&SafeHtml>], link: Option<&Url>) -> String {
-    let mut parts: Vec<String> = vec![title.split_whitespace().collect::<Vec<_>>().join(" ")];
-    for h in html.iter().flatten() {
-        let text = to_text(h.as_str());
-        let words: Vec<&str> = text.split_whitespace().filter(|w| !is_noise(w)).collect();
-        parts.push(words.join(" "));
-        let doc = scraper::Html::parse_fragment(h.as_str());
-        for node in doc.tree.root().descendants() {
-            let Some(e) = node.value().as_element() else {
-                continue;
-            };
-            let url = match e.name() {
-                "img" => e.attr("src").and_then(|s| Url::parse(s).ok()).map(|mut u| {
-                    u.set_query(None);
-                    u
-                }),
-                "a" => e.attr("href").and_then(|s| Url::parse(s).ok()),
-                _ => None,
-            };
-            if let Some(u) = url {
-                parts.push(u.to_string());
+    let parsed: Vec<Option<Parsed<'_>>> = html.iter().map(|h| h.map(Parsed::new)).collect();
+    let texts: Vec<Option<String>> = parsed
+        .iter()
+        .map(|p| p.as_ref().map(Parsed::text))
+        .collect();
+    let read: Vec<Option<(&Parsed<'_>, &str)>> = parsed
+        .iter()
+        .zip(&texts)
+        .map(|(p, t)| p.as_ref().zip(t.as_deref()))
+        .collect();
+    fingerprint_read(title, &read, link)
+}
+
+/// [`fingerprint`] of HTML already parsed, each with its text ([`Parsed::text`]).
+fn fingerprint_read(
+    title: &str,
+    html: &[Option<(&Parsed<'_>, &str)>],
+    link: Option<&Url>,
+) -> String {
+    // Each part hashed as it is read, ended by a 0 byte: what `hash` makes of the parts
+    // joined, without building them.
+    let mut h = Sha256::new();
+    let words = |h: &mut Sha256, words: &mut dyn Iterator<Item = &str>| {
+        for (i, w) in words.enumerate() {
+            if i > 0 {
+                h.update(b" ");
             }
+            h.update(w.as_bytes());
+        }
+        h.update([0u8]);
+    };
+    words(&mut h, &mut title.split_whitespace());
+    for (parsed, text) in html.iter().flatten() {
+        words(
+            &mut h,
+            &mut text.split_whitespace().filter(|w| !is_noise(w)),
+        );
+        // Without a `<` there is no element, and no link.
+        if !parsed.html().as_str().contains('<') {
+            continue;
+        }
+        for u in parsed
+            .tree()
+            .tree
+            .root()
+            .descendants()
+            .filter_map(counted_link)
+        {
+            h.update(u.as_str().as_bytes());
+            h.update([0u8]);
         }
     }
-    parts.push(link.map(Url::as_str).unwrap_or_default().to_string());
-    let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-    hash(&refs)
+    h.update(link.map(Url::as_str).unwrap_or_default().as_bytes());
+    h.update([0u8]);
+    hex12(&h.finalize())
+}
+
+/// The address a node gives that the fingerprint counts: a link, or an image without its
+/// query string (resizing and cache tokens).
+fn counted_link(node: ego_tree::NodeRef<'_, scraper::Node>) -> Option<Url> {
+    let e = node.value().as_element()?;
+    match e.name() {
+        "img" => e.attr("src").and_then(|s| Url::parse(s).ok()).map(|mut u| {
+            u.set_query(None);
+            u
+        }),
+        "a" => e.attr("href").and_then(|s| Url::parse(s).ok()),
+        _ => None,
+    }
 }
 
 /// Words that change on every render without the story changing: clock times
 /// (`13:05`, `13:05:22`), ISO timestamps and Unix timestamps (9+ digits).
 fn is_noise(word: &str) -> bool {
+    // Both kinds have digits; most words have none.
+    if !word.bytes().any(|b| b.is_ascii_digit()) {
+        return false;
+    }
     let w = word.trim_matches(|c: char| !c.is_alphanumeric());
     if w.is_empty() {
         return false;
@@ -488,6 +580,125 @@ mod tests {
         let v = Url::parse("http://www.example.org:8080/a/index.html?utm_medium=x")
             .unwrap_or_else(|_| unreachable!());
         assert_eq!(link_key(&v), "example.org:8080/a");
+    }
+
+    /// Items as partners write them: full content with images, links, entities, embeds and
+    /// noise; a summary only; content only; text without markup.
+    fn raw_items() -> Vec<RawItem> {
+        let content = r#"<div class="entry"><p><strong>Acción urgente:</strong> la defensora
+            mixe fue detenida el 12 de noviembre a las 13:05 en Tlahuitoltepec &amp; trasladada
+            a Oaxaca.</p><figure><img src="/wp-content/uploads/foto.jpg?itok=AbC1" alt="Asamblea"
+            width="800"><figcaption>Foto: Colectivo</figcaption></figure>
+            <iframe src="https://www.youtube.com/embed/abc123" title="Video"></iframe>
+            <p>Women defenders in the Isthmus call for letters to the governor. <a href="/firma/?utm_source=rss">Firma</a>
+            · 1732190000</p><script>track()</script></div>"#;
+        let raw = |summary: Option<&str>, content: Option<&str>| RawItem {
+            guid: Some("https://red.example.org/?p=7".into()),
+            link: Some("https://red.example.org/2026/11/accion/?utm_medium=feed".into()),
+            title: Some("AU: Detienen a defensora mixe en Oaxaca".into()),
+            authors: vec!["Comunicación".into()],
+            summary: summary.map(str::to_string),
+            content: content.map(str::to_string),
+            published: chrono::DateTime::from_timestamp(1_794_000_000, 0),
+            base: Url::parse("https://red.example.org/feed/").ok(),
+            ..RawItem::default()
+        };
+        vec![
+            raw(Some("La defensora mixe fue detenida […]"), Some(content)),
+            raw(Some("<p>Sólo un <b>resumen</b> &amp; nada más.</p>"), None),
+            raw(None, Some(content)),
+            raw(
+                Some(""),
+                Some("<p><img src=\"https://red.example.org/x.jpg\"></p>"),
+            ),
+            raw(
+                Some("Texto plano sin marcas, con 14:41:07 y acentos: Chenalhó"),
+                None,
+            ),
+        ]
+    }
+
+    #[test]
+    fn the_fingerprint_is_read_from_one_parse_as_it_was_from_several() {
+        // The fingerprint as first defined: each body's text and links read by a parse of
+        // its own. Stored fingerprints must not change (every item would look updated).
+        let reference = |item: &Item| {
+            let mut parts = vec![item.title.split_whitespace().collect::<Vec<_>>().join(" ")];
+            for h in [Some(&item.summary), item.content.as_ref()]
+                .into_iter()
+                .flatten()
+            {
+                let text = to_text(h.as_str());
+                let words: Vec<&str> = text.split_whitespace().filter(|w| !is_noise(w)).collect();
+                parts.push(words.join(" "));
+                let doc = scraper::Html::parse_fragment(h.as_str());
+                let links = doc.tree.root().descendants().filter_map(counted_link);
+                parts.extend(links.map(|u| u.to_string()));
+            }
+            parts.push(
+                item.link
+                    .as_ref()
+                    .map(Url::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+            let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+            hash(&refs)
+        };
+        let source = Source::adhoc(
+            Url::parse("https://red.example.org/feed/").unwrap_or_else(|_| unreachable!()),
+        );
+        for raw in raw_items() {
+            let item = normalize(&source, raw).unwrap_or_else(|| unreachable!());
+            assert_eq!(item.fingerprint, reference(&item), "{item:?}");
+            let again = fingerprint(
+                &item.title,
+                &[Some(&item.summary), item.content.as_ref()],
+                item.link.as_ref(),
+            );
+            assert_eq!(item.fingerprint, again, "{item:?}");
+        }
+    }
+
+    #[test]
+    fn the_fetch_annotates_as_annotation_reads_back() {
+        let source = Source::adhoc(
+            Url::parse("https://red.example.org/feed/").unwrap_or_else(|_| unreachable!()),
+        );
+        let annotator = Annotator::new(
+            crate::annotate::tag::Gazetteer::default(),
+            12,
+            std::slice::from_ref(&source),
+        );
+        let mut said = 0;
+        for raw in raw_items() {
+            let item =
+                normalize_with(&source, raw, Some(&annotator)).unwrap_or_else(|| unreachable!());
+            let fresh = item.annotation.clone().unwrap_or_else(|| unreachable!());
+            let date = item.published.map_or(0, |d| d.timestamp());
+            let stored = crate::store::PendingItem {
+                id: 1,
+                source_id: item.source_id.clone(),
+                title: item.title.clone(),
+                link: item.link.as_ref().map(|l| l.to_string()),
+                summary: item.summary.clone(),
+                content: item.content.clone(),
+                sort_at: date,
+                first_seen: date,
+                fingerprint: item.fingerprint.clone(),
+                annotated: false,
+            };
+            let read_back = annotator.annotate(&stored);
+            assert_eq!(fresh.language, read_back.language, "{item:?}");
+            assert_eq!(fresh.tags, read_back.tags, "{item:?}");
+            assert_eq!(fresh.excerpt, read_back.excerpt, "{item:?}");
+            assert_eq!(fresh.excerpt_html, read_back.excerpt_html, "{item:?}");
+            assert_eq!(fresh.signature, read_back.signature, "{item:?}");
+            assert_eq!(fresh.body, read_back.body, "{item:?}");
+            said += usize::from(!fresh.body.is_empty() && fresh.language.is_some());
+        }
+        // All but the image alone say something, in a language.
+        assert_eq!(said, 4);
     }
 
     #[test]

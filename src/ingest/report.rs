@@ -85,6 +85,9 @@ pub struct RunReport {
     pub interrupted: bool,
     /// One per selected source, in config order.
     pub sources: Vec<SourceReport>,
+    /// Items annotated as they were read (see `FetchOptions::annotator`).
+    #[serde(skip)]
+    pub annotated: usize,
 }
 
 impl RunReport {
@@ -169,6 +172,7 @@ mod tests {
             started: Utc::now(),
             ms: 1200,
             interrupted: false,
+            annotated: 0,
             sources: vec![
                 moved,
                 SourceReport::new("ok", "http://ok/", Status::NotModified),

@@ -1,10 +1,12 @@
 //! The fetch run: every due source fetched concurrently (the tokio fan-out), read by its
-//! kind, and committed to the store by one writer, a source at a time; and `inspect`, the
-//! same fetch and read for one source without the store.
+//! kind (and its items annotated, when the run has an annotator), and written to the store
+//! by one writer, a source at a time, several sources a transaction; and `inspect`, the same
+//! fetch and read for one source without the store.
 //!
 //! The I/O of ingest and nothing else: how a document is read is [`kind`]'s, what an outcome
 //! makes of a source's state is [`state`]'s, when and in what order sources are asked is
-//! [`schedule`]'s. Hands on a [`RunReport`]; annotation runs after it, over the store.
+//! [`schedule`]'s. Hands on a [`RunReport`]; annotation then finishes over the store (what
+//! the run did not annotate, and stories).
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -16,6 +18,7 @@ use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
+use crate::annotate::Annotator;
 use crate::config::{Config, Settings, Source};
 use crate::ingest::fetch::{self, FetchError, Fetcher, Validators};
 use crate::ingest::inspect::{self, View};
@@ -23,7 +26,14 @@ use crate::ingest::kind::{self, LocalBase, SourceError};
 use crate::ingest::report::{RunReport, SourceReport, Status};
 use crate::ingest::state::{self, Outcome};
 use crate::ingest::{follow, schedule};
-use crate::store::{SourceState, Store, StoreError};
+use crate::store::{FetchBatch, SourceState, Store, StoreError};
+
+/// A write transaction of the fetch is committed once it holds this many items (their
+/// search entries wait in memory until then)…
+const BATCH_ITEMS: usize = 8192;
+/// …or has held the write lock this long: an editor's command waiting for it gives up
+/// after the store's busy timeout.
+const BATCH_HOLD: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Why a whole run (not one source) failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +58,10 @@ pub struct FetchOptions {
     /// A pinned clock (`fetch --now`): every due check, backoff and hint is counted from it,
     /// so tests can let hours pass without sleeping.
     pub now: Option<DateTime<Utc>>,
+    /// Annotates items as they are read (on the cores parsing them, from the text and
+    /// tree reading made) and stores them annotated; without one, annotation reads them
+    /// back from the store afterwards.
+    pub annotator: Option<Arc<Annotator>>,
 }
 
 impl FetchOptions {
@@ -82,6 +96,7 @@ pub async fn inspect(settings: &Settings, source: &Source) -> Result<View, Sourc
 /// Everything one source's task needs.
 struct Job {
     fetcher: Arc<Fetcher>,
+    annotator: Option<Arc<Annotator>>,
     source: Arc<Source>,
     url: url::Url,
     prior: Validators,
@@ -109,6 +124,7 @@ async fn fetch_and_read(
 ) -> (Outcome, u64, Option<OwnedSemaphorePermit>) {
     let Job {
         fetcher,
+        annotator,
         source,
         url,
         prior,
@@ -149,7 +165,7 @@ async fn fetch_and_read(
                 if prior_hash.as_deref() == Some(hash.as_str()) {
                     Outcome::SameBody(response)
                 } else {
-                    read(&fetcher, source, response, hash, bytes).await
+                    read(&fetcher, annotator, source, response, hash, bytes).await
                 }
             }
         },
@@ -161,6 +177,7 @@ async fn fetch_and_read(
 /// was given back: item pages queue for it too); the others are read on the blocking pool.
 async fn read(
     fetcher: &Fetcher,
+    annotator: Option<Arc<Annotator>>,
     source: Arc<Source>,
     response: fetch::Response,
     body_hash: String,
@@ -170,7 +187,7 @@ async fn read(
         let reading = follow::read_and_follow(fetcher, &source, &response, LocalBase::File);
         // A panic while reading one source fails that source, not the run.
         let read = match AssertUnwindSafe(reading).catch_unwind().await {
-            Ok(read) => read.map(|document| document.into_items(&source)),
+            Ok(read) => read.map(|document| document.into_items(&source, annotator.as_deref())),
             Err(panic) => {
                 let message = panic
                     .downcast_ref::<&str>()
@@ -185,7 +202,7 @@ async fn read(
     } else {
         let joined = tokio::task::spawn_blocking(move || {
             let read = kind::read(&source, &response, LocalBase::File)
-                .map(|document| document.into_items(&source));
+                .map(|document| document.into_items(&source, annotator.as_deref()));
             (response, read)
         })
         .await;
@@ -259,6 +276,7 @@ pub async fn fetch_sources(
         let (prior, prior_hash) = state::conditional(state, options.force);
         let job = Job {
             fetcher: fetcher.clone(),
+            annotator: options.annotator.clone(),
             source: Arc::new(source.clone()),
             url: state::effective_url(source, state),
             prior,
@@ -294,31 +312,80 @@ pub async fn fetch_sources(
     };
     start_more(window, &mut tx);
 
+    let stamp = options.annotator.as_deref().map(Annotator::stamp);
+    let mut annotated = 0;
     let mut failure: Option<StoreError> = None;
-    while let Some(done) = rx.recv().await {
-        if options.cancel.load(Ordering::SeqCst) {
-            tx = None;
-        } else {
-            start_more(1, &mut tx);
-        }
-        let source = &config.sources[done.index];
-        let report = match done.outcome {
-            None => SourceReport::new(&source.id, source.url.as_str(), Status::Interrupted),
-            Some(outcome) => {
-                let prior = state::current_state(&states, source);
-                match commit(store, source, prior, &outcome, done.ms, options.now()) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        // Stop starting new work; what was committed stays committed.
-                        options.cancel.store(true, Ordering::SeqCst);
-                        failure.get_or_insert(e);
-                        continue;
-                    }
-                }
+    // Several sources a transaction: their candidate keys and search entries go in
+    // together, as annotation writes a page (a transaction per source rewrote most of the
+    // key index each time). The transaction is open only while sources keep coming: it is
+    // committed when it holds enough or has held the write lock long enough.
+    let mut open = true;
+    while open && failure.is_none() {
+        let Some(first) = rx.recv().await else {
+            break;
+        };
+        let mut batch = match store.fetch_batch(stamp) {
+            Ok(batch) => batch,
+            Err(e) => {
+                failure = Some(e);
+                break;
             }
         };
-        on_source(&report);
-        reports.insert(done.index, report);
+        let mut next = Some(first);
+        while let Some(done) = next.take() {
+            if options.cancel.load(Ordering::SeqCst) {
+                tx = None;
+            } else {
+                start_more(1, &mut tx);
+            }
+            let source = &config.sources[done.index];
+            let report = match done.outcome {
+                None => SourceReport::new(&source.id, source.url.as_str(), Status::Interrupted),
+                Some(outcome) => {
+                    let prior = state::current_state(&states, source);
+                    match commit(&mut batch, source, prior, outcome, done.ms, options.now()) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                }
+            };
+            on_source(&report);
+            reports.insert(done.index, report);
+            if batch.items() >= BATCH_ITEMS {
+                break;
+            }
+            next = match tokio::time::timeout(BATCH_HOLD.saturating_sub(batch.held()), rx.recv())
+                .await
+            {
+                Ok(Some(done)) => Some(done),
+                Ok(None) => {
+                    open = false;
+                    None
+                }
+                // Nothing came in time: the batch is committed and the lock let go.
+                Err(_) => None,
+            };
+        }
+        if failure.is_some() {
+            // Rolled back: the batch's sources are fetched again by the next run.
+            break;
+        }
+        annotated += batch.annotated();
+        if let Err(e) = batch.commit() {
+            failure = Some(e);
+            break;
+        }
+        // A process waiting for the write lock (an editor's command) takes it now.
+        tokio::time::sleep(crate::store::MAKE_WAY).await;
+    }
+    if failure.is_some() {
+        // Start nothing more; what was committed stays committed. The tasks in flight end.
+        options.cancel.store(true, Ordering::SeqCst);
+        drop(tx.take());
+        while rx.recv().await.is_some() {}
     }
     // Never started because the run was interrupted.
     for index in pending {
@@ -342,21 +409,22 @@ pub async fn fetch_sources(
         ms: clock.elapsed().as_millis() as u64,
         interrupted: options.cancel.load(Ordering::SeqCst),
         sources,
+        annotated,
     })
 }
 
-/// Commits the state [`state::next`] gives `source` after `outcome`, with its items; the
-/// store's counts complete the report.
+/// Writes the state [`state::next`] gives `source` after `outcome`, with its items, into
+/// `batch`; the store's counts complete the report.
 fn commit(
-    store: &mut Store,
+    batch: &mut FetchBatch<'_>,
     source: &Source,
     prior: Option<&SourceState>,
-    outcome: &Outcome,
+    mut outcome: Outcome,
     ms: u64,
     now: DateTime<Utc>,
 ) -> Result<SourceReport, StoreError> {
-    let (state, mut report) = state::next(source, prior, outcome, now);
-    let counts = store.commit_source(&state, outcome.items(), now)?;
+    let (state, mut report) = state::next(source, prior, &outcome, now);
+    let counts = batch.commit_source(&state, outcome.take_items(), now)?;
     report.ms = ms;
     report.new = counts.new;
     report.updated = counts.updated;

@@ -51,6 +51,14 @@ impl Outcome {
             _ => &[],
         }
     }
+
+    /// The items to store, taken out.
+    pub fn take_items(&mut self) -> Vec<Item> {
+        match self {
+            Outcome::Items { items, .. } => std::mem::take(items),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// What is remembered about `source` at the URL the config now gives it: a source whose URL

@@ -1,9 +1,10 @@
 //! The SQLite store: items, and each source's fetch state and health.
 //!
 //! One file, WAL mode, migrations keyed by `PRAGMA user_version`. Everything a source's
-//! fetch changes (its items and its state: validators, errors, next attempt) is written
-//! in one transaction, so a crash at any point leaves either the old or the new state and
-//! the next run redoes the work.
+//! fetch changes (its items, their annotations and its state: validators, errors, next
+//! attempt) is written in one transaction (the fetch's writer puts several sources in one,
+//! [`FetchBatch`]), so a crash at any point leaves either the old or the new state and the
+//! next run redoes the work.
 //!
 //! Cron's `fetch` and an editor's commands (`items remove`, `subscribers import`, `send`,
 //! `serve`'s unsubscribe) write the same file at once. Every write transaction comes from
@@ -19,7 +20,7 @@ mod stories;
 pub use backup::{BackupError, BackupReport, TableCounts};
 pub use stories::{
     Annotation, AnnotationBatch, Compared, Explanation, LinkReport, Overrides, PendingItem,
-    PruneCounts, StoryItem,
+    PruneCounts, Row, StoryItem,
 };
 
 pub use delivery::{
@@ -217,8 +218,11 @@ fn wait_for_the_writer(attempts: i32) -> bool {
 /// Between two write transactions of a long job: a pause in which a process waiting for the
 /// write lock (trying every [`BUSY_POLL`]) takes it.
 pub fn make_way() {
-    std::thread::sleep(BUSY_POLL * 2);
+    std::thread::sleep(MAKE_WAY);
 }
+
+/// How long [`make_way`] pauses.
+pub const MAKE_WAY: Duration = BUSY_POLL.saturating_mul(2);
 
 /// `BEGIN IMMEDIATE` on `conn`: see [`Store::write_tx`].
 pub(super) fn write_tx(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
@@ -350,124 +354,24 @@ impl Store {
         items: &[Item],
         now: DateTime<Utc>,
     ) -> Result<Counts, StoreError> {
-        let tx = self.write_tx()?;
-        tx.execute(
-            "INSERT INTO sources (id, url, etag, last_modified, body_hash, last_attempt, last_success, last_status,
-                                  last_error, error_count, failing_since, next_attempt, gone, moved_to, ttl_minutes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-             ON CONFLICT(id) DO UPDATE SET url = excluded.url, etag = excluded.etag,
-                 last_modified = excluded.last_modified, body_hash = excluded.body_hash,
-                 last_attempt = excluded.last_attempt, last_success = excluded.last_success,
-                 last_status = excluded.last_status, last_error = excluded.last_error,
-                 error_count = excluded.error_count, failing_since = excluded.failing_since,
-                 next_attempt = excluded.next_attempt, gone = excluded.gone, moved_to = excluded.moved_to,
-                 ttl_minutes = excluded.ttl_minutes",
-            params![
-                state.id,
-                state.url,
-                state.etag,
-                state.last_modified,
-                state.body_hash,
-                ts(state.last_attempt),
-                ts(state.last_success),
-                state.last_status,
-                state.last_error,
-                state.error_count,
-                ts(state.failing_since),
-                ts(state.next_attempt),
-                state.gone,
-                state.moved_to,
-                state.ttl_minutes,
-            ],
-        )?;
-        let mut counts = Counts::default();
-        // Keys of entries sharing one GUID inside this document are told apart first.
-        let mut items = items.to_vec();
-        crate::ingest::normalize::disambiguate_keys(&mut items);
-        {
-            let mut buried = tx.prepare_cached(
-                "SELECT 1 FROM tombstones WHERE source_id = ?1 AND (key = ?2 OR (link IS NOT NULL AND link = ?3))",
-            )?;
-            let mut find = tx.prepare_cached(
-                "SELECT id, fingerprint FROM items WHERE source_id = ?1 AND key = ?2",
-            )?;
-            // The excerpt is annotation's, written when the item is annotated.
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO items (source_id, key, guid, link, title, author, summary_html, content_html, excerpt,
-                                    published, updated, first_seen, sort_at, categories, fingerprint)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '', ?9, ?10, ?11, ?12, ?13, ?14)",
-            )?;
-            let mut update = tx.prepare_cached(
-                "UPDATE items SET guid = ?2, link = ?3, title = ?4, author = ?5, summary_html = ?6, content_html = ?7,
-                        published = ?8, updated = ?9, categories = ?10, fingerprint = ?11,
-                        sort_at = COALESCE(?8, first_seen)
-                 WHERE id = ?1",
-            )?;
-            let mut seen_keys = std::collections::HashSet::new();
-            for item in &items {
-                // A feed that repeats an entry in one document counts it once.
-                if !seen_keys.insert(item.key.as_str()) {
-                    continue;
-                }
-                // Removed by retention or an editor: it stays removed.
-                if buried.exists(params![
-                    item.source_id,
-                    item.key,
-                    item.link.as_ref().map(url::Url::as_str)
-                ])? {
-                    continue;
-                }
-                let categories =
-                    serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into());
-                let existing: Option<(i64, String)> = find
-                    .query_row(params![item.source_id, item.key], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
-                    .optional()?;
-                match existing {
-                    Some((_, fp)) if fp == item.fingerprint => counts.unchanged += 1,
-                    Some((id, _)) => {
-                        update.execute(params![
-                            id,
-                            item.guid,
-                            item.link.as_ref().map(url::Url::as_str),
-                            item.title,
-                            item.author,
-                            item.summary.as_str(),
-                            item.content.as_ref().map(SafeHtml::as_str),
-                            ts(item.published),
-                            ts(item.updated),
-                            categories,
-                            item.fingerprint,
-                        ])?;
-                        counts.updated += 1;
-                    }
-                    None => {
-                        insert.execute(params![
-                            item.source_id,
-                            item.key,
-                            item.guid,
-                            item.link.as_ref().map(url::Url::as_str),
-                            item.title,
-                            item.author,
-                            item.summary.as_str(),
-                            item.content.as_ref().map(SafeHtml::as_str),
-                            ts(item.published),
-                            ts(item.updated),
-                            now.timestamp(),
-                            ts(item.published).unwrap_or(now.timestamp()),
-                            categories,
-                            item.fingerprint,
-                        ])?;
-                        counts.new += 1;
-                    }
-                }
-            }
-        }
-        tx.commit()?;
+        let mut batch = self.fetch_batch(None)?;
+        let counts = batch.commit_source(state, items.to_vec(), now)?;
+        batch.commit()?;
         Ok(counts)
     }
 
+    /// A write transaction for the fetch run's writer: sources' states and items, with the
+    /// annotations the fetch made of them when `stamp` (the annotator's) is given.
+    pub fn fetch_batch(&mut self, stamp: Option<&str>) -> Result<FetchBatch<'_>, StoreError> {
+        Ok(FetchBatch {
+            batch: self.annotation_batch()?,
+            stamp: stamp.map(str::to_string),
+            deferred: stories::Deferred::default(),
+            items: 0,
+            annotated: 0,
+            began: std::time::Instant::now(),
+        })
+    }
     /// The `[since, until)` window of stored items a digest or a draft is made from.
     pub fn window_items(
         &self,
@@ -601,4 +505,261 @@ impl Store {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Several sources' fetch results written in one transaction: each source's state with its
+/// items, and the annotations the fetch made of them (story rows at once; candidate keys and
+/// search entries together at [`FetchBatch::commit`], as annotation writes a page). A
+/// source's items and state still land together: a crash (or a failed write, which drops
+/// the batch) loses the batch's sources whole, and the next run fetches them again. Dropped
+/// without [`FetchBatch::commit`], it rolls back.
+pub struct FetchBatch<'a> {
+    batch: AnnotationBatch<'a>,
+    /// The annotator's stamp: items' annotations are written under it (without one, items
+    /// are left for annotation to read back).
+    stamp: Option<String>,
+    deferred: stories::Deferred,
+    items: usize,
+    /// Items written with their annotation.
+    annotated: usize,
+    began: std::time::Instant,
+}
+
+impl FetchBatch<'_> {
+    /// Writes a source's new state and its items (new or changed ones with their
+    /// annotations).
+    pub fn commit_source(
+        &mut self,
+        state: &SourceState,
+        mut items: Vec<Item>,
+        now: DateTime<Utc>,
+    ) -> Result<Counts, StoreError> {
+        let tx = &self.batch.tx;
+        tx.execute(
+            "INSERT INTO sources (id, url, etag, last_modified, body_hash, last_attempt, last_success, last_status,
+                                  last_error, error_count, failing_since, next_attempt, gone, moved_to, ttl_minutes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             ON CONFLICT(id) DO UPDATE SET url = excluded.url, etag = excluded.etag,
+                 last_modified = excluded.last_modified, body_hash = excluded.body_hash,
+                 last_attempt = excluded.last_attempt, last_success = excluded.last_success,
+                 last_status = excluded.last_status, last_error = excluded.last_error,
+                 error_count = excluded.error_count, failing_since = excluded.failing_since,
+                 next_attempt = excluded.next_attempt, gone = excluded.gone, moved_to = excluded.moved_to,
+                 ttl_minutes = excluded.ttl_minutes",
+            params![
+                state.id,
+                state.url,
+                state.etag,
+                state.last_modified,
+                state.body_hash,
+                ts(state.last_attempt),
+                ts(state.last_success),
+                state.last_status,
+                state.last_error,
+                state.error_count,
+                ts(state.failing_since),
+                ts(state.next_attempt),
+                state.gone,
+                state.moved_to,
+                state.ttl_minutes,
+            ],
+        )?;
+        let mut counts = Counts::default();
+        // Keys of entries sharing one GUID inside this document are told apart first.
+        crate::ingest::normalize::disambiguate_keys(&mut items);
+        // Items new or changed that come with their annotation.
+        let mut fresh: Vec<Fresh> = Vec::new();
+        {
+            let mut buried = tx.prepare_cached(
+                "SELECT 1 FROM tombstones WHERE source_id = ?1 AND (key = ?2 OR (link IS NOT NULL AND link = ?3))",
+            )?;
+            let mut find = tx.prepare_cached(
+                "SELECT id, fingerprint, annotated IS NOT NULL, first_seen FROM items
+                 WHERE source_id = ?1 AND key = ?2",
+            )?;
+            // The excerpt is annotation's: written here when the fetch annotated the item,
+            // else when annotation reads it back.
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO items (source_id, key, guid, link, title, author, summary_html, content_html, excerpt,
+                                    published, updated, first_seen, sort_at, categories, fingerprint,
+                                    language, tags, excerpt_html, annotated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, COALESCE(?15, ''), ?9, ?10, ?11, ?12, ?13, ?14,
+                         ?16, COALESCE(?17, '[]'), ?18, ?19)",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE items SET guid = ?2, link = ?3, title = ?4, author = ?5, summary_html = ?6, content_html = ?7,
+                        published = ?8, updated = ?9, categories = ?10, fingerprint = ?11,
+                        sort_at = COALESCE(?8, first_seen)
+                 WHERE id = ?1",
+            )?;
+            let mut seen_keys = std::collections::HashSet::new();
+            for (n, item) in items.iter_mut().enumerate() {
+                // A feed that repeats an entry in one document counts it once.
+                if !seen_keys.insert(item.key.clone()) {
+                    continue;
+                }
+                // Removed by retention or an editor: it stays removed.
+                if buried.exists(params![
+                    item.source_id,
+                    item.key,
+                    item.link.as_ref().map(url::Url::as_str)
+                ])? {
+                    continue;
+                }
+                let categories =
+                    serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".into());
+                let existing: Option<(i64, String, bool, i64)> = find
+                    .query_row(params![item.source_id, item.key], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })
+                    .optional()?;
+                let annotation = self.stamp.as_ref().and(item.annotation.take());
+                // (id, date, first seen, annotated before, inserted) of a row written.
+                let written = match existing {
+                    Some((_, fp, _, _)) if fp == item.fingerprint => {
+                        counts.unchanged += 1;
+                        None
+                    }
+                    Some((id, _, was_annotated, first_seen)) => {
+                        update.execute(params![
+                            id,
+                            item.guid,
+                            item.link.as_ref().map(url::Url::as_str),
+                            item.title,
+                            item.author,
+                            item.summary.as_str(),
+                            item.content.as_ref().map(SafeHtml::as_str),
+                            ts(item.published),
+                            ts(item.updated),
+                            categories,
+                            item.fingerprint,
+                        ])?;
+                        counts.updated += 1;
+                        let sort_at = ts(item.published).unwrap_or(first_seen);
+                        Some((id, sort_at, first_seen, was_annotated, false))
+                    }
+                    None => {
+                        let sort_at = ts(item.published).unwrap_or(now.timestamp());
+                        let (stamp, a) = (self.stamp.as_deref(), annotation.as_ref());
+                        insert.execute(params![
+                            item.source_id,
+                            item.key,
+                            item.guid,
+                            item.link.as_ref().map(url::Url::as_str),
+                            item.title,
+                            item.author,
+                            item.summary.as_str(),
+                            item.content.as_ref().map(SafeHtml::as_str),
+                            ts(item.published),
+                            ts(item.updated),
+                            now.timestamp(),
+                            sort_at,
+                            categories,
+                            item.fingerprint,
+                            a.map(|a| a.excerpt.as_str()),
+                            a.and_then(|a| a.language.as_deref()),
+                            a.map(stories::tags_json),
+                            a.map(|a| a.excerpt_html.as_str()),
+                            a.zip(stamp)
+                                .map(|(_, stamp)| stories::annotated(&item.fingerprint, stamp)),
+                        ])?;
+                        counts.new += 1;
+                        Some((
+                            tx.last_insert_rowid(),
+                            sort_at,
+                            now.timestamp(),
+                            false,
+                            true,
+                        ))
+                    }
+                };
+                if let (Some((id, sort_at, first_seen, annotated, inserted)), Some(annotation)) =
+                    (written, annotation)
+                {
+                    fresh.push(Fresh {
+                        id,
+                        sort_at,
+                        first_seen,
+                        annotated,
+                        inserted,
+                        item: n,
+                        annotation,
+                    });
+                }
+            }
+        }
+        if let Some(stamp) = &self.stamp {
+            let rows: Vec<Row<'_>> = fresh
+                .iter()
+                .map(|f| {
+                    let item = &items[f.item];
+                    Row {
+                        id: f.id,
+                        source_id: &item.source_id,
+                        title: &item.title,
+                        sort_at: f.sort_at,
+                        first_seen: f.first_seen,
+                        fingerprint: &item.fingerprint,
+                        annotated: f.annotated,
+                    }
+                })
+                .collect();
+            let inserted: Vec<bool> = fresh.iter().map(|f| f.inserted).collect();
+            let mut annotations: Vec<Annotation> = fresh
+                .into_iter()
+                .map(|f| {
+                    let mut a = f.annotation;
+                    // Made before the store knew the item's date (or first-seen time).
+                    a.signature.date = f.sort_at;
+                    a
+                })
+                .collect();
+            self.batch.flag_boilerplate(&rows, &mut annotations)?;
+            self.annotated += annotations.len();
+            for ((row, a), inserted) in rows.iter().zip(&annotations).zip(inserted) {
+                // A new row was written with its annotation; a changed one has the old.
+                if !inserted {
+                    self.batch.save_row(row, a, stamp)?;
+                }
+                self.batch.save_story(row, a, &mut self.deferred)?;
+            }
+        }
+        self.items += counts.new + counts.updated;
+        Ok(counts)
+    }
+
+    /// Items written since the batch began.
+    pub fn items(&self) -> usize {
+        self.items
+    }
+
+    /// Items written with the annotation the fetch made.
+    pub fn annotated(&self) -> usize {
+        self.annotated
+    }
+
+    /// How long the batch has held the write lock.
+    pub fn held(&self) -> std::time::Duration {
+        self.began.elapsed()
+    }
+
+    /// Writes the keys and search entries waiting, and commits.
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.batch.flush(self.deferred)?;
+        self.batch.commit()
+    }
+}
+
+/// An item the fetch stored (new or changed) with the annotation it made.
+struct Fresh {
+    id: i64,
+    sort_at: i64,
+    first_seen: i64,
+    /// The row holds an earlier annotation (its story rows, keys and search entry go).
+    annotated: bool,
+    /// A new row, written with its annotation.
+    inserted: bool,
+    /// Its place in the source's items.
+    item: usize,
+    annotation: Annotation,
 }

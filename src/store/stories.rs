@@ -42,6 +42,69 @@ pub struct PendingItem {
     pub annotated: bool,
 }
 
+impl PendingItem {
+    /// What the store writes with its annotation.
+    pub fn row(&self) -> Row<'_> {
+        Row {
+            id: self.id,
+            source_id: &self.source_id,
+            title: &self.title,
+            sort_at: self.sort_at,
+            first_seen: self.first_seen,
+            fingerprint: &self.fingerprint,
+            annotated: self.annotated,
+        }
+    }
+}
+
+/// An item as the store writes its annotation: its row and story facts.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    /// The item's row id.
+    pub id: i64,
+    /// The source it came from.
+    pub source_id: &'a str,
+    /// Its plain-text title (for the search entry).
+    pub title: &'a str,
+    /// Seconds: published, else first seen.
+    pub sort_at: i64,
+    /// Seconds: when a fetch first stored it.
+    pub first_seen: i64,
+    /// Its fingerprint, stored with the stamp: annotated again when either changes.
+    pub fingerprint: &'a str,
+    /// Annotated before (its search entry, keys and story are to be replaced).
+    pub annotated: bool,
+}
+
+/// Candidate keys and search entries written together after the items they belong to
+/// ([`AnnotationBatch::flush`]).
+#[derive(Default)]
+pub(super) struct Deferred {
+    /// (key, item, title id, source id).
+    keys: Vec<(i64, i64, i64, i64)>,
+    search: Vec<SearchEntry>,
+}
+
+/// One item's search entry.
+pub(super) struct SearchEntry {
+    id: i64,
+    /// An entry of an earlier annotation is deleted first.
+    replaces: bool,
+    title: String,
+    body: String,
+    tags: String,
+}
+
+/// An annotation's tags as stored (a JSON list).
+pub(super) fn tags_json(a: &Annotation) -> String {
+    serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into())
+}
+
+/// The `annotated` column: the fingerprint and config annotated under.
+pub(super) fn annotated(fingerprint: &str, stamp: &str) -> String {
+    format!("{fingerprint}|{stamp}")
+}
+
 /// What annotating one item found.
 #[derive(Debug, Clone)]
 pub struct Annotation {
@@ -213,7 +276,7 @@ fn fts_query(text: &str) -> String {
 /// A transaction in which items are annotated and placed in stories. Dropped without
 /// [`AnnotationBatch::commit`], it rolls back.
 pub struct AnnotationBatch<'a> {
-    tx: rusqlite::Transaction<'a>,
+    pub(super) tx: rusqlite::Transaction<'a>,
 }
 
 impl Store {
@@ -295,15 +358,12 @@ impl AnnotationBatch<'_> {
     /// [`dedup::SOURCE_WINDOW`] most recent stored ones. Returns the shingles flagged.
     pub fn flag_boilerplate(
         &self,
-        page: &[PendingItem],
+        page: &[Row<'_>],
         annotations: &mut [Annotation],
     ) -> Result<usize, StoreError> {
         let mut by_source: HashMap<&str, Vec<usize>> = HashMap::new();
         for (n, item) in page.iter().enumerate() {
-            by_source
-                .entry(item.source_id.as_str())
-                .or_default()
-                .push(n);
+            by_source.entry(item.source_id).or_default().push(n);
         }
         let mut stmt = self.tx.prepare_cached(
             "SELECT s.item_id, t.shingles FROM story_items s JOIN story_text t ON t.item_id = s.item_id
@@ -344,77 +404,108 @@ impl AnnotationBatch<'_> {
     /// Stores the annotations of a page (search entries, shingles and candidate keys
     /// included) and takes each item out of its story, with the copies it led: the linking
     /// pass ([`AnnotationBatch::link_unlinked`]) places them again with what they are now.
-    pub fn save(
+    pub fn save(&self, page: &[(Row<'_>, &Annotation)], stamp: &str) -> Result<(), StoreError> {
+        let mut deferred = Deferred::default();
+        for (item, a) in page {
+            self.save_row(item, a, stamp)?;
+            self.save_story(item, a, &mut deferred)?;
+        }
+        self.flush(deferred)
+    }
+
+    /// Writes an annotation into its item's row, and takes the item out of its story.
+    pub(super) fn save_row(
         &self,
-        page: &[(&PendingItem, &Annotation)],
+        item: &Row<'_>,
+        a: &Annotation,
         stamp: &str,
     ) -> Result<(), StoreError> {
+        let mut update = self.tx.prepare_cached(
+            "UPDATE items SET language = ?2, tags = ?3, excerpt = ?4, excerpt_html = ?5,
+                    annotated = ?6, duplicate_of = NULL, duplicate_reason = NULL
+             WHERE id = ?1",
+        )?;
+        update.execute(params![
+            item.id,
+            a.language,
+            tags_json(a),
+            a.excerpt,
+            a.excerpt_html.as_str(),
+            annotated(item.fingerprint, stamp),
+        ])?;
+        Ok(())
+    }
+
+    /// Writes an item's story rows (shingles and keys) in place of any earlier ones, its
+    /// copies set loose; its keys and search entry wait in `deferred` for [`Self::flush`].
+    pub(super) fn save_story(
+        &self,
+        item: &Row<'_>,
+        a: &Annotation,
+        deferred: &mut Deferred,
+    ) -> Result<(), StoreError> {
         let tx = &self.tx;
-        let mut keys: Vec<(i64, i64, i64, i64)> = Vec::new();
-        {
-            let mut update = tx.prepare_cached(
-                "UPDATE items SET language = ?2, tags = ?3, excerpt = ?4, excerpt_html = ?5,
-                        annotated = ?6, duplicate_of = NULL, duplicate_reason = NULL
-                 WHERE id = ?1",
-            )?;
+        // An item annotated for the first time has no keys, story rows or copies to undo (a
+        // first fetch's every item).
+        if item.annotated {
             let mut old = tx.prepare_cached("SELECT keys FROM story_text WHERE item_id = ?1")?;
             let mut unkey =
                 tx.prepare_cached("DELETE FROM story_keys WHERE key = ?1 AND item_id = ?2")?;
             let mut unstory = tx.prepare_cached("DELETE FROM story_items WHERE item_id = ?1")?;
             let mut untext = tx.prepare_cached("DELETE FROM story_text WHERE item_id = ?1")?;
-            let mut story = tx.prepare_cached(
-                "INSERT INTO story_items (item_id, source_id, sort_at, first_seen, link_key,
-                        title, core, words, primary_id, reason, score, linked)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, NULL, 0)",
-            )?;
-            let mut text = tx.prepare_cached(
-                "INSERT INTO story_text (item_id, shingles, keys) VALUES (?1, ?2, ?3)",
-            )?;
-            for (item, a) in page {
-                let tags = serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into());
-                update.execute(params![
-                    item.id,
-                    a.language,
-                    tags,
-                    a.excerpt,
-                    a.excerpt_html.as_str(),
-                    format!("{}|{stamp}", item.fingerprint),
-                ])?;
-                // An item annotated for the first time has no keys, story rows or copies to
-                // undo (a first fetch's every item).
-                if item.annotated {
-                    let before: Option<Vec<u8>> =
-                        old.query_row([item.id], |r| r.get(0)).optional()?;
-                    for k in dedup::keys_from_bytes(&before.unwrap_or_default()) {
-                        unkey.execute(params![k.value, item.id])?;
-                    }
-                    self.release_copies(item.id)?;
-                    unstory.execute([item.id])?;
-                    untext.execute([item.id])?;
-                }
-                let sig = &a.signature;
-                story.execute(params![
-                    item.id,
-                    item.source_id,
-                    item.sort_at,
-                    item.first_seen,
-                    sig.link,
-                    sig.title,
-                    sig.core,
-                    sig.words as i64,
-                ])?;
-                let item_keys = dedup::keys(sig);
-                let (title, source) = (dedup::title_id(sig), source_id(&item.source_id));
-                keys.extend(item_keys.iter().map(|k| (k.value, item.id, title, source)));
-                text.execute(params![
-                    item.id,
-                    dedup::shingles_bytes(sig),
-                    dedup::keys_bytes(&item_keys)
-                ])?;
+            let before: Option<Vec<u8>> = old.query_row([item.id], |r| r.get(0)).optional()?;
+            for k in dedup::keys_from_bytes(&before.unwrap_or_default()) {
+                unkey.execute(params![k.value, item.id])?;
             }
+            self.release_copies(item.id)?;
+            unstory.execute([item.id])?;
+            untext.execute([item.id])?;
         }
-        // In key order: the page's keys go into the index in one sweep instead of as many
-        // random seeks.
+        let mut story = tx.prepare_cached(
+            "INSERT INTO story_items (item_id, source_id, sort_at, first_seen, link_key,
+                    title, core, words, primary_id, reason, score, linked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL, NULL, NULL, 0)",
+        )?;
+        let mut text = tx.prepare_cached(
+            "INSERT INTO story_text (item_id, shingles, keys) VALUES (?1, ?2, ?3)",
+        )?;
+        let sig = &a.signature;
+        story.execute(params![
+            item.id,
+            item.source_id,
+            item.sort_at,
+            item.first_seen,
+            sig.link,
+            sig.title,
+            sig.core,
+            sig.words as i64,
+        ])?;
+        let item_keys = dedup::keys(sig);
+        let (title, source) = (dedup::title_id(sig), source_id(item.source_id));
+        deferred
+            .keys
+            .extend(item_keys.iter().map(|k| (k.value, item.id, title, source)));
+        text.execute(params![
+            item.id,
+            dedup::shingles_bytes(sig),
+            dedup::keys_bytes(&item_keys)
+        ])?;
+        deferred.search.push(SearchEntry {
+            id: item.id,
+            replaces: item.annotated,
+            title: item.title.to_string(),
+            body: a.body.clone(),
+            tags: a.tags.join(" "),
+        });
+        Ok(())
+    }
+
+    /// Writes the keys and search entries [`Self::save_story`] left for later.
+    pub(super) fn flush(&self, deferred: Deferred) -> Result<(), StoreError> {
+        let Deferred { mut keys, search } = deferred;
+        let tx = &self.tx;
+        // In key order: the keys go into the index in one sweep instead of as many random
+        // seeks.
         keys.sort_unstable();
         let mut insert = tx.prepare_cached(
             "INSERT OR IGNORE INTO story_keys (key, item_id, title, source) VALUES (?1, ?2, ?3, ?4)",
@@ -425,17 +516,17 @@ impl AnnotationBatch<'_> {
         // Search entries last and together. A statement that may abort (a foreign key
         // check) opens a savepoint, and FTS5 writes its pending terms to disk at every
         // savepoint: interleaved with the rows above, every item became a segment of its own
-        // to merge (the search index cost a sixth of a first fetch, measured). Together, a
-        // page is one segment.
+        // to merge (the search index cost a sixth of a first fetch, measured). Together,
+        // they are one segment.
         let mut unindex = tx.prepare_cached("DELETE FROM items_fts WHERE rowid = ?1")?;
         let mut index = tx.prepare_cached(
             "INSERT INTO items_fts (rowid, title, body, tags) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        for (item, a) in page {
-            if item.annotated {
-                unindex.execute([item.id])?;
+        for entry in search {
+            if entry.replaces {
+                unindex.execute([entry.id])?;
             }
-            index.execute(params![item.id, item.title, a.body, a.tags.join(" ")])?;
+            index.execute(params![entry.id, entry.title, entry.body, entry.tags])?;
         }
         Ok(())
     }
@@ -1358,6 +1449,7 @@ mod story_tests {
             updated: None,
             categories: vec![],
             fingerprint: format!("fp-{source}"),
+            annotation: None,
         }
     }
 

@@ -141,14 +141,20 @@ pub fn repair(text: &str) -> Cow<'_, str> {
                 out.push_str("&lt;");
                 rest = &rest[1..];
             }
-            c => {
-                if ('\u{80}'..='\u{9f}').contains(&c) {
-                    // C1 controls are Windows-1252 bytes decoded as Latin-1: `don\u{92}t`.
-                    out.extend(char::from_u32(cp1252(c as u32)));
-                } else if allowed(c) {
-                    out.push(c);
-                }
+            c if ('\u{80}'..='\u{9f}').contains(&c) => {
+                // C1 controls are Windows-1252 bytes decoded as Latin-1: `don\u{92}t`.
+                out.extend(char::from_u32(cp1252(c as u32)));
                 rest = &rest[c.len_utf8()..];
+            }
+            _ => {
+                // Text up to the next `&`, `<` or C1 control, copied as one run.
+                let run = rest
+                    .char_indices()
+                    .skip(1)
+                    .find(|&(_, c)| matches!(c, '&' | '<' | '\u{80}'..='\u{9f}'))
+                    .map_or(rest.len(), |(i, _)| i);
+                push_allowed(&mut out, &rest[..run]);
+                rest = &rest[run..];
             }
         }
     }
@@ -314,7 +320,17 @@ fn without_forbidden(text: &str) -> Cow<'_, str> {
 }
 
 fn push_allowed(out: &mut String, s: &str) {
-    out.extend(s.chars().filter(|c| allowed(*c)));
+    // What XML forbids: C0 controls but tab and line ends, U+FFFE and U+FFFF. Most text has
+    // none and is copied whole.
+    let clean = s
+        .bytes()
+        .all(|b| b >= 0x20 || matches!(b, b'\t' | b'\n' | b'\r'))
+        && !s.contains(['\u{FFFE}', '\u{FFFF}']);
+    if clean {
+        out.push_str(s);
+    } else {
+        out.extend(s.chars().filter(|c| allowed(*c)));
+    }
 }
 
 /// Length of a CDATA section, comment, processing instruction or DOCTYPE at the start.
