@@ -60,8 +60,13 @@ const MAX_RESCANNED: u64 = 2_000_000_000;
 /// Categories kept per item.
 const MAX_CATEGORIES: usize = 100;
 
-/// `text` on one line: control characters and runs of whitespace become one space, and past
-/// [`LINE_CHARS`] characters it is cut at a word boundary (when there is one nearby) with `…`.
+/// `text` on one line: control characters and runs of whitespace become one space, the
+/// bidirectional overrides are dropped, and past [`LINE_CHARS`] characters it is cut at a
+/// word boundary (when there is one nearby) with `…`.
+///
+/// An override (U+202D, U+202E) makes the rest of a line display in the order it forces, so
+/// a hacked partner's title could show the editor and readers one text while it holds
+/// another; right-to-left text needs none of them (marks, embeddings and isolates stay).
 pub fn one_line(text: &str) -> String {
     // Bounded first, so a 12 MB field costs one pass over its start only.
     let head = match text.char_indices().nth(LINE_CHARS * 4) {
@@ -69,14 +74,15 @@ pub fn one_line(text: &str) -> String {
         None => text,
     };
     let mut out = String::with_capacity(head.len().min(LINE_CHARS * 4));
+    let is_override = |c: char| matches!(c, '\u{202D}' | '\u{202E}');
     for word in head.split(|c: char| c.is_whitespace() || c.is_control()) {
-        if word.is_empty() {
+        if word.chars().all(is_override) {
             continue;
         }
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word);
+        out.extend(word.chars().filter(|&c| !is_override(c)));
     }
     match out.char_indices().nth(LINE_CHARS) {
         None if head.len() == text.len() => out,
@@ -516,6 +522,12 @@ mod tests {
     #[test]
     fn one_line_fields_are_folded_and_cut_with_an_ellipsis() {
         assert_eq!(one_line("  Marcha\n en\tOaxaca\u{0} "), "Marcha en Oaxaca");
+        assert_eq!(
+            one_line(
+                "Acci\u{f3}n urgente \u{202E}fdp.exe\u{202C} \u{200F}\u{5e9}\u{5dc}\u{5d5}\u{5dd}"
+            ),
+            "Acci\u{f3}n urgente fdp.exe\u{202C} \u{200F}\u{5e9}\u{5dc}\u{5d5}\u{5dd}"
+        );
         let long = "¡Urgente! Desalojo en Copala ".repeat(400_000);
         let cut = one_line(&long);
         assert!(
