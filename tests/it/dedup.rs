@@ -934,14 +934,14 @@ fn why_tells_the_stored_decision_and_what_the_store_would_decide_now() {
 fn why_names_a_removed_item_and_shows_partners_text_without_obeying_it() {
     let s = Scratch::demo();
     s.run(&["fetch", "--quiet"]).ok();
-    // A partner's title with a right-to-left override: shown escaped, not obeyed.
+    // A partner's text with a right-to-left override: shown escaped, not obeyed.
     add_source(
         &s,
         "espejo",
-        "Exigen \u{202e}justicia\u{202c} en Ixtepec\u{2028}para la defensora",
+        "Exigen justicia en Ixtepec para la defensora",
         "https://espejo.example.org/au/",
         "<p>El 15 de noviembre de 2026, hombres armados se presentaron en la puerta del albergue \
-         para personas migrantes «Caminantes del Sur», en Ciudad Ixtepec, y amenazaron de muerte \
+         para personas migrantes «Caminantes del Sur», en Ciudad Ixtepec, y amenazaron de \u{202e}muerte \
          a su coordinadora, la defensora Rosa Elvira Toledo Matus.</p>",
     );
     s.run(&["fetch", "--quiet"]).ok();
@@ -951,11 +951,9 @@ fn why_names_a_removed_item_and_shows_partners_text_without_obeying_it() {
         .unwrap()
         .to_string();
     let why = s.run(&["items", "why", &id]).ok().stdout;
-    assert!(
-        !why.contains('\u{202e}') && !why.contains('\u{2028}'),
-        "{why}"
-    );
-    assert!(why.contains("Exigen \\u{202e}justicia"), "{why}");
+    assert!(why.contains("shared: «"), "{why}");
+    assert!(!why.contains('\u{202e}'), "{why}");
+    assert!(why.contains("amenazaron de \\u{202e}muerte"), "{why}");
     // A removed item: said so, not "run boletin fetch".
     s.run(&["items", "remove", &id]).ok();
     let gone = s.run(&["items", "why", &id]);
