@@ -13,29 +13,35 @@
 //!   cross-posted by many partners appears once per source, so it is never flagged;
 //! - **overall boilerplate**: text that recurs across sources under many different titles
 //!   (a coalition's campaign call each member posts once). The store finds it from its
-//!   candidate index: a text key whose postings carry at least [`OTHER_TITLES`] other
-//!   title cores is boilerplate, and a passage two items share is discounted whole when it
-//!   holds such a key. A story re-posted under its own title keeps one title core;
-//! - **without history**: a shared closing passage after each body's own text is a footer
-//!   ([`Comparison::shared_footer`]); both bodies saying [`SLOT`] shingles of their own
-//!   between the same shared passages is one template filled twice
-//!   ([`Comparison::template_slots`]); a title a source gives several of its items is a
-//!   template title ([`Boilerplate::titles`]).
+//!   candidate index: a text key whose postings carry at least [`OTHER_TITLES`] other titles
+//!   outside the story judged is boilerplate, and a passage two items share is discounted
+//!   whole when it holds such a key. A story's copies, retitled or not, count as the story;
+//! - **without history**: both bodies saying something of their own at the same places
+//!   around what they share (a name, a place, a date: `Frame`) is one template filled
+//!   twice ([`Comparison::template_slots`]); a shared closing passage after each body's own
+//!   text is a footer ([`Comparison::shared_footer`]); shared text naming nothing either
+//!   title names ([`naming_words`]) is no evidence; a title a source gives
+//!   several of its items is a template title ([`Boilerplate::titles`]).
 //!
 //! Two items are one story when (thresholds in README.md, "How duplicates are found"):
 //!
-//! 1. **link**: their canonical links are equal ([`crate::ingest::normalize::link_key`]);
+//! 1. **link**: their links are equal in the form [`story_link`] gives
+//!    [`crate::ingest::normalize::link_key`] (AMP variants, referrers, escapes dropped);
 //! 2. **title**: a folded title or title core (the longest part between `:`/`|`/dashes, so
 //!    `AU: …` and `… | Red` wrappers drop) of at least [`MIN_TITLE_WORDS`] words is equal,
 //!    they are at most [`TITLE_DAYS`] days apart, and the bodies are not plainly different
 //!    (with [`MIN_DISTINCT`] distinctive shingles each: [`TITLE_BODY_JACCARD`] or
 //!    [`TITLE_BODY_CONTAINMENT`]; shorter: not two notes of [`SAYS_SOMETHING`] shingles with
 //!    nothing in common);
-//! 3. **text**: both bodies have [`MIN_DISTINCT`] distinctive shingles, share at least
-//!    [`MIN_SHARED`] of them, are at most [`TEXT_DAYS`] days apart, and their distinctive
-//!    resemblance (Jaccard) is at least [`MIN_JACCARD`] or the share of the shorter one
-//!    found in the longer (containment: a teaser, an excerpt, a truncated re-post) at least
-//!    [`MIN_CONTAINMENT`] with titles naming something in common.
+//! 3. **the same whole text**: the whole bodies, boilerplate included, are [`IDENTICAL`]
+//!    alike and share [`SAYS_SOMETHING`] distinctive shingles that name what the titles
+//!    name (a templated post re-posted whole under another headline);
+//! 4. **text**: both bodies have [`MIN_DISTINCT`] distinctive shingles, share at least
+//!    [`MIN_SHARED`] of them naming what the titles name, are at most [`TEXT_DAYS`] days
+//!    apart, and their distinctive resemblance (Jaccard) is at least [`MIN_JACCARD`] or the
+//!    share of the shorter one found in the longer (containment: a teaser, an excerpt, a
+//!    truncated re-post) at least [`MIN_CONTAINMENT`] with titles naming something in
+//!    common.
 //!
 //! An item joins a story only by matching its primary (the earliest member): never through
 //! a chain of copies. Pure: signatures in, a [`Comparison`] out; the store keeps the
@@ -628,7 +634,7 @@ const GENERIC_TITLE_WORDS: &[&str] = &[
 ];
 
 /// The words of a folded title that name something: four letters or more, not a number, not
-/// one of [`GENERIC_TITLE_WORDS`]. What is left names people, places and events.
+/// a genre word (`GENERIC_TITLE_WORDS`). What is left names people, places and events.
 pub fn naming_words(folded_title: &str) -> impl Iterator<Item = &str> {
     folded_title.split(' ').filter(|w| {
         w.chars().count() >= 4

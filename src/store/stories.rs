@@ -4,9 +4,11 @@
 //!
 //! The rules (what is boilerplate, what is one story, which tags) live in `dedup` and `tag`;
 //! this file keeps their inputs and verdicts, and finds each item's candidates through the
-//! key index (`story_keys`): at most [`dedup::CANDIDATES`] per item, ranked by the evidence
-//! they share, reading at most [`dedup::POSTINGS`] postings per key, whatever the store
-//! holds. An item joins a story only by matching its primary.
+//! key index (`story_keys`, each posting with its item's story): at most
+//! [`dedup::CANDIDATES`] per item, ranked by the evidence they share, reading at most
+//! [`dedup::POSTINGS`] postings per key, whatever the store holds. An item joins a story only
+//! by matching its primary; copies folded on text keep the keys they rested on
+//! (`story_basis`) and are judged again when one turns out to recur under many titles.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
@@ -935,7 +937,7 @@ impl AnnotationBatch<'_> {
 
     /// Places every item not placed yet, in id order (as if they had arrived one by one),
     /// [`dedup::CANDIDATES`] candidates at most each; then judges again the copies folded
-    /// on text the pass found to recur under many titles ([`AnnotationBatch::heal`]).
+    /// on text the pass found to recur under many titles (`heal`).
     /// `page` items are read at a time; `on_item` is called after each and stops the pass
     /// when it returns false.
     pub fn link_unlinked(
