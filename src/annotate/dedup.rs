@@ -13,29 +13,35 @@
 //!   cross-posted by many partners appears once per source, so it is never flagged;
 //! - **overall boilerplate**: text that recurs across sources under many different titles
 //!   (a coalition's campaign call each member posts once). The store finds it from its
-//!   candidate index: a text key whose postings carry at least [`OTHER_TITLES`] other
-//!   title cores is boilerplate, and a passage two items share is discounted whole when it
-//!   holds such a key. A story re-posted under its own title keeps one title core;
-//! - **without history**: a shared closing passage after each body's own text is a footer
-//!   ([`Comparison::shared_footer`]); both bodies saying [`SLOT`] shingles of their own
-//!   between the same shared passages is one template filled twice
-//!   ([`Comparison::template_slots`]); a title a source gives several of its items is a
-//!   template title ([`Boilerplate::titles`]).
+//!   candidate index: a text key whose postings carry at least [`OTHER_TITLES`] other titles
+//!   outside the story judged is boilerplate, and a passage two items share is discounted
+//!   whole when it holds such a key. A story's copies, retitled or not, count as the story;
+//! - **without history**: both bodies saying something of their own at the same places
+//!   around what they share (a name, a place, a date: `Frame`) is one template filled
+//!   twice ([`Comparison::template_slots`]); a shared closing passage after each body's own
+//!   text is a footer ([`Comparison::shared_footer`]); shared text naming nothing either
+//!   title names ([`naming_words`]) is no evidence; a title a source gives
+//!   several of its items is a template title ([`Boilerplate::titles`]).
 //!
 //! Two items are one story when (thresholds in README.md, "How duplicates are found"):
 //!
-//! 1. **link**: their canonical links are equal ([`crate::ingest::normalize::link_key`]);
+//! 1. **link**: their links are equal in the form [`story_link`] gives
+//!    [`crate::ingest::normalize::link_key`] (AMP variants, referrers, escapes dropped);
 //! 2. **title**: a folded title or title core (the longest part between `:`/`|`/dashes, so
 //!    `AU: …` and `… | Red` wrappers drop) of at least [`MIN_TITLE_WORDS`] words is equal,
 //!    they are at most [`TITLE_DAYS`] days apart, and the bodies are not plainly different
 //!    (with [`MIN_DISTINCT`] distinctive shingles each: [`TITLE_BODY_JACCARD`] or
 //!    [`TITLE_BODY_CONTAINMENT`]; shorter: not two notes of [`SAYS_SOMETHING`] shingles with
 //!    nothing in common);
-//! 3. **text**: both bodies have [`MIN_DISTINCT`] distinctive shingles, share at least
-//!    [`MIN_SHARED`] of them, are at most [`TEXT_DAYS`] days apart, and their distinctive
-//!    resemblance (Jaccard) is at least [`MIN_JACCARD`] or the share of the shorter one
-//!    found in the longer (containment: a teaser, an excerpt, a truncated re-post) at least
-//!    [`MIN_CONTAINMENT`] with titles naming something in common.
+//! 3. **the same whole text**: the whole bodies, boilerplate included, are [`IDENTICAL`]
+//!    alike and share [`SAYS_SOMETHING`] distinctive shingles that name what the titles
+//!    name (a templated post re-posted whole under another headline);
+//! 4. **text**: both bodies have [`MIN_DISTINCT`] distinctive shingles, share at least
+//!    [`MIN_SHARED`] of them naming what the titles name, are at most [`TEXT_DAYS`] days
+//!    apart, and their distinctive resemblance (Jaccard) is at least [`MIN_JACCARD`] or the
+//!    share of the shorter one found in the longer (containment: a teaser, an excerpt, a
+//!    truncated re-post) at least [`MIN_CONTAINMENT`] with titles naming something in
+//!    common.
 //!
 //! An item joins a story only by matching its primary (the earliest member): never through
 //! a chain of copies. Pure: signatures in, a [`Comparison`] out; the store keeps the
@@ -101,8 +107,13 @@ pub const POSTINGS: usize = 16;
 /// Candidates judged per item, ranked by the evidence they share with it.
 pub const CANDIDATES: usize = 8;
 
-/// Set on a shingle that is its item's source boilerplate; the other 31 bits are its hash.
+/// Set on a shingle that is its item's source boilerplate ([`flag`]).
 const FLAG: u32 = 1 << 31;
+/// Set on a shingle holding a word its item's title names ([`naming_words`]): shared text
+/// that names what neither title names is not evidence that two posts tell one story.
+const NAMED: u32 = 1 << 30;
+/// The low 30 bits of a stored shingle: its hash, flags cleared.
+const HASH: u32 = NAMED - 1;
 
 /// Hashes shingle hashes by using them as they are: they are already uniformly mixed, and
 /// annotating a first fetch counts millions of them.
@@ -215,14 +226,30 @@ fn mix(mut x: u64) -> u64 {
 
 /// The shingle hashes of folded text, one per position (repeats kept), and its word count.
 pub fn shingle_positions(folded: &str) -> (usize, Vec<u32>) {
-    let words: Vec<u64> = folded
+    shingles_naming(folded, &[])
+}
+
+/// [`shingle_positions`], with [`NAMED`] set on the shingles holding one of `named` (word
+/// hashes; a title's few).
+fn shingles_naming(folded: &str, named: &[u64]) -> (usize, Vec<u32>) {
+    let words: Vec<(u64, bool)> = folded
         .split(' ')
         .filter(|w| !w.is_empty())
-        .map(|w| fnv(w.as_bytes()))
+        .map(|w| {
+            let h = fnv(w.as_bytes());
+            (h, named.contains(&h))
+        })
         .collect();
     let shingles = words
         .windows(SHINGLE)
-        .map(|w| (mix(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42)) >> 33) as u32)
+        .map(|w| {
+            let hash = (mix(w[0].0 ^ w[1].0.rotate_left(21) ^ w[2].0.rotate_left(42)) >> 34) as u32;
+            if w.iter().any(|(_, n)| *n) {
+                hash | NAMED
+            } else {
+                hash
+            }
+        })
         .collect();
     (words.len(), shingles)
 }
@@ -244,6 +271,92 @@ pub fn title_core(title: &str) -> String {
     if best.is_empty() { fold(title) } else { best }
 }
 
+/// Query parameters that name how a page was reached, not which page: the AMP variant
+/// (`?amp`, `?amp=1`) and share referrers (`?ref=twitter`).
+const LINK_NOISE: &[&str] = &["amp", "ref", "ref_src", "ref_url", "usqp", "amp_js_v"];
+
+/// A [`crate::ingest::normalize::link_key`] in the form stories compare links: the same
+/// article behind its AMP variants (`…/amp`, `?amp=1`, an `amp.` host, the AMP cache's
+/// `<site>.cdn.ampproject.org/c/s/<host>/<path>`), share referrers and percent-escaped
+/// letters (`ataque%2Dnuevo` is `ataque-nuevo`) is one link.
+pub fn story_link(key: &str) -> String {
+    let split = |k: &str| -> (String, String) {
+        let at = k.find(['/', '?']).unwrap_or(k.len());
+        (k[..at].to_ascii_lowercase(), k[at..].to_string())
+    };
+    let (mut host, mut rest) = split(key);
+    // The AMP cache serves `/c/<host>/<path>` (`/c/s/` for https; `/v/`, `/i/` for viewers
+    // and images): the page is the one it names. Unwrapped once, never recursively.
+    if host == "cdn.ampproject.org" || host.ends_with(".cdn.ampproject.org") {
+        let mut inner = rest.trim_start_matches('/');
+        for prefix in ["c/", "v/", "i/"] {
+            if let Some(r) = inner.strip_prefix(prefix) {
+                inner = r.strip_prefix("s/").unwrap_or(r);
+                break;
+            }
+        }
+        if inner.contains('.') {
+            (host, rest) = split(inner);
+        }
+    }
+    for prefix in ["amp.", "www."] {
+        if let Some(h) = host.strip_prefix(prefix) {
+            host = h.to_string();
+        }
+    }
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest.as_str(), None),
+    };
+    let mut path = unescape_unreserved(path);
+    while path.ends_with('/') {
+        path.pop();
+    }
+    if let Some(p) = path.strip_suffix("/amp") {
+        path = p.trim_end_matches('/').to_string();
+    }
+    let query: Vec<&str> = query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|kv| {
+            let name = kv.split('=').next().unwrap_or_default();
+            !kv.is_empty() && !LINK_NOISE.iter().any(|n| name.eq_ignore_ascii_case(n))
+        })
+        .collect();
+    if query.is_empty() {
+        format!("{host}{path}")
+    } else {
+        format!("{host}{path}?{}", query.join("&"))
+    }
+}
+
+/// `path` with percent-escaped letters, digits and `-._~` written as themselves: they mean
+/// the same escaped or not (RFC 3986, 2.3). Other escapes stay as they are.
+fn unescape_unreserved(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut n = 0;
+    while n < bytes.len() {
+        let decoded = (bytes[n] == b'%')
+            .then(|| path.get(n + 1..n + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .filter(|b| b.is_ascii_alphanumeric() || b"-._~".contains(b));
+        match decoded {
+            Some(b) => {
+                out.push(char::from(b));
+                n += 3;
+            }
+            None => {
+                let len = path[n..].chars().next().map_or(1, char::len_utf8);
+                out.push_str(&path[n..n + len]);
+                n += len;
+            }
+        }
+    }
+    out
+}
+
 /// The signature of an item: `link_key` already computed, `title` and `body` as plain text.
 /// No shingle is flagged yet: the store knows the source's boilerplate ([`flag`]).
 pub fn signature(link_key: Option<String>, title: &str, body: &str, date: i64) -> Signature {
@@ -257,13 +370,21 @@ pub fn signature_folded(
     folded_body: &str,
     date: i64,
 ) -> Signature {
-    let (words, positions) = shingle_positions(folded_body);
+    let core = title_core(title);
+    let title = fold(title);
+    let named: Vec<u64> = naming_words(&title).map(|w| fnv(w.as_bytes())).collect();
+    let (words, positions) = shingles_naming(folded_body, &named);
+    // The first occurrence of a shingle keeps its place; all occurrences hash alike and hold
+    // the same words, so the first carries the mark too.
     let mut seen = ShingleSet::with_capacity_and_hasher(positions.len(), Default::default());
-    let shingles = positions.into_iter().filter(|s| seen.insert(*s)).collect();
+    let shingles = positions
+        .into_iter()
+        .filter(|s| seen.insert(s & HASH))
+        .collect();
     Signature {
-        link: link_key,
-        title: fold(title),
-        core: title_core(title),
+        link: link_key.map(|l| story_link(&l)),
+        title,
+        core,
         date,
         words,
         shingles,
@@ -279,7 +400,7 @@ pub fn source_boilerplate(new: &[&[u32]], recent: &[&[u32]]) -> ShingleSet {
     let mut counts = ShingleCounts::default();
     for shingles in new.iter().chain(recent) {
         for s in *shingles {
-            let n = counts.entry(s & !FLAG).or_default();
+            let n = counts.entry(s & HASH).or_default();
             *n = n.saturating_add(1);
         }
     }
@@ -294,7 +415,7 @@ pub fn source_boilerplate(new: &[&[u32]], recent: &[&[u32]]) -> ShingleSet {
 pub fn flag(sig: &mut Signature, boilerplate: &ShingleSet) -> usize {
     let mut n = 0;
     for s in &mut sig.shingles {
-        if boilerplate.contains(&(*s & !FLAG)) {
+        if boilerplate.contains(&(*s & HASH)) {
             *s |= FLAG;
         }
         n += usize::from(*s & FLAG != 0);
@@ -368,8 +489,8 @@ pub fn keys(sig: &Signature) -> Vec<Key> {
     let anchors: Vec<u32> = sig
         .shingles
         .iter()
-        .filter(|s| *s & FLAG == 0 && *s % ANCHOR_EVERY == 0)
-        .copied()
+        .filter(|s| *s & FLAG == 0 && (*s & HASH).is_multiple_of(ANCHOR_EVERY))
+        .map(|s| s & HASH)
         .collect();
     let (lead, rest) = anchors.split_at(anchors.len().min(LEAD_ANCHORS));
     let mut rest = rest.to_vec();
@@ -428,9 +549,15 @@ pub struct Comparison {
     /// Shared shingles discounted as a footer: a closing passage after each body's own
     /// text.
     pub shared_footer: usize,
-    /// Places where both say something of their own between the same shared passages
-    /// ([`SLOT`]): one template filled with two cases.
+    /// Places where both say something of their own around the same shared passages: one
+    /// template filled with two cases (0 when too little is filled to tell).
     pub template_slots: usize,
+    /// Own shingles both fill in at those places (the smaller count at each).
+    pub template_fill: usize,
+    /// Shared distinctive shingles holding a word either title names.
+    pub named: usize,
+    /// Resemblance of the whole texts, boilerplate included ([`IDENTICAL`]).
+    pub whole: f64,
     /// Days between the two dates.
     pub days: i64,
     /// A title or title core of [`MIN_TITLE_WORDS`] words is equal.
@@ -465,6 +592,9 @@ const GENERIC_TITLE_WORDS: &[&str] = &[
     "repost",
     "reposted",
     "nota",
+    "notas",
+    "caso",
+    "casos",
     "noticias",
     "news",
     "informe",
@@ -503,17 +633,29 @@ const GENERIC_TITLE_WORDS: &[&str] = &[
     "pueblos",
 ];
 
-/// Whether two titles share a word that names something (four letters or more, not one of
-/// [`GENERIC_TITLE_WORDS`]).
+/// The words of a folded title that name something: four letters or more, not a number, not
+/// a genre word (`GENERIC_TITLE_WORDS`). What is left names people, places and events.
+pub fn naming_words(folded_title: &str) -> impl Iterator<Item = &str> {
+    folded_title.split(' ').filter(|w| {
+        w.chars().count() >= 4
+            && !w.chars().all(|c| c.is_ascii_digit())
+            && !GENERIC_TITLE_WORDS.contains(w)
+    })
+}
+
+/// Whether two titles share a word that names something ([`naming_words`]).
 fn titles_related(a: &Signature, b: &Signature) -> bool {
-    let words = |t: &str| -> HashSet<String> {
-        t.split(' ')
-            .filter(|w| w.chars().count() >= 4 && !GENERIC_TITLE_WORDS.contains(w))
-            .map(str::to_string)
-            .collect()
-    };
-    let wa = words(&a.title);
-    words(&b.title).iter().any(|w| wa.contains(w))
+    let wa: HashSet<&str> = naming_words(&a.title).collect();
+    naming_words(&b.title).any(|w| wa.contains(w))
+}
+
+/// Whether a copy's title still names what its story's primary names: equal (title or
+/// core), or naming something in common. A story's retitled copies do; cases folded on
+/// text alone under generic or unrelated headlines do not, and the text they share keeps
+/// counting as text that recurs under their titles.
+pub fn titles_kin(a: &Signature, b: &Signature) -> bool {
+    let none = HashSet::new();
+    titles_agree(a, b, &none) || titles_agree(b, a, &none) || titles_related(a, b)
 }
 
 /// Whether `a` and `b`'s titles or cores agree (long enough to mean something, and not a
@@ -526,10 +668,24 @@ fn titles_agree(a: &Signature, b: &Signature, templates: &HashSet<String>) -> bo
     })
 }
 
+/// A passage both bodies carry, in `x`'s order.
+struct Run {
+    /// Its shingles (hashes).
+    shingles: Vec<u32>,
+    /// It holds an overall boilerplate shingle: discounted whole.
+    overall: bool,
+    /// `x`'s own shingles between it and the passage before (or the start).
+    gap: usize,
+    /// Its shingles holding a word either title names.
+    named: usize,
+}
+
 /// What two bodies share once boilerplate is set aside.
 struct Shared {
-    /// `x`'s shingles (flag cleared) that count as shared distinctive text.
+    /// `x`'s shingles (hashes) that count as shared distinctive text.
     shingles: Vec<u32>,
+    /// Of those, the ones holding a word either title names ([`NAMED`]).
+    named: usize,
     /// Distinctive shingles of `x` and of `p` (either source's boilerplate left out).
     nx: usize,
     np: usize,
@@ -539,156 +695,232 @@ struct Shared {
     overall: usize,
     /// Shared shingles of a closing passage after each body's own text (a footer).
     tail: usize,
-    /// Places where both bodies say something of their own between the same shared
-    /// passages ([`slots`]).
-    slots: usize,
+    /// Where both say something of their own around what they share.
+    frame: Frame,
+    /// Shingles of `x` that `p` carries whatever their flags: how nearly the whole texts,
+    /// template and filling, are the same.
+    whole: usize,
 }
 
-/// Between two passages both bodies share, both say at least this much of their own (about
-/// a dozen words: a name, a place, a date and what happened): one template filled twice.
+/// Where both bodies say something of their own around the text they share: a template
+/// filled twice. A re-post keeps the story's words, so its own text (an intro, a credit, a
+/// corrected figure) sits where the original has none; two cases poured into one template
+/// differ at the same places (the name, the place, the date, the police force), each
+/// place by a few words. Counted in the smaller body's own shingles at each place.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Frame {
+    /// Before the first shared passage.
+    lead: usize,
+    /// Between the same two shared passages, summed over such places.
+    inner: usize,
+    /// Places between shared passages where both say something of their own.
+    places: usize,
+}
+
+impl Frame {
+    /// Own text both fill in, in shingles: the opening counts only around a filled place
+    /// inside (two re-posts may each add a line on top of a story, and nothing else).
+    fn fill(self) -> usize {
+        if self.places > 0 {
+            self.lead + self.inner
+        } else {
+            0
+        }
+    }
+}
+
+/// Between two passages both bodies share, both say at least this much of their own in all
+/// (about a dozen words: a name, a place, a date and what happened): one template filled
+/// twice.
 pub const SLOT: usize = 10;
 
-/// How many gaps between consecutive shared `runs` (in x's order, each with x's own
-/// shingles before it) hold at least [`SLOT`] shingles of x's own and of p's own: the frame
-/// of a template filled with two different cases. A re-post that drops a sentence, adds a
-/// line or corrects a figure leaves a gap on one side, or a short one.
-fn slots(runs: &[(Vec<u32>, bool, usize)], p: &Signature, boiler: &dyn Fn(u32) -> bool) -> usize {
-    if runs.len() < 2 {
-        return 0;
-    }
-    let shared: HashSet<u32> = runs.iter().flat_map(|r| r.0.iter().copied()).collect();
+/// Where `runs` (shared passages in x's order) sit in `p`, and what both say of their own
+/// around them ([`Frame`]).
+fn frame(runs: &[Run], p: &Signature, boiler: &dyn Fn(u32) -> bool) -> Frame {
+    let Some(first) = runs.first() else {
+        return Frame::default();
+    };
+    // A word cut or added on one side leaves at most SHINGLE - 1 shingles of its own on the
+    // other (the ones spanning the cut); a word replaced by another leaves SHINGLE or more
+    // on both.
+    let filled = |x_own: usize, p_own: usize| Some(x_own.min(p_own)).filter(|n| *n >= SHINGLE);
+    let mut shared = ShingleSet::default();
+    shared.extend(runs.iter().flat_map(|r| r.shingles.iter().copied()));
     // p's distinctive shingles in order: where each shared one sits, and how many of p's
-    // own come before each position.
-    let mut position: HashMap<u32, usize> = HashMap::new();
+    // own come before each position. One passage needs only what comes before it.
+    let mut position: HashMap<u32, usize, std::hash::BuildHasherDefault<Passthrough>> =
+        HashMap::default();
     let mut own_before: Vec<usize> = Vec::new();
     let mut own = 0;
-    for s in p.shingles.iter().map(|s| s & !FLAG).filter(|s| !boiler(*s)) {
+    let opening = first.shingles.first().copied();
+    for s in p.shingles.iter().map(|s| s & HASH).filter(|s| !boiler(*s)) {
+        if runs.len() == 1 && Some(s) == opening {
+            return Frame {
+                lead: filled(first.gap, own).unwrap_or(0),
+                ..Frame::default()
+            };
+        }
         position.insert(s, own_before.len());
         own_before.push(own);
         own += usize::from(!shared.contains(&s));
     }
-    runs.windows(2)
-        .filter(|w| w[1].2 >= SLOT)
-        .filter(|w| {
-            let (Some(a), Some(b)) = (
-                w[0].0.last().and_then(|s| position.get(s)),
-                w[1].0.first().and_then(|s| position.get(s)),
-            ) else {
-                return false;
-            };
-            b > a && own_before[*b] - own_before[*a] >= SLOT
-        })
-        .count()
+    let mut f = Frame::default();
+    if let Some(&at) = opening.as_ref().and_then(|s| position.get(s)) {
+        f.lead = filled(first.gap, own_before[at]).unwrap_or(0);
+    }
+    for w in runs.windows(2) {
+        let (Some(&a), Some(&b)) = (
+            w[0].shingles.last().and_then(|s| position.get(s)),
+            w[1].shingles.first().and_then(|s| position.get(s)),
+        ) else {
+            continue;
+        };
+        if b > a
+            && let Some(both) = filled(w[1].gap, own_before[b] - own_before[a])
+        {
+            f.inner += both;
+            f.places += 1;
+        }
+    }
+    f
 }
 
 /// What `x` shares with `p`: neither source's boilerplate, carried by both, not in a
 /// shared passage that holds an `overall` boilerplate shingle, and not a shared closing
-/// passage that follows [`MIN_DISTINCT`] shingles of each body's own text. That last one
-/// is a signature or footer two organizations share (seen too rarely to be counted as
+/// passage that follows `footer_own` shingles of each body's own text. That last one is a
+/// signature or footer two organizations share (seen too rarely to be counted as
 /// boilerplate yet); a re-post keeps the story's opening, so its original has no text of its
 /// own before what they share, or only a dateline.
-fn shared_with(x: &Signature, p: &Signature, overall: &HashSet<u32>) -> Shared {
-    // Sorted copies answer "does p carry it, flagged?" by binary search: cheaper than
-    // hashing for a few hundred shingles, and no table per comparison.
+fn shared_with(x: &Signature, p: &Signature, overall: &HashSet<u32>, footer_own: usize) -> Shared {
+    // Sorted copies answer "does p carry it, with which flags?" by binary search: cheaper
+    // than hashing for a few hundred shingles, and no table per comparison.
     let mut p_sorted: Vec<u32> = p.shingles.clone();
-    p_sorted.sort_unstable_by_key(|s| s & !FLAG);
+    p_sorted.sort_unstable_by_key(|s| s & HASH);
     let p_get = |s: u32| {
         p_sorted
-            .binary_search_by_key(&s, |v| v & !FLAG)
+            .binary_search_by_key(&s, |v| v & HASH)
             .ok()
-            .map(|i| p_sorted[i] & FLAG != 0)
+            .map(|i| p_sorted[i])
     };
     let mut x_bp: Vec<u32> = x
         .shingles
         .iter()
         .filter(|s| *s & FLAG != 0)
-        .map(|s| s & !FLAG)
+        .map(|s| s & HASH)
         .collect();
     x_bp.sort_unstable();
     // Either source's boilerplate is discounted from both bodies.
-    let boiler = |s: u32| x_bp.binary_search(&s).is_ok() || p_get(s).unwrap_or(false);
-    // Runs of shared shingles in x's order, each with whether it holds overall boilerplate
-    // and how many of x's own shingles come between it and the run before.
-    let mut runs: Vec<(Vec<u32>, bool, usize)> = Vec::new();
+    let boiler = |s: u32| x_bp.binary_search(&s).is_ok() || p_get(s).is_some_and(|v| v & FLAG != 0);
+    let mut runs: Vec<Run> = Vec::new();
     let mut open = false;
     let mut last_x = None;
     let mut gap = 0;
-    for s in &x.shingles {
-        let s = s & !FLAG;
-        if boiler(s) {
+    let mut whole = 0;
+    for &raw in &x.shingles {
+        let s = raw & HASH;
+        let in_p = p_get(s);
+        whole += usize::from(in_p.is_some());
+        if x_bp.binary_search(&s).is_ok() || in_p.is_some_and(|v| v & FLAG != 0) {
             continue;
         }
         last_x = Some(s);
-        if p_get(s).is_some() {
+        if let Some(v) = in_p {
             if !open {
-                runs.push((Vec::new(), false, gap));
+                runs.push(Run {
+                    shingles: Vec::new(),
+                    overall: false,
+                    gap,
+                    named: 0,
+                });
                 open = true;
                 gap = 0;
             }
             if let Some(run) = runs.last_mut() {
-                run.0.push(s);
-                run.1 |= overall.contains(&s);
+                run.shingles.push(s);
+                run.overall |= overall.contains(&s);
+                run.named += usize::from((raw | v) & NAMED != 0);
             }
         } else {
             open = false;
             gap += 1;
         }
     }
-    let slots = slots(&runs, p, &boiler);
-    let nx = x.shingles.iter().filter(|s| !boiler(*s & !FLAG)).count();
-    let np = p.shingles.iter().filter(|s| !boiler(*s & !FLAG)).count();
-    let shared_all: usize = runs.iter().map(|r| r.0.len()).sum();
+    let frame = frame(&runs, p, &boiler);
+    let nx = x.shingles.iter().filter(|s| !boiler(*s & HASH)).count();
+    let np = p.shingles.iter().filter(|s| !boiler(*s & HASH)).count();
+    let shared_all: usize = runs.iter().map(|r| r.shingles.len()).sum();
     let last_p = p
         .shingles
         .iter()
         .rev()
-        .map(|s| s & !FLAG)
+        .map(|s| s & HASH)
         .find(|s| !boiler(*s));
     let mut tail = 0;
     if open
-        && nx.saturating_sub(shared_all) >= MIN_DISTINCT
-        && np.saturating_sub(shared_all) >= MIN_DISTINCT
+        && nx.saturating_sub(shared_all) >= footer_own
+        && np.saturating_sub(shared_all) >= footer_own
         && let Some(run) = runs.last_mut()
-        && !run.1
-        && last_x.is_some_and(|s| run.0.contains(&s))
-        && last_p.is_some_and(|s| run.0.contains(&s))
+        && !run.overall
+        && last_x.is_some_and(|s| run.shingles.contains(&s))
+        && last_p.is_some_and(|s| run.shingles.contains(&s))
     {
-        tail = run.0.len();
-        run.0.clear();
+        tail = run.shingles.len();
+        run.shingles.clear();
+        run.named = 0;
     }
     let mut out = Shared {
         shingles: Vec::new(),
+        named: 0,
         nx,
         np,
         source: x.shingles.len() - nx,
         overall: 0,
         tail,
-        slots,
+        frame,
+        whole,
     };
-    for (run, is_overall, _) in runs {
-        if is_overall {
-            out.overall += run.len();
+    for run in runs {
+        if run.overall {
+            out.overall += run.shingles.len();
         } else {
-            out.shingles.extend(run);
+            out.named += run.named;
+            out.shingles.extend(run.shingles);
         }
     }
     out
 }
 
-/// The shingles (flag cleared) `x` shares with `p` beyond boilerplate: what `why` shows.
+/// The shingles (hashes) `x` shares with `p` beyond boilerplate: what `why` shows.
 pub fn shared_shingles(x: &Signature, p: &Signature, known: &Boilerplate) -> HashSet<u32> {
-    shared_with(x, p, &known.shingles)
+    shared_with(x, p, &known.shingles, footer_own(x, p, known))
         .shingles
         .into_iter()
         .collect()
 }
+
+/// Own text each body needs before a shared closing passage for it to be a footer: a
+/// body's worth when the titles agree (a re-post under the story's title may add a line or
+/// two on top), a sentence when they do not (two cases, each a sentence, under one long
+/// campaign call: the store may not know the call yet).
+fn footer_own(x: &Signature, p: &Signature, known: &Boilerplate) -> usize {
+    if titles_agree(x, p, &known.titles) || titles_agree(p, x, &known.titles) {
+        MIN_DISTINCT
+    } else {
+        SAYS_SOMETHING
+    }
+}
+
+/// Whole texts this alike (resemblance of all their shingles, boilerplate included) are
+/// one text: a network's templated post re-posted whole, its filling (name, place, date)
+/// and all.
+pub const IDENTICAL: f64 = 0.9;
 
 /// Compares `x` with `p` (from another source), discounting both sources' boilerplate and
 /// what else is `known` to be boilerplate.
 pub fn compare(x: &Signature, p: &Signature, known: &Boilerplate) -> Comparison {
     let days = (x.date - p.date).abs() / 86_400;
     let same_title = titles_agree(x, p, &known.titles) || titles_agree(p, x, &known.titles);
-    let sh = shared_with(x, p, &known.shingles);
+    let sh = shared_with(x, p, &known.shingles, footer_own(x, p, known));
     // Discounted shared passages leave both bodies.
     let gone = sh.overall + sh.tail;
     let (nx, np) = (sh.nx.saturating_sub(gone), sh.np.saturating_sub(gone));
@@ -696,6 +928,9 @@ pub fn compare(x: &Signature, p: &Signature, known: &Boilerplate) -> Comparison 
     let union = (nx + np).saturating_sub(shared_n).max(1);
     let jaccard = shared_n as f64 / union as f64;
     let containment = shared_n as f64 / nx.min(np).max(1) as f64;
+    let whole_union = (x.shingles.len() + p.shingles.len()).saturating_sub(sh.whole);
+    let whole = sh.whole as f64 / whole_union.max(1) as f64;
+    let fill = sh.frame.fill();
     let mut c = Comparison {
         reason: None,
         score: jaccard.max(containment).min(1.0),
@@ -706,7 +941,14 @@ pub fn compare(x: &Signature, p: &Signature, known: &Boilerplate) -> Comparison 
         source_boilerplate: sh.source,
         overall_boilerplate: sh.overall,
         shared_footer: sh.tail,
-        template_slots: sh.slots,
+        template_slots: if fill > 0 {
+            sh.frame.places + usize::from(sh.frame.lead > 0)
+        } else {
+            0
+        },
+        template_fill: fill,
+        named: sh.named,
+        whole,
         days,
         same_title,
     };
@@ -717,11 +959,19 @@ pub fn compare(x: &Signature, p: &Signature, known: &Boilerplate) -> Comparison 
         c.score = 1.0;
         return c;
     }
-    let judged = nx.min(np) >= MIN_DISTINCT;
-    // One template filled with two cases: whatever they share is the frame, not a story.
-    if judged && sh.slots > 0 {
+    // One template filled with two cases: whatever they share is the frame, not a story,
+    // whatever their titles say. A few words at a few places are enough when they are a
+    // fair part of what each says of its own (a generic headline over two one-line
+    // excerpts); a re-post that corrects a figure or two changes little of a long text.
+    if fill >= SLOT || (fill >= SAYS_SOMETHING && 4 * fill >= nx.min(np)) {
         return c;
     }
+    // Shared text that names nothing either title names (when both name something) is not
+    // what the posts are about: a campaign call under two cases' headlines.
+    let names = sh.named > 0
+        || naming_words(&x.title).next().is_none()
+        || naming_words(&p.title).next().is_none();
+    let judged = nx.min(np) >= MIN_DISTINCT;
     // Too short to judge by text, yet each says something and nothing in common: two notes
     // under one generic headline.
     let unrelated_notes = !judged && nx.min(np) >= SAYS_SOMETHING && shared_n == 0;
@@ -736,9 +986,25 @@ pub fn compare(x: &Signature, p: &Signature, known: &Boilerplate) -> Comparison 
         }
         return c;
     }
+    // The same whole text, filling included, is the strongest evidence after a link, however
+    // little of it is distinctive: a network's templated post re-posted whole under a
+    // partner's headline ([`better`] ranks it above a title). Some of what they share must
+    // still be their own (a text all boilerplate says nothing of the case), and name what
+    // the titles name.
+    if names
+        && days <= TEXT_DAYS
+        && whole >= IDENTICAL
+        && x.shingles.len().min(p.shingles.len()) >= MIN_DISTINCT
+        && shared_n >= SAYS_SOMETHING
+    {
+        c.reason = Some(Reason::Text);
+        c.score = whole;
+        return c;
+    }
     // Containment alone (a short text inside a longer one) also fits a bulletin that quotes
     // the story among others: the titles must name something in common too.
     if judged
+        && names
         && days <= TEXT_DAYS
         && shared_n >= MIN_SHARED
         && (jaccard >= MIN_JACCARD
@@ -760,10 +1026,18 @@ pub fn is_candidate(a: &Signature, b: &Signature) -> bool {
     keys(b).iter().any(|k| ka.contains(&k.value))
 }
 
-/// The better of two verdicts for the same item: stronger reason, then higher score.
+/// The better of two verdicts for the same item: stronger evidence, then higher score. The
+/// same whole text ([`IDENTICAL`]) comes after the editor and the link, before a title.
 pub fn better(a: &Comparison, b: &Comparison) -> bool {
-    match (a.reason, b.reason) {
-        (Some(x), Some(y)) => (x.rank(), a.score) > (y.rank(), b.score),
+    let strength = |c: &Comparison| {
+        c.reason.map(|r| {
+            let rank = 2 * r.rank();
+            let identical = matches!(r, Reason::Title | Reason::Text) && c.whole >= IDENTICAL;
+            (if identical { 5 } else { rank }, c.score)
+        })
+    };
+    match (strength(a), strength(b)) {
+        (Some(x), Some(y)) => x > y,
         (Some(_), None) => true,
         _ => false,
     }
@@ -947,8 +1221,10 @@ mod tests {
 
     #[test]
     fn an_overall_boilerplate_passage_is_discounted_whole() {
-        let a = signature(None, "Uno", &format!("{} {CALL}", prose(7, 20)), 0);
-        let b = signature(None, "Dos", &format!("{} {CALL}", prose(8, 20)), 0);
+        // The call opens both (a closing one would be a footer): unknown, it makes them
+        // look alike.
+        let a = signature(None, "Uno", &format!("{CALL} {}", prose(7, 20)), 0);
+        let b = signature(None, "Dos", &format!("{CALL} {}", prose(8, 20)), 0);
         assert_eq!(
             compare(&a, &b, &Boilerplate::default()).reason,
             Some(Reason::Text)
@@ -1077,6 +1353,190 @@ mod tests {
         assert_eq!(
             compare(&a, &a.clone(), &Boilerplate::default()).reason,
             Some(Reason::Title)
+        );
+    }
+
+    /// A coalition's urgent action: the same paragraphs, a person, a place, a date and a
+    /// police force of each case's own.
+    fn coalition_case(name: &str, place: &str, state: &str, day: u32, police: &str) -> String {
+        format!(
+            "La Red Nacional de Organismos Civiles de Derechos Humanos, conformada por 88 \
+             organizaciones en 23 estados, expresa su profunda preocupación por la detención \
+             arbitraria de {name}, defensor comunitario de {place}, {state}, ocurrida el {day} de \
+             noviembre por elementos de la {police}. De acuerdo con la información documentada, \
+             {name} fue trasladado a las instalaciones de la Fiscalía sin que se informara a sus \
+             familiares sobre su paradero durante varias horas. {name} ha acompañado durante años \
+             la lucha de su comunidad contra los proyectos extractivos en la región. Exigimos \
+             garantizar la integridad física y psicológica de {name} y de su familia y cesar la \
+             criminalización de las personas defensoras en {state}. Invitamos a difundir esta \
+             acción urgente y a enviar cartas para exigir la libertad inmediata de {name}."
+        )
+    }
+
+    #[test]
+    fn one_template_with_short_slots_is_two_cases_even_unknown() {
+        let a = signature(
+            None,
+            "Detienen arbitrariamente a Rosa Méndez Cruz, defensor comunitario de Tila",
+            &coalition_case("Rosa Méndez Cruz", "Tila", "Chiapas", 3, "Policía Estatal"),
+            0,
+        );
+        let b = signature(
+            None,
+            "Detienen arbitrariamente a Saúl Girón Reyes, defensor comunitario de Cherán",
+            &coalition_case(
+                "Saúl Girón Reyes",
+                "Cherán",
+                "Michoacán",
+                7,
+                "Guardia Nacional",
+            ),
+            7 * 3600,
+        );
+        // Two members, no history: nothing is known boilerplate, and most words are shared.
+        let c = compare(&a, &b, &Boilerplate::default());
+        assert!(c.jaccard > 0.3, "{c:?}");
+        assert_eq!(c.reason, None, "{c:?}");
+        assert!(c.template_slots >= 3 && c.template_fill >= SLOT, "{c:?}");
+        // The same case re-posted by a partner, a line of its own on top, is one story.
+        let repost = signature(
+            None,
+            "Exigen la libertad de Rosa Méndez Cruz",
+            &format!(
+                "Compartimos: {}",
+                coalition_case("Rosa Méndez Cruz", "Tila", "Chiapas", 3, "Policía Estatal")
+            ),
+            86_400,
+        );
+        let c = compare(&repost, &a, &Boilerplate::default());
+        assert_eq!(c.reason, Some(Reason::Text), "{c:?}");
+        assert_eq!(c.template_slots, 0, "{c:?}");
+    }
+
+    #[test]
+    fn a_campaign_call_under_cases_of_their_own_is_no_story_even_unknown() {
+        // A sentence of each case's own, then the call: the store may not know the call yet.
+        let a = signature(
+            None,
+            "Detienen a Olga Gutiérrez Zárate en Palenque",
+            &format!(
+                "Olga Gutiérrez Zárate fue detenida el 3 de noviembre en Palenque, Chiapas. {CALL}"
+            ),
+            0,
+        );
+        let b = signature(
+            None,
+            "Detienen a Juan Pérez Cruz en Zongolica",
+            &format!(
+                "Juan Pérez Cruz fue detenido el 5 de noviembre en Zongolica, Veracruz. {CALL}"
+            ),
+            86_400,
+        );
+        let c = compare(&a, &b, &Boilerplate::default());
+        assert_eq!(c.reason, None, "{c:?}");
+        assert!(c.shared_footer >= 40, "{c:?}");
+        // Nothing of their own: the call names nothing either headline names.
+        let a = signature(
+            None,
+            "Detienen a Olga Gutiérrez Zárate en Palenque",
+            CALL,
+            0,
+        );
+        let b = signature(None, "Detienen a Juan Pérez Cruz en Zongolica", CALL, 0);
+        let c = compare(&a, &b, &Boilerplate::default());
+        assert!(c.jaccard > 0.99 && c.named == 0, "{c:?}");
+        assert_eq!(c.reason, None, "{c:?}");
+    }
+
+    #[test]
+    fn a_generic_headline_over_excerpts_about_different_people_is_not_enough() {
+        let title = "Acción urgente: desaparición forzada en Guerrero";
+        let excerpt = |who: &str, day: u32| {
+            format!("{who} fue desaparecido el {day} de noviembre en Chilapa. [Leer más]")
+        };
+        let a = signature(None, title, &excerpt("Felipe Ramírez Luna", 3), 0);
+        let b = signature(None, title, &excerpt("Irma Castillo Ortiz", 4), 86_400);
+        let c = compare(&a, &b, &Boilerplate::default());
+        assert!(c.same_title && c.shared > 0, "{c:?}");
+        assert_eq!(c.reason, None, "{c:?}");
+        let en = |who: &str, day: u32| {
+            format!(
+                "Please share widely. The network urges you to write to the authorities. {who} \
+                 was abducted on {day} November in Ocosingo, Chiapas. Read more"
+            )
+        };
+        let title = "Urgent Action: Enforced disappearance in Chiapas";
+        let a = signature(None, title, &en("Norma Flores Díaz", 3), 0);
+        let b = signature(None, title, &en("Abel Torres Nava", 4), 86_400);
+        assert_eq!(compare(&a, &b, &Boilerplate::default()).reason, None);
+        // The same excerpt under that headline is the same story.
+        let same = signature(None, title, &en("Norma Flores Díaz", 3), 86_400);
+        assert_eq!(
+            compare(&a, &same, &Boilerplate::default()).reason,
+            Some(Reason::Title)
+        );
+    }
+
+    #[test]
+    fn a_templated_post_re_posted_whole_is_one_story_however_little_is_its_own() {
+        // The network and the aggregator each post thirty cases on the template, many from
+        // the same state, on the same day, by the same police: each source flags all that,
+        // leaving only the names of its own.
+        let text = coalition_case("Rosa Méndez Cruz", "Tila", "Chiapas", 3, "Policía Estatal");
+        let other = coalition_case("Saúl Girón Reyes", "Tila", "Chiapas", 3, "Policía Estatal");
+        let mut a = signature(
+            None,
+            "Detienen arbitrariamente a Rosa Méndez Cruz, defensor comunitario de Tila",
+            &text,
+            0,
+        );
+        let mut b = signature(
+            None,
+            "Exigen libertad inmediata de Rosa Méndez Cruz",
+            &format!("{text} Fuente: Red TDT"),
+            7200,
+        );
+        let frame = |case: &str| signature(None, "", case, 0).shingles;
+        let (fa, fb) = (frame(&text), frame(&other));
+        let template: ShingleSet = fa.iter().filter(|s| fb.contains(s)).copied().collect();
+        flag(&mut a, &template);
+        flag(&mut b, &template);
+        let c = compare(&b, &a, &Boilerplate::default());
+        assert!(c.distinct.0.min(c.distinct.1) < MIN_DISTINCT, "{c:?}");
+        assert!(c.whole >= IDENTICAL, "{c:?}");
+        assert_eq!(c.reason, Some(Reason::Text), "{c:?}");
+    }
+
+    #[test]
+    fn links_of_one_article_in_their_amp_referrer_and_escaped_forms_are_one_link() {
+        let key = "orig.example.org/2026/11/ataque-nuevo-san-gregorio";
+        for form in [
+            "orig.example.org/2026/11/ataque-nuevo-san-gregorio/amp",
+            "orig.example.org/2026/11/ataque-nuevo-san-gregorio?amp=1",
+            "orig.example.org/2026/11/ataque-nuevo-san-gregorio?amp",
+            "amp.orig.example.org/2026/11/ataque-nuevo-san-gregorio",
+            "orig-example-org.cdn.ampproject.org/c/s/orig.example.org/2026/11/ataque-nuevo-san-gregorio",
+            "orig.example.org/2026/11/ataque-nuevo-san-gregorio?ref=twitter",
+            "orig.example.org/2026/11/ataque%2Dnuevo%2dsan%2Dgregorio",
+        ] {
+            assert_eq!(story_link(form), key, "{form}");
+        }
+        // What names another page stays.
+        assert_eq!(
+            story_link("orig.example.org/?p=4812&amp=1"),
+            "orig.example.org?p=4812"
+        );
+        assert_eq!(
+            story_link("orig.example.org/amplio"),
+            "orig.example.org/amplio"
+        );
+        assert_eq!(
+            story_link("orig.example.org/a%20b%C3%B1"),
+            "orig.example.org/a%20b%C3%B1"
+        );
+        assert_eq!(
+            story_link("cdn.ampproject.org/c/s/"),
+            "cdn.ampproject.org/c/s"
         );
     }
 

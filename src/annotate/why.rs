@@ -1,7 +1,8 @@
 //! Why an item is where it is, in terms an editor can check: which story it was folded into
-//! (or why it stands alone), the reason and score, the boilerplate set aside, and the text
-//! it shares with the story's primary beyond that boilerplate. Reads the store; hands
-//! [`Why`] to `boletin items why`.
+//! when it was placed (or that it stands alone), the reason and score, the boilerplate set
+//! aside, the text it shares with the story's primary beyond that boilerplate, and where
+//! placement would put it with what the store holds now when that differs. Reads the
+//! store; hands [`Why`] to `boletin items why`.
 
 use std::collections::HashSet;
 
@@ -31,6 +32,17 @@ pub struct Against {
     pub shared_text: Vec<String>,
 }
 
+/// Where placement would put an item with what the store holds now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Today {
+    /// The primary of the story it would join.
+    pub primary: i64,
+    /// Why.
+    pub reason: Option<Reason>,
+    /// How strongly.
+    pub score: f64,
+}
+
 /// Why an item is where it is.
 #[derive(Debug, Clone, Serialize)]
 pub struct Why {
@@ -52,8 +64,15 @@ pub struct Why {
     pub kept_apart: Vec<i64>,
     /// Candidates the key index returned for it (at most `dedup::CANDIDATES`).
     pub candidates: usize,
-    /// Its primary first (for a copy), then its candidates' primaries, as judged now.
+    /// Its primary first (for a copy), or its copies (for a primary), then its candidates'
+    /// primaries, judged as placement judges them with what the store holds now.
     pub compared: Vec<Against>,
+    /// Where placement would put it now (`None`: on its own, or leading its story).
+    pub today: Option<Today>,
+    /// Whether that is where it is. Items stay where they were placed (the store knew less
+    /// then: items that arrived since) until they are annotated again; the editor's joins
+    /// always hold.
+    pub agrees: bool,
 }
 
 /// Explains item `id`; `None` when there is no such item (or it was never annotated).
@@ -87,6 +106,13 @@ pub fn why(store: &mut Store, id: i64) -> Result<Option<Why>, StoreError> {
             shared_text: passages(&body, &c.shared),
         })
         .collect();
+    let today = e.today.as_ref().map(|(primary, c)| Today {
+        primary: *primary,
+        reason: c.reason,
+        score: c.score,
+    });
+    let agrees = e.item.reason == Some(Reason::Editor)
+        || today.as_ref().map(|t| t.primary) == e.item.primary;
     Ok(Some(Why {
         id,
         source_id: item.source_id.clone(),
@@ -98,6 +124,8 @@ pub fn why(store: &mut Store, id: i64) -> Result<Option<Why>, StoreError> {
         kept_apart: item.kept_apart.clone(),
         candidates: e.candidates,
         compared,
+        today,
+        agrees,
     }))
 }
 

@@ -299,8 +299,23 @@ fn hashes(ids: &[i64]) -> String {
         .join(", ")
 }
 
-fn missing(id: i64) -> ExitCode {
-    eprintln!("boletin: no item with id {id} (or not annotated yet: run `boletin fetch`)");
+/// An id `why`, `split` or `merge` cannot find: removed (its tombstone says when and by
+/// whom), or never stored or annotated.
+fn missing(store: &Store, id: i64) -> ExitCode {
+    match store.tombstone_of(id) {
+        Ok(Some((reason, at))) => {
+            let by = match reason.as_str() {
+                "editor" => "by the editor (boletin items remove)",
+                "retention" => "by retention (boletin prune)",
+                _ => "",
+            };
+            eprintln!(
+                "boletin: #{id} was removed {by} on {}; its tombstone keeps it from being stored again",
+                at.format("%Y-%m-%d")
+            );
+        }
+        _ => eprintln!("boletin: no item with id {id} (or not annotated yet: run `boletin fetch`)"),
+    }
     ExitCode::from(code::SOURCES_FAILED)
 }
 
@@ -310,30 +325,51 @@ fn why(ctx: &Context, id: i64) -> Result<ExitCode, ExitCode> {
     let Some(w) =
         boletin::annotate::why::why(&mut store, id).map_err(|e| fail(code::CONFIG_OR_DB, &e))?
     else {
-        return Err(missing(id));
+        return Err(missing(&store, id));
     };
     if ctx.json {
         super::print_json(&w)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!("#{} ({}) {}", w.id, w.source_id, w.title);
-    let primary = w
-        .primary
-        .and_then(|p| w.compared.iter().find(|c| c.id == p));
+    // Titles, sources and passages are partners' text: printed on one line, control and
+    // direction characters escaped, so none can rewrite what the editor reads.
+    let text = super::one_line;
+    println!("#{} ({}) {}", w.id, text(&w.source_id), text(&w.title));
+    let source_of = |id: i64| {
+        w.compared
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| format!(" ({})", text(&c.source_id)))
+            .unwrap_or_default()
+    };
     match (w.primary, w.reason) {
         (Some(p), Some(reason)) => println!(
             "  a copy of #{p}{}: {}, score {:.2}",
-            primary
-                .map(|c| format!(" ({})", c.source_id))
-                .unwrap_or_default(),
+            source_of(p),
             reason.as_str(),
             w.score.unwrap_or(1.0)
         ),
-        (Some(p), None) => println!("  a copy of #{p}"),
+        (Some(p), None) => println!("  a copy of #{p}{}", source_of(p)),
         (None, _) if !w.copies.is_empty() => {
             println!("  leads a story; its copies: {}", hashes(&w.copies))
         }
         (None, _) => println!("  stands alone ({} candidates judged)", w.candidates),
+    }
+    if !w.agrees {
+        let now = match &w.today {
+            Some(t) => format!(
+                "be one story with #{}{} ({}, score {:.2})",
+                t.primary,
+                source_of(t.primary),
+                t.reason.map_or("", |r| r.as_str()),
+                t.score
+            ),
+            None => "stand alone".to_string(),
+        };
+        println!(
+            "  placed with what the store held then; with what it holds now it would {now} \
+             (it is placed again when it is annotated again)"
+        );
     }
     if !w.kept_apart.is_empty() {
         println!("  kept apart by the editor from {}", hashes(&w.kept_apart));
@@ -348,8 +384,8 @@ fn why(ctx: &Context, id: i64) -> Result<ExitCode, ExitCode> {
             "  against #{} ({}) «{}»: {verdict}; resemblance {:.2}, containment {:.2}, \
              {} distinctive shingles shared of {} and {}, {} days apart{}",
             c.id,
-            c.source_id,
-            c.title,
+            text(&c.source_id),
+            text(&c.title),
             k.jaccard,
             k.containment,
             k.shared,
@@ -365,12 +401,18 @@ fn why(ctx: &Context, id: i64) -> Result<ExitCode, ExitCode> {
         );
         if k.template_slots > 0 {
             println!(
-                "    one template filled with other contents in {} place(s): the shared text is the frame",
-                k.template_slots
+                "    one template filled with other contents in {} place(s), {} shingles each of its own: the shared text is the frame",
+                k.template_slots, k.template_fill
+            );
+        }
+        if k.whole >= boletin::annotate::dedup::IDENTICAL {
+            println!(
+                "    the whole texts, boilerplate included, are {:.0}% the same",
+                k.whole * 100.0
             );
         }
         for passage in &c.shared_text {
-            println!("    shared: «{passage}»");
+            println!("    shared: «{}»", text(passage));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -387,7 +429,7 @@ fn split(ctx: &Context, id: i64) -> Result<ExitCode, ExitCode> {
         .map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     batch.commit().map_err(|e| fail(code::CONFIG_OR_DB, &e))?;
     let Some(apart) = apart else {
-        return Err(missing(id));
+        return Err(missing(&store, id));
     };
     if ctx.json {
         super::print_json(&serde_json::json!({ "split": id, "kept_apart": apart }))?;
@@ -432,7 +474,7 @@ fn merge(ctx: &Context, a: i64, b: i64) -> Result<ExitCode, ExitCode> {
                     .unwrap_or(true)
             })
             .unwrap_or(a);
-        return Err(missing(unknown));
+        return Err(missing(&store, unknown));
     };
     if ctx.json {
         super::print_json(&serde_json::json!({ "merged": [a, b], "primary": primary }))?;

@@ -4,10 +4,13 @@
 //!
 //! The rules (what is boilerplate, what is one story, which tags) live in `dedup` and `tag`;
 //! this file keeps their inputs and verdicts, and finds each item's candidates through the
-//! key index (`story_keys`): at most [`dedup::CANDIDATES`] per item, ranked by the evidence
-//! they share, reading at most [`dedup::POSTINGS`] postings per key, whatever the store
-//! holds. An item joins a story only by matching its primary.
+//! key index (`story_keys`, each posting with its item's story): at most
+//! [`dedup::CANDIDATES`] per item, ranked by the evidence they share, reading at most
+//! [`dedup::POSTINGS`] postings per key, whatever the store holds. An item joins a story only
+//! by matching its primary; copies folded on text keep the keys they rested on
+//! (`story_basis`) and are judged again when one turns out to recur under many titles.
 
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
@@ -166,6 +169,8 @@ struct Posting {
     title: i64,
     /// Its source ([`source_id`]).
     source: i64,
+    /// The story it is in: its primary, or itself.
+    story: i64,
 }
 
 /// A source as stored beside its keys: enough to leave an item's own source out.
@@ -189,8 +194,53 @@ struct Lookup {
     candidates: Vec<i64>,
     /// The item's titles some source gives more than one item: templates.
     templates: HashSet<String>,
-    /// Each text key's shingle and postings (item, title).
-    text: Vec<(u32, Vec<(i64, i64)>)>,
+    /// Each text key's shingle and the postings the item is judged with.
+    text: Vec<(u32, Vec<Posting>)>,
+    /// Text keys that recur under [`dedup::OTHER_TITLES`] titles outside any one story.
+    recurring: Vec<i64>,
+}
+
+/// Whether a key's postings outside story `story` carry [`dedup::OTHER_TITLES`] titles or
+/// more besides `except`: text that recurs so is boilerplate when judging against that
+/// story. A story's retitled copies share its text under their own titles: inside the
+/// story they count for nothing.
+fn recurs(posts: &[Posting], story: i64, except: &[i64]) -> bool {
+    // A few postings each: a scan, no table.
+    let mut seen = [0i64; dedup::OTHER_TITLES];
+    let mut n = 0;
+    for p in posts {
+        if p.story != story && !except.contains(&p.title) && !seen[..n].contains(&p.title) {
+            seen[n] = p.title;
+            n += 1;
+            if n == seen.len() {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// What a linking pass knows beyond the store.
+struct Pass {
+    /// The editor's corrections.
+    overrides: Overrides,
+    /// Items not placed when the pass began, in id order: not reached until placed.
+    pending: Vec<i64>,
+    /// Items placed since the pass began.
+    placed: HashSet<i64>,
+    /// Postings read ahead for the page in hand.
+    cache: PostingCache,
+    /// Text keys found to recur under many titles: the copies folded on them are judged
+    /// again at the end of the pass ([`AnnotationBatch::heal`]).
+    recurring: BTreeSet<i64>,
+}
+
+impl Pass {
+    /// Whether the pass has placed `id` (or found it placed): items it has not reached are
+    /// nobody's candidates yet, and say nothing about what recurs.
+    fn reached(&self, id: i64) -> bool {
+        self.placed.contains(&id) || self.pending.binary_search(&id).is_err()
+    }
 }
 
 /// The editor's corrections, read once per linking pass (there are few).
@@ -217,11 +267,80 @@ pub struct LinkReport {
     pub copies: usize,
     /// The most candidates judged for one item (at most [`dedup::CANDIDATES`]).
     pub max_candidates: usize,
+    /// Copies taken out of their story when the text they were folded on turned out to
+    /// recur under many titles.
+    pub healed: usize,
 }
 
 /// Re-placements one placement may set off (an earlier item taking over a story re-judges
 /// its members); the rest waits for the next run.
 const MAX_RELINKS: usize = 256;
+
+/// Copies judged again per linking pass when text they were folded on turns out to recur
+/// under many titles; the rest when another item carrying that text arrives.
+const MAX_HEAL: usize = 1024;
+
+/// One candidate story, judged.
+struct Judged {
+    /// Its primary's id.
+    root: i64,
+    /// Its primary.
+    primary: StoryItem,
+    /// What the judge saw comparing the item with it.
+    comparison: Comparison,
+    /// What was known to be boilerplate when judging against this story.
+    known: dedup::Boilerplate,
+}
+
+/// An item compared with its candidates' stories.
+struct Judgement {
+    /// The item, with its shingles.
+    x: StoryItem,
+    /// Candidates the key index returned.
+    candidates: usize,
+    /// Each candidate story, judged.
+    judged: Vec<Judged>,
+    /// Its text keys that recur under many titles.
+    recurring: Vec<i64>,
+}
+
+/// The stories (indexes into `judged`) `x` may join, best first: the strongest evidence
+/// (reason, then score), then the earliest primary. Never a story of its own source, nor
+/// one the editor keeps it apart from, nor one the editor took an exact copy of it out of
+/// (the copy's split holds for the item too).
+fn choose(x: &StoryItem, judged: &[Judged], overrides: &Overrides) -> Vec<usize> {
+    let mut matched: Vec<usize> = (0..judged.len())
+        .filter(|&m| {
+            let j = &judged[m];
+            j.comparison.reason.is_some()
+                && !overrides.apart(x.id, j.root)
+                && j.primary.source_id != x.source_id
+        })
+        .collect();
+    let twins: Vec<i64> = matched
+        .iter()
+        .map(|&m| &judged[m])
+        .filter(|j| j.comparison.whole >= dedup::IDENTICAL)
+        .map(|j| j.root)
+        .collect();
+    matched.retain(|&m| {
+        let root = judged[m].root;
+        !twins
+            .iter()
+            .any(|&twin| twin != root && overrides.apart(twin, root))
+    });
+    matched.sort_by(|&a, &b| {
+        let (ja, jb) = (&judged[a], &judged[b]);
+        if dedup::better(&ja.comparison, &jb.comparison) {
+            std::cmp::Ordering::Less
+        } else if dedup::better(&jb.comparison, &ja.comparison) {
+            std::cmp::Ordering::Greater
+        } else {
+            ja.primary.order().cmp(&jb.primary.order())
+        }
+    });
+    matched
+}
 
 /// What `prune` did.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
@@ -277,6 +396,9 @@ fn fts_query(text: &str) -> String {
 /// [`AnnotationBatch::commit`], it rolls back.
 pub struct AnnotationBatch<'a> {
     pub(super) tx: rusqlite::Transaction<'a>,
+    /// Items whose story changed in this transaction, and the story: postings read ahead
+    /// before the change are read with it.
+    moved: RefCell<HashMap<i64, i64>>,
 }
 
 impl Store {
@@ -284,6 +406,7 @@ impl Store {
     pub fn annotation_batch(&mut self) -> Result<AnnotationBatch<'_>, StoreError> {
         Ok(AnnotationBatch {
             tx: self.write_tx()?,
+            moved: RefCell::default(),
         })
     }
 }
@@ -453,6 +576,7 @@ impl AnnotationBatch<'_> {
                 tx.prepare_cached("DELETE FROM story_keys WHERE key = ?1 AND item_id = ?2")?;
             let mut unstory = tx.prepare_cached("DELETE FROM story_items WHERE item_id = ?1")?;
             let mut untext = tx.prepare_cached("DELETE FROM story_text WHERE item_id = ?1")?;
+            let mut unbasis = tx.prepare_cached("DELETE FROM story_basis WHERE item_id = ?1")?;
             let before: Option<Vec<u8>> = old.query_row([item.id], |r| r.get(0)).optional()?;
             for k in dedup::keys_from_bytes(&before.unwrap_or_default()) {
                 unkey.execute(params![k.value, item.id])?;
@@ -460,6 +584,9 @@ impl AnnotationBatch<'_> {
             self.release_copies(item.id)?;
             unstory.execute([item.id])?;
             untext.execute([item.id])?;
+            unbasis.execute([item.id])?;
+            // Its postings are written again, in a story of its own.
+            self.moved.borrow_mut().remove(&item.id);
         }
         let mut story = tx.prepare_cached(
             "INSERT INTO story_items (item_id, source_id, sort_at, first_seen, link_key,
@@ -508,7 +635,8 @@ impl AnnotationBatch<'_> {
         // seeks.
         keys.sort_unstable();
         let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO story_keys (key, item_id, title, source) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR IGNORE INTO story_keys (key, item_id, title, source, story)
+             VALUES (?1, ?2, ?3, ?4, ?2)",
         )?;
         for (key, id, title, source) in keys {
             insert.execute(params![key, id, title, source])?;
@@ -581,7 +709,7 @@ impl AnnotationBatch<'_> {
     /// key index alone).
     fn postings(&self, key: i64, id: i64) -> Result<Vec<Posting>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "SELECT item_id, title, source FROM story_keys
+            "SELECT item_id, title, source, story FROM story_keys
              WHERE key = ?1 AND item_id != ?2 ORDER BY item_id DESC LIMIT ?3",
         )?;
         let rows = stmt.query_map(params![key, id, dedup::POSTINGS as i64], |r| {
@@ -589,6 +717,7 @@ impl AnnotationBatch<'_> {
                 item_id: r.get(0)?,
                 title: r.get(1)?,
                 source: r.get(2)?,
+                story: r.get(3)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -609,7 +738,7 @@ impl AnnotationBatch<'_> {
         }
         let json = serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into());
         let mut stmt = self.tx.prepare_cached(&format!(
-            "SELECT j.value, k.item_id, k.title, k.source
+            "SELECT j.value, k.item_id, k.title, k.source, k.story
              FROM json_each(?1) j JOIN story_keys k ON k.key = j.value
              WHERE k.item_id >= COALESCE((SELECT item_id FROM story_keys WHERE key = j.value
                                           ORDER BY item_id DESC LIMIT 1 OFFSET {}), -9223372036854775808)",
@@ -622,6 +751,7 @@ impl AnnotationBatch<'_> {
                     item_id: r.get(1)?,
                     title: r.get(2)?,
                     source: r.get(3)?,
+                    story: r.get(4)?,
                 },
             ))
         })?;
@@ -672,18 +802,99 @@ impl AnnotationBatch<'_> {
         )?;
         let reason = reason.map(Reason::as_str);
         story.execute(params![id, primary, reason, score])?;
-        // Only a change touches the item's (wide) row.
+        // Only a change touches the item's (wide) row, its postings and what it was folded on.
         if primary.is_some() || was.is_some() {
             let mut item = self.tx.prepare_cached(
                 "UPDATE items SET duplicate_of = ?2, duplicate_reason = ?3 WHERE id = ?1",
             )?;
             item.execute(params![id, primary, reason])?;
+            self.forget_basis(id)?;
         }
+        if primary != was {
+            // A copy counts as its story's in the key index when the editor joined it or its
+            // title still names the story's: text a story's retitled copies share is the
+            // story's, while cases folded on a campaign call under headlines of their own
+            // keep showing that the call recurs under many titles.
+            let story = match primary {
+                Some(p) if reason == Some("editor") || self.kin(id, p)? => p,
+                _ => id,
+            };
+            self.move_postings(id, story)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `a`'s and `b`'s titles name the same thing ([`dedup::titles_kin`]).
+    fn kin(&self, a: i64, b: i64) -> Result<bool, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT title, core FROM story_items WHERE item_id = ?1")?;
+        let mut titles = |id: i64| {
+            stmt.query_row([id], |r| {
+                Ok(Signature {
+                    title: r.get(0)?,
+                    core: r.get(1)?,
+                    ..Signature::default()
+                })
+            })
+            .optional()
+        };
+        let (Some(x), Some(y)) = (titles(a)?, titles(b)?) else {
+            return Ok(false);
+        };
+        Ok(dedup::titles_kin(&x, &y))
+    }
+
+    /// Records in `id`'s postings that it is now in `story`.
+    fn move_postings(&self, id: i64, story: i64) -> Result<(), StoreError> {
+        let mut keys = self
+            .tx
+            .prepare_cached("SELECT keys FROM story_text WHERE item_id = ?1")?;
+        let stored: Option<Vec<u8>> = keys.query_row([id], |r| r.get(0)).optional()?;
+        let mut update = self
+            .tx
+            .prepare_cached("UPDATE story_keys SET story = ?3 WHERE key = ?1 AND item_id = ?2")?;
+        for k in dedup::keys_from_bytes(&stored.unwrap_or_default()) {
+            update.execute(params![k.value, id, story])?;
+        }
+        self.moved.borrow_mut().insert(id, story);
+        Ok(())
+    }
+
+    /// Records the text keys `x` was folded on by its text (those not known as boilerplate
+    /// then): when one is later found to recur under many titles, `x` is judged again. A
+    /// title, a link or the editor does not rest on text.
+    fn record_basis(
+        &self,
+        x: &StoryItem,
+        reason: Option<Reason>,
+        known: &dedup::Boilerplate,
+    ) -> Result<(), StoreError> {
+        if reason != Some(Reason::Text) {
+            return Ok(());
+        }
+        let mut insert = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO story_basis (key, item_id) VALUES (?1, ?2)")?;
+        for k in &x.keys {
+            if k.kind == KeyKind::Text && !known.shingles.contains(&k.shingle) {
+                insert.execute(params![k.value, x.id])?;
+            }
+        }
+        Ok(())
+    }
+
+    fn forget_basis(&self, id: i64) -> Result<(), StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("DELETE FROM story_basis WHERE item_id = ?1")?;
+        stmt.execute([id])?;
         Ok(())
     }
 
     /// Leaves `id` out of every story until the linking pass judges it again.
     fn unplace(&self, id: i64) -> Result<(), StoreError> {
+        let was = self.root_of(id)?;
         let mut story = self.tx.prepare_cached(
             "UPDATE story_items SET primary_id = NULL, reason = NULL, score = NULL, linked = 0
              WHERE item_id = ?1",
@@ -693,6 +904,10 @@ impl AnnotationBatch<'_> {
             "UPDATE items SET duplicate_of = NULL, duplicate_reason = NULL WHERE id = ?1",
         )?;
         item.execute([id])?;
+        self.forget_basis(id)?;
+        if was.is_some_and(|r| r != id) {
+            self.move_postings(id, id)?;
+        }
         Ok(())
     }
 
@@ -721,15 +936,22 @@ impl AnnotationBatch<'_> {
     }
 
     /// Places every item not placed yet, in id order (as if they had arrived one by one),
-    /// [`dedup::CANDIDATES`] candidates at most each. `page` items are read at a time;
-    /// `on_item` is called after each and stops the pass when it returns false.
+    /// [`dedup::CANDIDATES`] candidates at most each; then judges again the copies folded
+    /// on text the pass found to recur under many titles (`heal`).
+    /// `page` items are read at a time; `on_item` is called after each and stops the pass
+    /// when it returns false.
     pub fn link_unlinked(
         &self,
         page: usize,
         on_item: &mut dyn FnMut() -> bool,
     ) -> Result<LinkReport, StoreError> {
-        let overrides = self.overrides()?;
-        let pending = self.unlinked_ids()?;
+        let mut pass = Pass {
+            overrides: self.overrides()?,
+            pending: self.unlinked_ids()?,
+            placed: HashSet::new(),
+            cache: PostingCache::default(),
+            recurring: BTreeSet::new(),
+        };
         let mut report = LinkReport::default();
         let mut after = i64::MIN;
         loop {
@@ -737,15 +959,17 @@ impl AnnotationBatch<'_> {
             let Some(last) = items.last().map(|i| i.id) else {
                 break;
             };
-            let cache = self.prefetch(&items)?;
+            pass.cache = self.prefetch(&items)?;
             for item in items {
-                self.link(item, &overrides, &pending, &cache, &mut report)?;
+                self.link(item, &mut pass, &mut report)?;
                 if !on_item() {
                     return Ok(report);
                 }
             }
             after = last;
         }
+        pass.cache = PostingCache::default();
+        self.heal(&mut pass, &mut report)?;
         Ok(report)
     }
 
@@ -753,9 +977,7 @@ impl AnnotationBatch<'_> {
     fn link(
         &self,
         first: StoryItem,
-        overrides: &Overrides,
-        pending: &[i64],
-        cache: &PostingCache,
+        pass: &mut Pass,
         report: &mut LinkReport,
     ) -> Result<(), StoreError> {
         let mut queue = VecDeque::from([first]);
@@ -766,7 +988,8 @@ impl AnnotationBatch<'_> {
                 // Left unplaced: the next run's linking pass picks them up.
                 break;
             }
-            let (copy, judged, loose) = self.place(&item, overrides, pending, cache)?;
+            let (copy, judged, loose) = self.place(&item, pass)?;
+            pass.placed.insert(item.id);
             report.linked += 1;
             report.copies += usize::from(copy);
             report.max_candidates = report.max_candidates.max(judged);
@@ -779,122 +1002,248 @@ impl AnnotationBatch<'_> {
         Ok(())
     }
 
-    /// Decides `x`'s story: the editor's joins first, else the best of its candidates'
-    /// primaries that `x` itself matches. Returns whether it became a copy, how many
-    /// candidates the index returned, and the items set loose when `x` took over an older
-    /// story.
-    fn place(
-        &self,
-        x: &StoryItem,
-        overrides: &Overrides,
-        pending: &[i64],
-        cache: &PostingCache,
-    ) -> Result<(bool, usize, Vec<i64>), StoreError> {
-        if let Some(partners) = overrides.together.get(&x.id) {
-            for &y in partners {
-                let Some(partner) = self.story_item(y)?.filter(|p| p.linked) else {
-                    continue;
-                };
-                let root = partner.root();
-                if root == x.id {
-                    continue;
+    /// Judges again the copies folded on text keys this pass found to recur under many
+    /// titles: a campaign call the store did not know yet when it folded two cases on it.
+    /// A copy its primary no longer matches, with what the store knows now, is placed
+    /// again; at most [`MAX_HEAL`] copies a pass.
+    fn heal(&self, pass: &mut Pass, report: &mut LinkReport) -> Result<(), StoreError> {
+        let keys = std::mem::take(&mut pass.recurring);
+        let mut suspects = BTreeSet::new();
+        {
+            let mut stmt = self
+                .tx
+                .prepare_cached("SELECT item_id FROM story_basis WHERE key = ?1")?;
+            for k in keys {
+                for row in stmt.query_map([k], |r| r.get::<_, i64>(0))? {
+                    suspects.insert(row?);
                 }
-                let verdict = Comparison {
-                    reason: Some(Reason::Editor),
-                    score: 1.0,
-                    ..Comparison::default()
-                };
-                let loose = self.attach(x, root, &verdict)?;
-                return Ok((true, 0, loose));
+                if suspects.len() >= MAX_HEAL {
+                    break;
+                }
             }
         }
-        let lookup = self.lookup(x, pending, cache)?;
-        let judged = lookup.candidates.len();
-        let roots = self.judged_roots(x, &lookup)?;
-        let mut full;
-        let mut x = x;
-        if !roots.is_empty() && x.signature.shingles.is_empty() {
-            full = x.clone();
-            full.signature.shingles = self.shingles_of(x.id)?;
-            x = &full;
-        }
-        let mut matched: Vec<(i64, StoryItem, Comparison)> = Vec::new();
-        for (root, primary, known) in roots {
-            if overrides.apart(x.id, root) || primary.source_id == x.source_id {
+        for id in suspects.into_iter().take(MAX_HEAL) {
+            let Some(y) = self.story_item(id)? else {
+                continue;
+            };
+            let Some(root) = y.primary else {
+                self.forget_basis(id)?;
+                continue;
+            };
+            let Some(primary) = self.story_item(root)? else {
+                continue;
+            };
+            let lookup = self.lookup(&y, pass)?;
+            let known = self.known_for(&y, root, &primary, &lookup);
+            let c = dedup::compare(&y.signature, &primary.signature, &known);
+            if c.reason.is_some() {
+                // Still one story: what it rests on now is recorded instead.
+                self.forget_basis(id)?;
+                self.record_basis(&y, c.reason, &known)?;
                 continue;
             }
-            let c = dedup::compare(&x.signature, &primary.signature, &known);
-            if c.reason.is_some() {
-                matched.push((root, primary, c));
+            self.unplace(id)?;
+            report.copies = report.copies.saturating_sub(1);
+            report.healed += 1;
+            if let Some(y) = self.story_item(id)? {
+                self.link(y, pass, report)?;
             }
         }
-        matched.sort_by_key(|(_, p, _)| p.order());
-        let Some((lead, lead_primary, verdict)) = matched.first() else {
+        Ok(())
+    }
+
+    /// Compares `x` with the primary of each story its candidates are in, with what is
+    /// known to be boilerplate when judging against that story.
+    fn judge(&self, x: &StoryItem, pass: &Pass) -> Result<Judgement, StoreError> {
+        let lookup = self.lookup(x, pass)?;
+        let mut roots: Vec<i64> = Vec::new();
+        for &c in &lookup.candidates {
+            if let Some(root) = self.root_of(c)?
+                && root != x.id
+                && !roots.contains(&root)
+            {
+                roots.push(root);
+            }
+        }
+        let mut x = x.clone();
+        if !roots.is_empty() && x.signature.shingles.is_empty() {
+            x.signature.shingles = self.shingles_of(x.id)?;
+        }
+        let mut judged = Vec::with_capacity(roots.len());
+        for root in roots {
+            let Some(primary) = self.story_item(root)? else {
+                continue;
+            };
+            let known = self.known_for(&x, root, &primary, &lookup);
+            let comparison = dedup::compare(&x.signature, &primary.signature, &known);
+            judged.push(Judged {
+                root,
+                primary,
+                comparison,
+                known,
+            });
+        }
+        Ok(Judgement {
+            x,
+            candidates: lookup.candidates.len(),
+            judged,
+            recurring: lookup.recurring,
+        })
+    }
+
+    /// Decides `x`'s story: the editor's joins first, else the story whose primary it
+    /// matches with the strongest evidence. Returns whether it became a copy, how many
+    /// candidates the index returned, and the items set loose when `x` took over an older
+    /// story.
+    fn place(&self, x: &StoryItem, pass: &mut Pass) -> Result<(bool, usize, Vec<i64>), StoreError> {
+        if let Some(loose) = self.join_partners(x, &pass.overrides)? {
+            return Ok((true, 0, loose));
+        }
+        let j = self.judge(x, pass)?;
+        pass.recurring.extend(j.recurring.iter().copied());
+        let (x, candidates) = (&j.x, j.candidates);
+        let matched = choose(x, &j.judged, &pass.overrides);
+        let Some(&best) = matched.first() else {
             self.set_story(x.id, None, None, None, x.primary)?;
-            return Ok((false, judged, Vec::new()));
+            return Ok((false, candidates, Vec::new()));
         };
+        let lead = &j.judged[best];
         let mut loose = Vec::new();
-        if x.order() < lead_primary.order() {
+        if matched
+            .iter()
+            .all(|&m| x.order() < j.judged[m].primary.order())
+        {
             // Earlier than every story it matches: it leads them all, each old primary (which
             // matched it) its copy, their copies judged again against it.
             self.set_story(x.id, None, None, None, x.primary)?;
-            for (root, primary, c) in &matched {
-                loose.extend(self.take_over(x.id, *root, primary, c)?);
+            for &m in &matched {
+                loose.extend(self.take_over(x.id, &j.judged[m])?);
             }
-            return Ok((true, judged, loose));
+            return Ok((true, candidates, loose));
         }
+        if x.order() < lead.primary.order() {
+            self.set_story(x.id, None, None, None, x.primary)?;
+            loose.extend(self.take_over(x.id, lead)?);
+            return Ok((true, candidates, loose));
+        }
+        let verdict = &lead.comparison;
         self.set_story(
             x.id,
-            Some(*lead),
+            Some(lead.root),
             verdict.reason,
             Some(verdict.score),
             x.primary,
         )?;
+        self.record_basis(x, verdict.reason, &lead.known)?;
         // Two stories x matches are one when their primaries match each other (items that
         // arrived in another order than their dates): the later joins the earlier.
-        for (root, primary, _) in &matched[1..] {
-            if overrides.apart(*root, *lead) || primary.source_id == lead_primary.source_id {
+        for &m in &matched[1..] {
+            let other = &j.judged[m];
+            if pass.overrides.apart(other.root, lead.root)
+                || other.primary.source_id == lead.primary.source_id
+            {
                 continue;
             }
             let c = dedup::compare(
-                &primary.signature,
-                &lead_primary.signature,
+                &other.primary.signature,
+                &lead.primary.signature,
                 &dedup::Boilerplate::default(),
             );
-            if c.reason.is_some() {
-                loose.extend(self.take_over(*lead, *root, primary, &c)?);
+            if c.reason.is_none() {
+                continue;
+            }
+            let (first, second) = if lead.primary.order() <= other.primary.order() {
+                (lead, other)
+            } else {
+                (other, lead)
+            };
+            loose.extend(self.take_over(
+                first.root,
+                &Judged {
+                    root: second.root,
+                    primary: second.primary.clone(),
+                    comparison: c,
+                    known: dedup::Boilerplate::default(),
+                },
+            )?);
+        }
+        Ok((true, candidates, loose))
+    }
+
+    /// The editor's joins: `x` goes with its partners already placed, and their stories
+    /// become one. `None` when it has no partner placed yet (they will join it).
+    fn join_partners(
+        &self,
+        x: &StoryItem,
+        overrides: &Overrides,
+    ) -> Result<Option<Vec<i64>>, StoreError> {
+        let Some(partners) = overrides.together.get(&x.id) else {
+            return Ok(None);
+        };
+        let mut roots: Vec<i64> = Vec::new();
+        for &y in partners {
+            if let Some(p) = self.story_item(y)?.filter(|p| p.linked) {
+                let root = p.root();
+                if root != x.id && !roots.contains(&root) {
+                    roots.push(root);
+                }
             }
         }
-        Ok((true, judged, loose))
+        let Some(&first) = roots.first() else {
+            return Ok(None);
+        };
+        let verdict = Comparison {
+            reason: Some(Reason::Editor),
+            score: 1.0,
+            ..Comparison::default()
+        };
+        let loose = self.attach(x, first, &verdict)?;
+        // Its other partners' stories join too: each join the editor made holds, whichever
+        // item is placed first.
+        for &other in &roots[1..] {
+            if let (Some(a), Some(b)) = (self.root_of(x.id)?, self.root_of(other)?)
+                && a != b
+            {
+                self.join(a, b, &[x.id])?;
+            }
+        }
+        Ok(Some(loose))
     }
 
     /// `x`'s candidates from the key index, at most [`dedup::CANDIDATES`], ranked by the
     /// evidence they share with it: a link outweighs a title, a title outweighs text keys.
     /// A text key counts for a candidate only when it is not boilerplate leaving the
-    /// candidate's title out, and text alone needs two keys (one shared trigram is chance).
-    /// Items the pass has not reached (`pending`, after `x`) and `x`'s own source are left
-    /// out.
-    fn lookup(
-        &self,
-        x: &StoryItem,
-        pending: &[i64],
-        cache: &PostingCache,
-    ) -> Result<Lookup, StoreError> {
+    /// candidate's story out, and text alone needs two keys (one shared trigram is chance)
+    /// unless the item has only one.
+    /// Items the pass has not reached and `x`'s own source are left out.
+    fn lookup(&self, x: &StoryItem, pass: &Pass) -> Result<Lookup, StoreError> {
         let x_title = dedup::title_id(&x.signature);
         let x_source = source_id(&x.source_id);
-        let reached = |id: i64| id < x.id || pending.binary_search(&id).is_err();
         let mut found: Vec<(Key, Vec<Posting>)> = Vec::with_capacity(x.keys.len());
-        for key in &x.keys {
-            let posts = match cache.postings.get(&key.value) {
-                Some(list) => list
-                    .iter()
-                    .filter(|p| p.item_id != x.id)
-                    .take(dedup::POSTINGS)
-                    .copied()
-                    .collect(),
-                None => self.postings(key.value, x.id)?,
-            };
-            found.push((*key, posts));
+        {
+            let moved = self.moved.borrow();
+            for key in &x.keys {
+                let posts: Vec<Posting> = match pass.cache.postings.get(&key.value) {
+                    Some(list) => list
+                        .iter()
+                        .filter(|p| p.item_id != x.id)
+                        .take(dedup::POSTINGS)
+                        .copied()
+                        .collect(),
+                    None => self.postings(key.value, x.id)?,
+                };
+                let posts = posts
+                    .into_iter()
+                    .filter(|p| pass.reached(p.item_id))
+                    .map(|mut p| {
+                        if let Some(story) = moved.get(&p.item_id) {
+                            p.story = *story;
+                        }
+                        p
+                    })
+                    .collect();
+                found.push((*key, posts));
+            }
         }
         // A title one source gives two of its items (x's own source counts, x being one of
         // them) names a series or a template, not a story: no evidence, no title match.
@@ -915,24 +1264,19 @@ impl AnnotationBatch<'_> {
         // item -> (strong evidence, text keys)
         let mut evidence: HashMap<i64, (u32, u32)> = HashMap::new();
         let mut text = Vec::new();
+        let mut recurring = Vec::new();
         for (key, posts) in &found {
             let template = key.kind == KeyKind::Title
                 && templates.iter().any(|t| dedup::title_key(t) == key.value);
-            let titles: HashSet<i64> = posts
-                .iter()
-                .filter(|p| p.title != x_title)
-                .map(|p| p.title)
-                .collect();
             for p in posts {
-                if template || p.source == x_source || !reached(p.item_id) {
+                if template || p.source == x_source {
                     continue;
                 }
                 let e = evidence.entry(p.item_id).or_insert((0, 0));
                 match key.kind {
                     KeyKind::Text => {
-                        // Boilerplate leaving this candidate's title out: no evidence.
-                        let others = titles.len() - usize::from(titles.contains(&p.title));
-                        if others < dedup::OTHER_TITLES {
+                        // Boilerplate leaving this candidate's story out: no evidence.
+                        if !recurs(posts, p.story, &[x_title, p.title]) {
                             e.1 += 1;
                         }
                     }
@@ -940,15 +1284,22 @@ impl AnnotationBatch<'_> {
                 }
             }
             if key.kind == KeyKind::Text {
-                text.push((
-                    key.shingle,
-                    posts.iter().map(|p| (p.item_id, p.title)).collect(),
-                ));
+                if !posts.is_empty() && posts.iter().all(|p| recurs(posts, p.story, &[x_title])) {
+                    recurring.push(key.value);
+                }
+                text.push((key.shingle, posts.clone()));
             }
         }
+        // Two text keys, or the one a short distinctive text has.
+        let texts_needed = x
+            .keys
+            .iter()
+            .filter(|k| k.kind == KeyKind::Text)
+            .count()
+            .clamp(1, 2) as u32;
         let mut ranked: Vec<(i64, u32)> = evidence
             .into_iter()
-            .filter(|(_, (strong, texts))| *strong > 0 || *texts >= 2)
+            .filter(|(_, (strong, texts))| *strong > 0 || *texts >= texts_needed)
             .map(|(id, (strong, texts))| (id, strong + texts))
             .collect();
         ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
@@ -957,54 +1308,34 @@ impl AnnotationBatch<'_> {
             candidates: ranked.into_iter().map(|(id, _)| id).collect(),
             templates,
             text,
+            recurring,
         })
     }
 
-    /// The primaries of `x`'s candidates, each with the text keys that are boilerplate when
-    /// judging `x` against its story: keys carried under [`dedup::OTHER_TITLES`] titles
-    /// outside that story.
-    fn judged_roots(
+    /// What is boilerplate when judging `x` against the story `root` leads: text keys
+    /// carried under [`dedup::OTHER_TITLES`] titles outside that story (x's and the
+    /// primary's own titles left out), and the titles its source gives several items.
+    fn known_for(
         &self,
         x: &StoryItem,
+        root: i64,
+        primary: &StoryItem,
         lookup: &Lookup,
-    ) -> Result<Vec<(i64, StoryItem, dedup::Boilerplate)>, StoreError> {
-        let x_title = dedup::title_id(&x.signature);
-        let mut roots: Vec<i64> = Vec::new();
-        for &c in &lookup.candidates {
-            if let Some(root) = self.root_of(c)?
-                && root != x.id
-                && !roots.contains(&root)
-            {
-                roots.push(root);
-            }
+    ) -> dedup::Boilerplate {
+        let except = [
+            dedup::title_id(&x.signature),
+            dedup::title_id(&primary.signature),
+        ];
+        let shingles = lookup
+            .text
+            .iter()
+            .filter(|(_, posts)| recurs(posts, root, &except))
+            .map(|(s, _)| *s)
+            .collect();
+        dedup::Boilerplate {
+            shingles,
+            titles: lookup.templates.clone(),
         }
-        let mut out = Vec::with_capacity(roots.len());
-        for root in roots {
-            let Some(primary) = self.story_item(root)? else {
-                continue;
-            };
-            let mut story: HashSet<i64> = self.members(root)?.into_iter().collect();
-            story.insert(root);
-            let shingles = lookup
-                .text
-                .iter()
-                .filter(|(_, posts)| {
-                    let titles: HashSet<i64> = posts
-                        .iter()
-                        .filter(|(id, t)| !story.contains(id) && *t != x_title)
-                        .map(|(_, t)| *t)
-                        .collect();
-                    titles.len() >= dedup::OTHER_TITLES
-                })
-                .map(|(s, _)| *s)
-                .collect();
-            let known = dedup::Boilerplate {
-                shingles,
-                titles: lookup.templates.clone(),
-            };
-            out.push((root, primary, known));
-        }
-        Ok(out)
     }
 
     /// Puts `x` in the story `root` leads, by `verdict` (the editor's joins): when `x` is
@@ -1030,19 +1361,22 @@ impl AnnotationBatch<'_> {
             return Ok(Vec::new());
         }
         self.set_story(x.id, None, None, None, x.primary)?;
-        self.take_over(x.id, root, &primary, verdict)
+        self.take_over(
+            x.id,
+            &Judged {
+                root,
+                primary,
+                comparison: verdict.clone(),
+                known: dedup::Boilerplate::default(),
+            },
+        )
     }
 
-    /// The story `root` leads goes to `lead`: `root` becomes its copy by `verdict` (it
-    /// matched it), and the other copies are set loose to be judged against `lead` (none joins
-    /// through a chain), unless the editor joined them.
-    fn take_over(
-        &self,
-        lead: i64,
-        root: i64,
-        primary: &StoryItem,
-        verdict: &Comparison,
-    ) -> Result<Vec<i64>, StoreError> {
+    /// The story `story.root` leads goes to `lead`: its primary becomes `lead`'s copy by
+    /// the comparison (it matched it), and its other copies are set loose to be judged
+    /// against `lead` (none joins through a chain), unless the editor joined them.
+    fn take_over(&self, lead: i64, story: &Judged) -> Result<Vec<i64>, StoreError> {
+        let (root, primary, verdict) = (story.root, &story.primary, &story.comparison);
         let members = self.members(root)?;
         self.set_story(
             root,
@@ -1051,6 +1385,7 @@ impl AnnotationBatch<'_> {
             Some(verdict.score),
             primary.primary,
         )?;
+        self.record_basis(primary, verdict.reason, &story.known)?;
         let mut loose = Vec::new();
         for id in members {
             if id == lead {
@@ -1069,49 +1404,106 @@ impl AnnotationBatch<'_> {
         Ok(loose)
     }
 
-    /// Why `id` is where it is: its comparison with its primary (for a copy) and with its
-    /// candidates' primaries, with the shingles they share beyond boilerplate.
+    /// Makes the stories `a` and `b` lead one, led by the earlier primary: the other primary
+    /// becomes its copy, joined by the editor, and so do its copies (`editors` are the
+    /// items the editor named; the others keep their reasons).
+    fn join(&self, a: i64, b: i64, editors: &[i64]) -> Result<Option<i64>, StoreError> {
+        let (Some(pa), Some(pb)) = (self.story_item(a)?, self.story_item(b)?) else {
+            return Ok(None);
+        };
+        let (lead, other) = if pa.order() <= pb.order() {
+            (pa, pb)
+        } else {
+            (pb, pa)
+        };
+        for m in self.members(other.id)? {
+            if let Some(mi) = self.story_item(m)? {
+                let reason = if editors.contains(&m) {
+                    Some(Reason::Editor)
+                } else {
+                    mi.reason
+                };
+                self.set_story(m, Some(lead.id), reason, mi.score, mi.primary)?;
+            }
+        }
+        self.set_story(
+            other.id,
+            Some(lead.id),
+            Some(Reason::Editor),
+            Some(1.0),
+            other.primary,
+        )?;
+        Ok(Some(lead.id))
+    }
+
+    /// Why `id` is where it is: the decision stored when it was placed (its primary, reason
+    /// and score, or none), its comparison with its primary (for a copy) or its copies' with
+    /// it (for a primary), and with its candidates' primaries, judged as placement judges
+    /// them; and where placement would put it with what the store holds now.
     pub fn explain(&self, id: i64) -> Result<Option<Explanation>, StoreError> {
         let Some(x) = self.story_item(id)? else {
             return Ok(None);
         };
-        let lookup = self.lookup(&x, &[], &PostingCache::default())?;
-        let mut roots = self.judged_roots(&x, &lookup)?;
+        let pass = Pass {
+            overrides: self.overrides()?,
+            pending: Vec::new(),
+            placed: HashSet::new(),
+            cache: PostingCache::default(),
+            recurring: BTreeSet::new(),
+        };
+        let j = self.judge(&x, &pass)?;
+        let today = choose(&j.x, &j.judged, &pass.overrides)
+            .first()
+            .map(|&m| (j.judged[m].root, j.judged[m].comparison.clone()));
+        let x = j.x.clone();
+        let compared_with =
+            |other: &StoryItem, c: Comparison, known: &dedup::Boilerplate| Compared {
+                id: other.id,
+                source_id: other.source_id.clone(),
+                same_source: other.source_id == x.source_id,
+                shared: dedup::shared_shingles(&x.signature, &other.signature, known),
+                comparison: c,
+            };
+        let mut compared: Vec<Compared> = Vec::new();
+        // A copy is explained by its primary first, judged with what placement knew of it.
         if let Some(p) = x.primary
-            && !roots.iter().any(|(r, _, _)| *r == p)
+            && !j.judged.iter().any(|m| m.root == p)
             && let Some(primary) = self.story_item(p)?
         {
-            roots.insert(0, (p, primary, dedup::Boilerplate::default()));
+            let lookup = self.lookup(&x, &pass)?;
+            let known = self.known_for(&x, p, &primary, &lookup);
+            let c = dedup::compare(&x.signature, &primary.signature, &known);
+            compared.push(compared_with(&primary, c, &known));
         }
-        roots.sort_by_key(|(r, _, _)| Some(*r) != x.primary);
-        let copies = self.members(id)?;
+        let mut judged: Vec<&Judged> = j.judged.iter().collect();
+        judged.sort_by_key(|m| Some(m.root) != x.primary);
+        for m in judged {
+            compared.push(compared_with(&m.primary, m.comparison.clone(), &m.known));
+        }
         // A primary is explained by its copies' comparisons with it.
-        let mut compared: Vec<Compared> = Vec::new();
+        let copies = self.members(id)?;
         for &c in copies.iter().take(dedup::CANDIDATES) {
             if let Some(copy) = self.story_item(c)? {
-                let known = dedup::Boilerplate::default();
-                compared.push(Compared {
-                    id: c,
-                    source_id: copy.source_id.clone(),
-                    same_source: copy.source_id == x.source_id,
-                    comparison: dedup::compare(&copy.signature, &x.signature, &known),
-                    shared: dedup::shared_shingles(&copy.signature, &x.signature, &known),
-                });
+                let lookup = self.lookup(&copy, &pass)?;
+                let known = self.known_for(&copy, id, &x, &lookup);
+                compared.insert(
+                    0,
+                    Compared {
+                        id: c,
+                        source_id: copy.source_id.clone(),
+                        same_source: copy.source_id == x.source_id,
+                        comparison: dedup::compare(&copy.signature, &x.signature, &known),
+                        shared: dedup::shared_shingles(&copy.signature, &x.signature, &known),
+                    },
+                );
             }
         }
-        let others = roots.into_iter().map(|(root, other, overall)| Compared {
-            id: root,
-            source_id: other.source_id.clone(),
-            same_source: other.source_id == x.source_id,
-            comparison: dedup::compare(&x.signature, &other.signature, &overall),
-            shared: dedup::shared_shingles(&x.signature, &other.signature, &overall),
-        });
-        compared.extend(others);
         Ok(Some(Explanation {
             item: x,
             compared,
             copies,
-            candidates: lookup.candidates.len(),
+            candidates: j.candidates,
+            today,
         }))
     }
 
@@ -1196,32 +1588,7 @@ impl AnnotationBatch<'_> {
         if rx == ry {
             return Ok(Some(rx));
         }
-        let (Some(px), Some(py)) = (self.story_item(rx)?, self.story_item(ry)?) else {
-            return Ok(None);
-        };
-        let (lead, other) = if px.order() <= py.order() {
-            (px, py)
-        } else {
-            (py, px)
-        };
-        for m in self.members(other.id)? {
-            if let Some(mi) = self.story_item(m)? {
-                let reason = if m == a || m == b {
-                    Some(Reason::Editor)
-                } else {
-                    mi.reason
-                };
-                self.set_story(m, Some(lead.id), reason, mi.score, mi.primary)?;
-            }
-        }
-        self.set_story(
-            other.id,
-            Some(lead.id),
-            Some(Reason::Editor),
-            Some(1.0),
-            other.primary,
-        )?;
-        Ok(Some(lead.id))
+        self.join(rx, ry, &[a, b])
     }
 
     /// Makes the page's annotations and links permanent.
@@ -1258,6 +1625,9 @@ pub struct Explanation {
     pub copies: Vec<i64>,
     /// Candidates the key index returned for it.
     pub candidates: usize,
+    /// Where placement would put it with what the store holds now: the story's primary
+    /// and the comparison (`None`: on its own).
+    pub today: Option<(i64, Comparison)>,
 }
 
 impl Store {
@@ -1358,6 +1728,21 @@ impl Store {
         })
     }
 
+    /// The tombstone item `id` left when it was removed: why (`editor`, `retention`) and
+    /// when. `None` when no removed item had that id.
+    pub fn tombstone_of(&self, id: i64) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        let row: Option<(String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT reason, removed_at FROM tombstones WHERE item_id = ?1
+                 ORDER BY removed_at DESC LIMIT 1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(reason, at)| Some((reason, DateTime::from_timestamp(at, 0)?))))
+    }
+
     /// Tombstones recorded (for reports and tests).
     pub fn tombstone_count(&self) -> Result<usize, StoreError> {
         let n: i64 = self
@@ -1379,8 +1764,9 @@ impl AnnotationBatch<'_> {
         let tx = &self.tx;
         {
             let mut stone = tx.prepare_cached(
-                "INSERT OR REPLACE INTO tombstones (source_id, key, link, title, removed_at, reason)
-                 SELECT source_id, key, link, title, ?2, ?3 FROM items WHERE id = ?1",
+                "INSERT OR REPLACE INTO tombstones (source_id, key, link, title, removed_at, reason,
+                                                    item_id)
+                 SELECT source_id, key, link, title, ?2, ?3, id FROM items WHERE id = ?1",
             )?;
             let mut keys = tx.prepare_cached("SELECT keys FROM story_text WHERE item_id = ?1")?;
             let mut unkey =
@@ -1450,6 +1836,51 @@ mod story_tests {
             categories: vec![],
             fingerprint: format!("fp-{source}"),
             annotation: None,
+        }
+    }
+
+    #[test]
+    fn items_stored_newest_first_in_one_pass_are_one_story() {
+        let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap_or_else(|_| unreachable!());
+        let now = Utc::now();
+        // Stored newest first (the fetch commits sources as they answer), judged in one pass:
+        // the newest has the lowest id, and its copies are not placed yet when it is.
+        for (source, day) in [("tercera", 18), ("segunda", 17), ("primera", 16)] {
+            let item = Item {
+                link: url::Url::parse(&format!("https://{source}.example.org/x")).ok(),
+                title:
+                    "Exigen justicia: Patricia Nava Jiménez desplazada con su familia en Huitzilan"
+                        .into(),
+                summary: SafeHtml::from_text(
+                    "El 15 de noviembre, Patricia Nava Jiménez fue acusada falsamente de despojo en \
+                     Huitzilan, Puebla.",
+                ),
+                ..item(source, "x", day)
+            };
+            let state = SourceState {
+                id: source.into(),
+                ..SourceState::default()
+            };
+            store
+                .commit_source(&state, &[item], now)
+                .unwrap_or_else(|_| unreachable!());
+        }
+        let annotator = Annotator::new(Gazetteer::default(), 60, &[]);
+        let report = annotator.run(&mut store).unwrap_or_else(|_| unreachable!());
+        assert_eq!(report.annotated, 3);
+        let all = store
+            .items(&ItemQuery::default())
+            .unwrap_or_else(|_| unreachable!());
+        let primary = all.iter().find(|i| i.source_id == "primera").map(|i| i.id);
+        for i in &all {
+            if i.source_id != "primera" {
+                assert_eq!(
+                    i.duplicate_of, primary,
+                    "{}: {:?}",
+                    i.source_id, i.duplicate_of
+                );
+            }
         }
     }
 

@@ -6,7 +6,7 @@
 //! (editor removal and retention), GUID reuse, and updates in place that ignore
 //! cache-busting noise.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use boletin::annotate::dedup;
 use boletin::ingest::normalize::link_key;
@@ -105,7 +105,7 @@ fn write_feeds(s: &Scratch, sources: &[Value], extra_config: &str) {
                 "<item><title>{}</title><link>{}</link><guid isPermaLink=\"false\">{}</guid>\
                  <pubDate>{}</pubDate><description><![CDATA[{}]]></description>",
                 xml(it["title"].as_str().unwrap()),
-                it["link"].as_str().unwrap(),
+                xml(it["link"].as_str().unwrap()),
                 it["key"].as_str().unwrap(),
                 date.to_rfc2822(),
                 it["summary"].as_str().unwrap()
@@ -244,6 +244,90 @@ fn networks_boilerplate_precision_and_recall() {
     assert!(precision >= 0.99, "precision {precision:.3}: {wrong:#?}");
     assert!(recall >= 0.9, "recall {recall:.3}: {wrong:#?}");
     assert!(all_precision >= 0.99, "{all_wrong:#?}");
+}
+
+/// The coalition set: each scenario (a coalition's template, a campaign call among few
+/// members or members arriving over several fetches, a generic headline, a story retitled
+/// by many partners, an aggregator, one link in many forms, items stored newest first) in a
+/// store of its own, its sources added fetch by fetch; every pair of items from two sources
+/// scored by the story each tells.
+#[test]
+fn coalitions_campaigns_and_retitled_stories_precision_and_recall() {
+    let path = manifest_dir().join("fixtures/dedup/coalition-pairs.json");
+    let scenarios: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(scenarios.len() >= 15);
+    let (mut total, mut pairs) = ((0, 0, 0), 0);
+    let mut lines = Vec::new();
+    for sc in &scenarios {
+        let sources = sc["sources"].as_array().unwrap();
+        let s = Scratch::empty();
+        write_feeds(&s, sources, "");
+        // A fetch of some sources: the store grows as it would as partners are added (a
+        // changed config would annotate everything again).
+        for fetch in sc["fetches"].as_array().unwrap() {
+            let mut args = vec!["fetch", "--quiet", "--now", "2026-11-21"];
+            for id in fetch.as_array().unwrap() {
+                args.extend(["--source", id.as_str().unwrap()]);
+            }
+            s.run(&args).ok();
+        }
+        // Items are found by source and title: links are stored in their canonical form.
+        let stored = s.items(&["--all"]);
+        let mut stories = HashMap::new();
+        let mut labelled = Vec::new();
+        for src in sources {
+            let id = src["id"].as_str().unwrap();
+            for it in src["items"].as_array().unwrap() {
+                let found = stored
+                    .iter()
+                    .find(|i| i["source_id"] == id && i["title"] == it["title"])
+                    .unwrap_or_else(|| panic!("{id}: «{}» was not stored", it["title"]));
+                let n = found["id"].as_i64().unwrap();
+                let name = format!("{id}/{}", it["key"].as_str().unwrap());
+                stories.insert(
+                    name.clone(),
+                    (n, found["duplicate_of"].as_i64().unwrap_or(n)),
+                );
+                labelled.push((name, it["story"].as_str().unwrap().to_string()));
+            }
+        }
+        let mut all = Vec::new();
+        for (n, (a, sa)) in labelled.iter().enumerate() {
+            for (b, sb) in &labelled[n + 1..] {
+                if a.split('/').next() != b.split('/').next() {
+                    all.push((a.as_str(), b.as_str(), sa == sb, "any two items"));
+                }
+            }
+        }
+        pairs += all.len();
+        let ((tp, fp, fn_), wrong) = score(all.iter().copied(), &stories);
+        total = (total.0 + tp, total.1 + fp, total.2 + fn_);
+        lines.push(format!(
+            "{}: {tp} folded right, {fp} wrongly, {fn_} missed{}",
+            sc["name"].as_str().unwrap(),
+            if wrong.is_empty() {
+                String::new()
+            } else {
+                format!(" {:?}", &wrong[..wrong.len().min(4)])
+            }
+        ));
+    }
+    let (precision, recall) = ratios(total);
+    println!(
+        "coalitions, campaigns and retitled stories: {} scenarios, {pairs} pairs of items from two \
+         sources ({} the same story): precision {precision:.3}, recall {recall:.3}\n{}",
+        scenarios.len(),
+        total.0 + total.2,
+        lines.join("\n")
+    );
+    assert!(pairs >= 150);
+    assert!(
+        precision >= 0.99,
+        "precision {precision:.3}\n{}",
+        lines.join("\n")
+    );
+    assert!(recall >= 0.9, "recall {recall:.3}\n{}", lines.join("\n"));
 }
 
 /// Words for bodies that differ from item to item (a wide vocabulary: chance trigrams are
@@ -511,6 +595,380 @@ fn splits_and_merges_survive_re_annotation_and_fetches() {
     );
 }
 
+/// Stories as (item id → its story's primary) for every stored item.
+fn roots(s: &Scratch) -> HashMap<i64, i64> {
+    s.items(&["--all"])
+        .iter()
+        .map(|i| {
+            let id = i["id"].as_i64().unwrap();
+            (id, i["duplicate_of"].as_i64().unwrap_or(id))
+        })
+        .collect()
+}
+
+#[test]
+fn a_campaign_call_folded_early_is_judged_again_once_more_members_post_it() {
+    // Numbered headlines that name nothing, a line naming each case, the campaign's call:
+    // three members' posts look like one text re-posted, until ten more post the call too.
+    let names = [
+        "Juan Pérez López",
+        "María Santiz Girón",
+        "Pedro Cruz Méndez",
+        "Rosa Vázquez Luna",
+        "Miguel Ortiz Reyes",
+        "Lucía Nava Bautista",
+        "José Torres Flores",
+        "Ana Ramírez Castillo",
+        "Carlos Aguilar Díaz",
+        "Teresa Morales Ruiz",
+        "Felipe Domínguez Sánchez",
+        "Isabel Jiménez Zárate",
+        "Andrés Velasco Gómez",
+    ];
+    let sources: Vec<Value> = names
+        .iter()
+        .enumerate()
+        .map(|(k, who)| {
+            source_json(
+                &format!("miembro{k}"),
+                &format!("Miembro {k}"),
+                vec![serde_json::json!({
+                    "key": "au",
+                    "title": format!("Acción urgente n.º {}", 120 + k),
+                    "link": format!("https://miembro{k}.example.org/au/"),
+                    "date": format!("2026-11-{:02}T12:00:00Z", 10 + k % 5),
+                    "summary": format!("<p>Caso de {who}.</p><p>{}</p>", FOOTERS[1]),
+                    "content": null,
+                })],
+            )
+        })
+        .collect();
+    let s = Scratch::empty();
+    write_feeds(&s, &sources, "");
+    let fetch = |from: usize, to: usize| {
+        let ids: Vec<String> = (from..to).map(|k| format!("miembro{k}")).collect();
+        let mut args = vec!["fetch", "--quiet", "--now", "2026-11-21"];
+        for id in &ids {
+            args.extend(["--source", id.as_str()]);
+        }
+        s.run(&args).ok();
+    };
+    fetch(0, 3);
+    let early = roots(&s);
+    let stories: HashSet<i64> = early.values().copied().collect();
+    assert!(
+        stories.len() < 3,
+        "too little is known to tell yet: {early:?}"
+    );
+    fetch(3, names.len());
+    let after = roots(&s);
+    assert_eq!(after.len(), names.len());
+    assert!(
+        after.iter().all(|(id, root)| id == root),
+        "the call recurs under thirteen headlines: no case is another's copy: {after:?}"
+    );
+}
+
+#[test]
+fn a_story_re_posted_whole_under_many_headlines_is_one_story() {
+    let story = "<p>La madrugada del 9 de noviembre, un grupo de aproximadamente cuarenta \
+        hombres armados irrumpió en la comunidad tseltal de Nuevo San Gregorio, municipio de \
+        Huixtán, Chiapas, quemó seis viviendas y destruyó la milpa colectiva que sostiene a \
+        veintidós familias.</p><p>Según los testimonios recogidos por el equipo de \
+        documentación, los agresores pertenecen a un grupo de ganaderos de la región que desde \
+        2019 reclama las tierras recuperadas por las bases de apoyo.</p>";
+    let titles = [
+        "Ataque armado en Nuevo San Gregorio, Huixtán: seis casas quemadas",
+        "Quema de casas en Nuevo San Gregorio deja 22 familias sin techo",
+        "Huixtán: desplazan a 22 familias tseltales de Nuevo San Gregorio",
+        "Grupo armado ataca Nuevo San Gregorio",
+        "Denuncian ataque armado contra bases de apoyo en Nuevo San Gregorio",
+        "Nuevo San Gregorio bajo ataque: seis viviendas incendiadas",
+        "Chiapas: familias tseltales huyen a la montaña tras ataque en Huixtán",
+        "Nueva agresión en Nuevo San Gregorio, Huixtán",
+    ];
+    let sources: Vec<Value> = titles
+        .iter()
+        .enumerate()
+        .map(|(k, title)| {
+            let intro = if k == 0 {
+                String::new()
+            } else {
+                "<p>Compartimos la denuncia que nos hicieron llegar.</p>".to_string()
+            };
+            source_json(
+                &format!("medio{k}"),
+                &format!("Medio {k}"),
+                vec![serde_json::json!({
+                    "key": "ataque",
+                    "title": title,
+                    "link": format!("https://medio{k}.example.org/ataque/"),
+                    "date": format!("2026-11-10T{:02}:00:00Z", 8 + k),
+                    "summary": format!("{intro}{story}"),
+                    "content": null,
+                })],
+            )
+        })
+        .collect();
+    // All at once, and one partner at a time: eight headlines of one story are not eight
+    // posts sharing boilerplate.
+    for one_by_one in [false, true] {
+        let s = Scratch::empty();
+        write_feeds(&s, &sources, "");
+        if one_by_one {
+            for k in 0..titles.len() {
+                s.run(&["fetch", "--quiet", "--source", &format!("medio{k}")])
+                    .ok();
+            }
+        } else {
+            s.run(&["fetch", "--quiet"]).ok();
+        }
+        let stories: HashSet<i64> = roots(&s).values().copied().collect();
+        assert_eq!(
+            stories.len(),
+            1,
+            "one by one: {one_by_one}: {:?}",
+            roots(&s)
+        );
+    }
+}
+
+/// `feeds.toml` of the demo with `source` (an RSS feed of one item) added.
+fn add_source(s: &Scratch, id: &str, title: &str, link: &str, html: &str) {
+    let rss = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>{id}</title>\
+         <link>https://{id}.example.org/</link><description>x</description><item><title>{}</title>\
+         <link>{link}</link><guid isPermaLink=\"false\">{id}-1</guid>\
+         <pubDate>Thu, 19 Nov 2026 18:00:00 +0000</pubDate><description><![CDATA[{html}]]></description>\
+         </item></channel></rss>",
+        xml(title)
+    );
+    s.write(&format!("sources/{id}.xml"), &rss);
+    let config = s.read("feeds.toml");
+    s.write(
+        "feeds.toml",
+        &format!(
+            "{config}\n[[source]]\nid = \"{id}\"\nname = \"{id}\"\nurl = \"sources/{id}.xml\"\n\
+             kind = \"feed\"\nsection = \"urgent\"\nsite = \"https://{id}.example.org/\"\n"
+        ),
+    );
+}
+
+#[test]
+fn an_exact_copy_of_a_split_item_goes_with_it_not_back_into_the_story() {
+    let s = Scratch::demo();
+    s.run(&["fetch", "--quiet"]).ok();
+    let all = s.items(&["--all"]);
+    let copy = demo_item(&all, "frontera-digna", "Acción urgente: amenazas");
+    let copy_id = copy["id"].as_i64().unwrap();
+    let primary = copy["duplicate_of"].as_i64().expect("folded by its link");
+    s.run(&["items", "split", &copy_id.to_string()]).ok();
+    // Two partners post Frontera Digna's item as it is: one with the link it carries (the
+    // original's), one with a link of its own.
+    let title = copy["title"].as_str().unwrap();
+    let html = copy["content"].as_str().unwrap();
+    let link = copy["link"].as_str().unwrap();
+    add_source(&s, "eco-sur", title, link, html);
+    add_source(&s, "espejo", title, "https://espejo.example.org/au/", html);
+    s.run(&["fetch", "--quiet"]).ok();
+    let all = s.items(&["--all"]);
+    for partner in ["eco-sur", "espejo"] {
+        let item = all.iter().find(|i| i["source_id"] == partner).unwrap();
+        assert_eq!(
+            item["duplicate_of"], copy_id,
+            "{partner} joins the item it copies, not #{primary} it was split from: {item}"
+        );
+    }
+    let copy = all.iter().find(|i| i["id"] == copy_id).unwrap();
+    assert!(copy["duplicate_of"].is_null(), "the split holds: {copy}");
+}
+
+#[test]
+fn merges_through_a_story_survive_re_annotation_whichever_item_is_placed_first() {
+    let s = Scratch::demo();
+    s.run(&["fetch", "--quiet"]).ok();
+    let all = s.items(&["--all"]);
+    let mut ids: Vec<i64> = [
+        demo_item(&all, "red-defensoras", "Honduras: women defenders"),
+        demo_item(&all, "cdh-altos", "Aldama y Chenalhó"),
+        demo_item(&all, "colectivo-oaxaca", "Miles marchan"),
+    ]
+    .iter()
+    .map(|i| i["id"].as_i64().unwrap())
+    .collect();
+    ids.sort_unstable();
+    let [a, b, c] = [ids[0], ids[1], ids[2]];
+    // The last joined to the middle one, then the first to the last: re-annotated in id
+    // order, the last is placed when both others stand placed.
+    s.run(&["items", "merge", &c.to_string(), &b.to_string()])
+        .ok();
+    s.run(&["items", "merge", &a.to_string(), &c.to_string()])
+        .ok();
+    let one_story = |when: &str| {
+        let r = roots(&s);
+        assert!(
+            r[&a] == r[&b] && r[&b] == r[&c],
+            "{when}: #{a} #{b} #{c} in {:?}",
+            (r[&a], r[&b], r[&c])
+        );
+    };
+    one_story("after the commands");
+    let config = s.read("feeds.toml");
+    s.write(
+        "feeds.toml",
+        &config.replacen("[newsletter]", "[newsletter]\nexcerpt_words = 41", 1),
+    );
+    s.run(&["fetch", "--quiet", "--force"]).ok();
+    one_story("after re-annotation");
+}
+
+/// What three bulletins say besides the story they quote.
+const OTHER_NEWS: [&str; 3] = [
+    "<p>En Guelatao, el taller de radio comunitaria formó a veinte jóvenes zapotecos que ya \
+     transmiten un programa semanal en su lengua. En Tlaxiaco, las parteras tradicionales \
+     presentaron un informe sobre la falta de medicamentos en la clínica rural y pidieron una \
+     mesa de trabajo con la Secretaría de Salud del estado.</p>",
+    "<p>La feria del café de Pluma Hidalgo reunió a cooperativas de la Costa que venden sin \
+     intermediarios. En Zimatlán, el comisariado ejidal denunció la tala clandestina en el \
+     cerro y anunció rondas comunitarias; en Juchitán, familias damnificadas por el sismo \
+     siguen esperando la reconstrucción de sus viviendas.</p>",
+    "<p>El foro del agua en Zaachila acordó defender los pozos comunitarios frente a las \
+     concesiones de riego. En Ixtepec, el albergue para migrantes recibió a trescientas \
+     personas esta semana; en Tuxtepec, la asamblea de pescadores exigió limpiar el río \
+     Papaloapan de los desechos del ingenio azucarero.</p>",
+];
+
+#[test]
+fn why_tells_the_stored_decision_and_what_the_store_would_decide_now() {
+    // A story's text, quoted under three other headlines before a partner re-posts it: the
+    // re-post is placed alone (the text seemed to recur under many titles). The three go;
+    // judged now, the re-post would be the story's copy: `why` says both.
+    let story = "<p>La asamblea de Capulálpam de Méndez rechazó por unanimidad la reapertura de \
+        la mina de oro y plata en la Sierra Juárez. Las comunidades zapotecas recuerdan que los \
+        manantiales se secaron durante la última concesión y exigen que el gobierno federal \
+        respete su derecho a la consulta previa, libre e informada antes de cualquier permiso.</p>";
+    let item = |k: &str, title: &str, day: u32, extra: &str| {
+        serde_json::json!({
+            "key": k, "title": title, "link": format!("https://x.example.org/{k}/"),
+            "date": format!("2026-11-{day:02}T12:00:00Z"),
+            "summary": format!("{story}{extra}"), "content": null,
+        })
+    };
+    let sources = vec![
+        source_json(
+            "sierra",
+            "Sierra",
+            vec![item(
+                "mina",
+                "Capulálpam rechaza la reapertura de la mina en la Sierra Juárez",
+                10,
+                "",
+            )],
+        ),
+        source_json(
+            "boletin1",
+            "B1",
+            vec![item("b1", "Lo que pasó esta quincena", 11, OTHER_NEWS[0])],
+        ),
+        source_json(
+            "boletin2",
+            "B2",
+            vec![item("b2", "Resumen de quince días", 11, OTHER_NEWS[1])],
+        ),
+        source_json(
+            "boletin3",
+            "B3",
+            vec![item("b3", "Agenda y noticias breves", 11, OTHER_NEWS[2])],
+        ),
+        source_json(
+            "eco",
+            "Eco",
+            vec![item(
+                "eco",
+                "Capulálpam dice no a la mina en la Sierra Juárez",
+                12,
+                "",
+            )],
+        ),
+    ];
+    let s = Scratch::empty();
+    write_feeds(&s, &sources, "");
+    for id in ["sierra", "boletin1", "boletin2", "boletin3", "eco"] {
+        s.run(&["fetch", "--quiet", "--source", id]).ok();
+    }
+    let all = s.items(&["--all"]);
+    let id_of = |src: &str| {
+        all.iter().find(|i| i["source_id"] == src).unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (sierra, eco) = (id_of("sierra"), id_of("eco"));
+    let quotes: Vec<String> = ["boletin1", "boletin2", "boletin3"]
+        .iter()
+        .map(|b| id_of(b).to_string())
+        .collect();
+    let roots_before = roots(&s);
+    assert_eq!(roots_before[&eco], eco, "placed alone: {roots_before:?}");
+    let mut remove = vec!["items", "remove"];
+    remove.extend(quotes.iter().map(String::as_str));
+    s.run(&remove).ok();
+
+    let json = s
+        .run(&["items", "why", &eco.to_string(), "--json"])
+        .ok()
+        .json();
+    assert!(json["primary"].is_null(), "{json}");
+    assert_eq!(json["agrees"], false, "{json}");
+    assert_eq!(json["today"]["primary"], sierra, "{json}");
+    let text = s.run(&["items", "why", &eco.to_string()]).ok().stdout;
+    assert!(text.contains("stands alone"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "with what it holds now it would be one story with #{sierra}"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn why_names_a_removed_item_and_shows_partners_text_without_obeying_it() {
+    let s = Scratch::demo();
+    s.run(&["fetch", "--quiet"]).ok();
+    // A partner's text with a right-to-left override: shown escaped, not obeyed.
+    add_source(
+        &s,
+        "espejo",
+        "Exigen justicia en Ixtepec para la defensora",
+        "https://espejo.example.org/au/",
+        "<p>El 15 de noviembre de 2026, hombres armados se presentaron en la puerta del albergue \
+         para personas migrantes «Caminantes del Sur», en Ciudad Ixtepec, y amenazaron de \u{202e}muerte \
+         a su coordinadora, la defensora Rosa Elvira Toledo Matus.</p>",
+    );
+    s.run(&["fetch", "--quiet"]).ok();
+    let all = s.items(&["--all"]);
+    let id = all.iter().find(|i| i["source_id"] == "espejo").unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let why = s.run(&["items", "why", &id]).ok().stdout;
+    assert!(why.contains("shared: «"), "{why}");
+    assert!(!why.contains('\u{202e}'), "{why}");
+    assert!(why.contains("amenazaron de \\u{202e}muerte"), "{why}");
+    // A removed item: said so, not "run boletin fetch".
+    s.run(&["items", "remove", &id]).ok();
+    let gone = s.run(&["items", "why", &id]);
+    assert_eq!(gone.code, 1, "{}", gone.stderr);
+    assert!(
+        gone.stderr
+            .contains("was removed by the editor (boletin items remove)"),
+        "{}",
+        gone.stderr
+    );
+    assert!(!gone.stderr.contains("boletin fetch"), "{}", gone.stderr);
+    let split = s.run(&["items", "split", &id]);
+    assert!(split.stderr.contains("was removed"), "{}", split.stderr);
+}
+
 #[test]
 fn items_folds_the_demo_cross_posts_under_the_earliest() {
     let s = Scratch::demo();
@@ -771,4 +1229,4 @@ fn adversarial_pairs() {
 }
 
 /// Adversarial pairs the rules get right (README.md, "How duplicates are found").
-const ADVERSARIAL_RIGHT: usize = 17;
+const ADVERSARIAL_RIGHT: usize = 18;
