@@ -5,6 +5,18 @@
 //! and labels in them and deliver sends each reader the version in theirs. Living outside
 //! every stage, it lets each of them name a language without depending on another.
 
+/// Whether `c` sets the direction of the text around it: the Arabic letter mark, the
+/// left-to-right and right-to-left marks, embeddings, overrides and isolates. Shown in a
+/// title, a name or a terminal line they can make it display something other than what
+/// it holds, so every place that prints or stores one-line text from outside decides on
+/// them; right-to-left text needs at most the marks and isolates.
+pub fn is_direction_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
 /// A newsletter language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -171,10 +171,7 @@ impl Context {
 pub fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        let hidden = matches!(
-            c,
-            '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        );
+        let hidden = boletin::lang::is_direction_mark(c) || matches!(c, '\u{2028}' | '\u{2029}');
         if c.is_control() || hidden {
             out.extend(c.escape_debug());
         } else {

@@ -93,12 +93,7 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
 pub fn clean_name(raw: &str) -> String {
     let spaced: String = raw
         .chars()
-        .filter(|c| {
-            !matches!(
-                c,
-                '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-            )
-        })
+        .filter(|&c| !crate::lang::is_direction_mark(c))
         .map(|c| {
             if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
                 ' '

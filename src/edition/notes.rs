@@ -33,7 +33,8 @@ pub(crate) fn comment_safe(text: &str) -> String {
     let mut out = String::with_capacity(text.len().min(4 * LINE_CHARS));
     for c in text.chars() {
         match c {
-            '\u{61c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' => {}
+            c if crate::lang::is_direction_mark(c) => {}
+            '\u{200b}'..='\u{200d}' => {}
             '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}' => {}
             c if c.is_control() || c.is_whitespace() => {
                 if !out.is_empty() && !out.ends_with(' ') {

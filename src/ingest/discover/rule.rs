@@ -15,6 +15,7 @@ use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 
 use crate::ingest::date::{self, DayOrder};
+use crate::lang::is_direction_mark;
 
 /// Elements looked at while judging blocks, over the whole page: a page of a few thousand
 /// tags needs a few tens of thousands.
@@ -364,7 +365,7 @@ fn quoted(text: &str) -> String {
 fn comment_text(text: &str) -> String {
     let line: String = crate::ingest::normalize::one_line(text)
         .chars()
-        .filter(|c| !matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .filter(|&c| !(is_direction_mark(c) || matches!(c, '\u{200b}'..='\u{200d}')))
         .collect();
     match line.char_indices().nth(80) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
